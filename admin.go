@@ -1,0 +1,237 @@
+package usher
+
+import (
+	"context"
+	"strings"
+)
+
+// User returns the user with the given ID, or ErrNotFound.
+func (s *Service) User(ctx context.Context, id string) (*User, error) {
+	return s.store.UserByID(ctx, id)
+}
+
+// FindUser returns the user with the given ID, e-mail address or username
+// (tried in that order), or ErrNotFound. It is for server code and admins;
+// nothing a visitor sees depends on it.
+func (s *Service) FindUser(ctx context.Context, ref string) (*User, error) {
+	ref = strings.TrimSpace(ref)
+	if u, err := s.store.UserByID(ctx, ref); !isNotFound(err) {
+		return u, err
+	}
+	if strings.Contains(ref, "@") {
+		return s.store.UserByEmail(ctx, ref)
+	}
+	return s.store.UserByUsername(ctx, ref)
+}
+
+// ListUsers returns users matching q and how many match in all.
+func (s *Service) ListUsers(ctx context.Context, q UserQuery) ([]*User, int, error) {
+	n, err := s.store.CountUsers(ctx, q)
+	if err != nil {
+		return nil, 0, err
+	}
+	list, err := s.store.ListUsers(ctx, q)
+	return list, n, err
+}
+
+// ForceLogin starts a session for u without any check (Anvil's
+// force_login): not the password, not enabled, not confirmation, not a
+// second factor. It is for server code that has authenticated the user its
+// own way. It clears the failure count, as a log-in does.
+func (s *Service) ForceLogin(ctx context.Context, userID string, remember bool, c Client) (*Session, error) {
+	var sess *Session
+	err := s.store.InTx(ctx, func(tx Store) error {
+		u, err := tx.UserByID(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if err := tx.RecordLogin(ctx, u.ID, s.now(), ""); err != nil {
+			return err
+		}
+		if sess, err = s.createSession(ctx, tx, u, remember, false, c); err != nil {
+			return err
+		}
+		s.event(ctx, tx, u.ID, EventForceLogin, c, "")
+		return nil
+	})
+	return sess, err
+}
+
+// EnableUser lets a disabled (or awaiting approval) user log in again.
+func (s *Service) EnableUser(ctx context.Context, id string) error {
+	yes := true
+	return s.store.InTx(ctx, func(tx Store) error {
+		if err := tx.UpdateUser(ctx, id, UserUpdate{Enabled: &yes}); err != nil {
+			return err
+		}
+		s.event(ctx, tx, id, EventEnabled, Client{}, "")
+		return nil
+	})
+}
+
+// DisableUser stops a user from logging in and ends all their sessions, in
+// one transaction.
+func (s *Service) DisableUser(ctx context.Context, id string) error {
+	no := false
+	err := s.store.InTx(ctx, func(tx Store) error {
+		if err := tx.UpdateUser(ctx, id, UserUpdate{Enabled: &no}); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteUserSessions(ctx, id, ""); err != nil {
+			return err
+		}
+		s.event(ctx, tx, id, EventDisabled, Client{}, "")
+		return nil
+	})
+	s.basic.dropUser(id)
+	return err
+}
+
+// UnlockUser lifts a lock-out: the failure count goes back to zero.
+func (s *Service) UnlockUser(ctx context.Context, id string) error {
+	return s.store.InTx(ctx, func(tx Store) error {
+		if err := tx.UpdateUser(ctx, id, UserUpdate{ClearFailures: true}); err != nil {
+			return err
+		}
+		s.event(ctx, tx, id, EventUnlocked, Client{}, "")
+		return nil
+	})
+}
+
+// SetPassword sets a user's password as an admin: the policy applies, the
+// lock-out is lifted and all the user's sessions end. It returns a
+// *PasswordError or ErrNotFound.
+func (s *Service) SetPassword(ctx context.Context, id, password string) error {
+	u, err := s.store.UserByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.policy.Check(password, u.Email, u.Username); err != nil {
+		return err
+	}
+	hash, err := s.hashPassword(ctx, password)
+	if err != nil {
+		return err
+	}
+	err = s.store.InTx(ctx, func(tx Store) error {
+		if err := s.setPasswordHash(ctx, tx, id, hash); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteUserSessions(ctx, id, ""); err != nil {
+			return err
+		}
+		s.event(ctx, tx, id, EventPasswordChanged, Client{}, "set by admin")
+		return nil
+	})
+	s.basic.dropUser(id)
+	return err
+}
+
+// RequirePasswordReset makes the user set a new password at their next
+// log-in (which then gives ErrPasswordResetRequested) and ends their
+// sessions.
+func (s *Service) RequirePasswordReset(ctx context.Context, id string) error {
+	yes := true
+	err := s.store.InTx(ctx, func(tx Store) error {
+		if err := tx.UpdateUser(ctx, id, UserUpdate{PasswordResetRequired: &yes}); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteUserSessions(ctx, id, ""); err != nil {
+			return err
+		}
+		s.event(ctx, tx, id, EventResetRequired, Client{}, "")
+		return nil
+	})
+	s.basic.dropUser(id)
+	return err
+}
+
+// DeleteUser removes a user with their sessions and roles.
+func (s *Service) DeleteUser(ctx context.Context, id string) error {
+	err := s.store.InTx(ctx, func(tx Store) error {
+		if err := tx.DeleteUser(ctx, id); err != nil {
+			return err
+		}
+		s.event(ctx, tx, id, EventDeleted, Client{}, "")
+		return nil
+	})
+	s.basic.dropUser(id)
+	return err
+}
+
+// UpdateProfile changes some of the user's custom profile fields (those in
+// values; an empty value clears a field). It returns a *ValidationError.
+func (s *Service) UpdateProfile(ctx context.Context, id string, values map[string]string) (*User, error) {
+	var v ValidationError
+	clean := s.checkProfile(values, &v, true)
+	if err := v.orNil(); err != nil {
+		return nil, err
+	}
+	var u *User
+	err := s.store.InTx(ctx, func(tx Store) error {
+		var err error
+		if u, err = tx.UserByID(ctx, id); err != nil {
+			return err
+		}
+		p := map[string]string{}
+		for k, val := range u.Profile {
+			p[k] = val
+		}
+		for k := range values {
+			delete(p, k)
+		}
+		for k, val := range clean {
+			p[k] = val
+		}
+		u.Profile = p
+		if err := tx.UpdateUser(ctx, id, UserUpdate{Profile: p}); err != nil {
+			return err
+		}
+		s.event(ctx, tx, id, EventProfileUpdated, Client{}, "")
+		return nil
+	})
+	return u, err
+}
+
+// AddRole gives a user a role. It returns a *ValidationError for a name
+// that cannot be a role, or ErrNotFound.
+func (s *Service) AddRole(ctx context.Context, id, role string) error {
+	return s.changeRole(ctx, id, role, true)
+}
+
+// RemoveRole takes a role from a user.
+func (s *Service) RemoveRole(ctx context.Context, id, role string) error {
+	return s.changeRole(ctx, id, role, false)
+}
+
+func (s *Service) changeRole(ctx context.Context, id, role string, add bool) error {
+	if !validRole(role) {
+		return &ValidationError{Fields: map[string]string{"role": MsgInvalidFormat}}
+	}
+	return s.store.InTx(ctx, func(tx Store) error {
+		if _, err := tx.UserByID(ctx, id); err != nil {
+			return err
+		}
+		typ := EventRoleAdded
+		var err error
+		if add {
+			err = tx.AddRole(ctx, id, role)
+		} else {
+			typ = EventRoleRemoved
+			err = tx.RemoveRole(ctx, id, role)
+		}
+		if err != nil {
+			return err
+		}
+		s.event(ctx, tx, id, typ, Client{}, role)
+		return nil
+	})
+}
+
+// ListRoles returns every role in use with how many users have it.
+func (s *Service) ListRoles(ctx context.Context) ([]Role, error) { return s.store.ListRoles(ctx) }
+
+// Events returns a user's audit trail ("" = everyone's), newest first.
+func (s *Service) Events(ctx context.Context, userID string, limit int) ([]*Event, error) {
+	return s.store.ListEvents(ctx, userID, limit)
+}

@@ -1,0 +1,166 @@
+package app
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/usher-auth/usher"
+)
+
+// Config is the whole server's configuration, as the usher binary reads it
+// from a TOML file, USHER_* environment variables and flags. Names follow
+// Flask-User: each USER_X setting is USHER_X in the environment, x in the
+// file and --x (with dashes) as a flag. Fields tagged secret are masked by
+// `usher config`. Defaults() gives the documented defaults.
+type Config struct {
+	Addr     string `toml:"addr" help:"address to listen on (HOST:PORT)"`
+	Database string `toml:"database" help:"SQLite file, or postgres:// address" secret:"url"`
+	BaseURL  string `toml:"base_url" help:"public origin used in e-mailed links, e.g. https://auth.example.com"`
+	AppName  string `toml:"app_name" help:"name shown on pages and in e-mails"`
+
+	EnableRegistration             bool   `toml:"enable_registration" help:"let visitors sign up"`
+	RequireApproval                bool   `toml:"require_approval" help:"new accounts wait for an admin to enable them"`
+	EnableConfirmEmail             bool   `toml:"enable_confirm_email" help:"refuse log-in until the e-mail address is confirmed"`
+	EnableLoginWithoutConfirmEmail bool   `toml:"enable_login_without_confirm_email" help:"let unconfirmed users log in anyway"`
+	EnableUsername                 bool   `toml:"enable_username" help:"users have a username, required at sign-up"`
+	LoginWith                      string `toml:"login_with" help:"email, username or either (default: either with usernames, else email)"`
+	ShowUsernameDoesNotExist       bool   `toml:"show_username_does_not_exist" help:"say when no account matches (enables account enumeration)"`
+
+	EnableRememberMe bool     `toml:"enable_remember_me" help:"honour remember-me at log-in"`
+	RememberDuration Duration `toml:"remember_duration" help:"lifetime of a remember-me session"`
+	IdleTimeout      Duration `toml:"idle_timeout" help:"a browser session ends after this long unused"`
+	SessionLifetime  Duration `toml:"session_lifetime" help:"a browser session ends this long after log-in"`
+
+	MaxPasswordFailures int      `toml:"max_password_failures" help:"consecutive failures that lock password log-in (-1 = never)"`
+	LockoutDuration     Duration `toml:"lockout_duration" help:"how long a lock-out lasts (0 = until the password is reset or an admin unlocks)"`
+	LoginRateLimit      int      `toml:"login_rate_limit" help:"log-in attempts per IP address per minute (-1 = no limit)"`
+	SignupRateLimit     int      `toml:"signup_rate_limit" help:"sign-ups per IP address per hour (-1 = no limit)"`
+	MaxConcurrentHashes int      `toml:"max_concurrent_hashes" help:"password hashes that may run at once (0 = number of CPUs)"`
+	BasicAuthCacheTTL   Duration `toml:"basic_auth_cache_ttl" help:"how long a successful HTTP Basic check is remembered (0 = no cache)"`
+
+	SessionCacheTTL   Duration `toml:"session_cache_ttl" help:"how long a checked session is kept in memory (0 = no cache); other instances' changes reach the cache within cache_sync_interval"`
+	CacheSyncInterval Duration `toml:"cache_sync_interval" help:"how often to read other instances' changes to evict stale cached sessions"`
+
+	PasswordHash        string   `toml:"password_hash" help:"argon2id or bcrypt"`
+	PasswordRules       string   `toml:"password_rules" help:"nist (length and common-password list) or flask-user (6+ chars, upper, lower, digit)"`
+	PasswordMinLength   int      `toml:"password_min_length" help:"minimum password length (0 = the rules' default)"`
+	FlaskSecuritySalt   string   `toml:"flask_security_salt" help:"SECURITY_PASSWORD_SALT of imported Flask-Security hashes" secret:"true"`
+	ClientIPHeader      string   `toml:"client_ip_header" help:"header with the client address set by a trusted proxy (X-Forwarded-For, X-Real-IP)"`
+	InsecureCookies     bool     `toml:"insecure_cookies" help:"drop the Secure cookie flag (only behind plain-http development setups)"`
+	SharedRateLimits    string   `toml:"shared_rate_limits" help:"keep rate-limit counters in the database: auto (with PostgreSQL), yes or no"`
+	DebugAddr           string   `toml:"debug_addr" help:"if set, serve Go's pprof profiles on this address (keep it private)"`
+	LogLevel            string   `toml:"log_level" help:"debug, info, warn or error"`
+	LogFormat           string   `toml:"log_format" help:"text or json"`
+	ShutdownGracePeriod Duration `toml:"shutdown_grace_period" help:"how long to wait for requests to finish on shutdown"`
+
+	ProfileFields []usher.ProfileField `toml:"profile_fields"`
+}
+
+// Defaults returns the configuration used when nothing is set.
+func Defaults() Config {
+	return Config{
+		Addr:                "127.0.0.1:8080",
+		Database:            "usher.db",
+		AppName:             "Usher",
+		EnableRegistration:  true,
+		EnableRememberMe:    true,
+		RememberDuration:    Duration(30 * 24 * time.Hour),
+		IdleTimeout:         Duration(30 * time.Minute),
+		SessionLifetime:     Duration(24 * time.Hour),
+		MaxPasswordFailures: 10,
+		LockoutDuration:     Duration(time.Hour),
+		LoginRateLimit:      30,
+		SignupRateLimit:     20,
+		BasicAuthCacheTTL:   Duration(time.Minute),
+		SessionCacheTTL:     Duration(10 * time.Minute),
+		CacheSyncInterval:   Duration(time.Second),
+		PasswordHash:        "argon2id",
+		PasswordRules:       "nist",
+		SharedRateLimits:    "auto",
+		LogLevel:            "info",
+		LogFormat:           "text",
+		ShutdownGracePeriod: Duration(10 * time.Second),
+	}
+}
+
+// Service returns the usher.Config these settings describe.
+func (c Config) Service() usher.Config {
+	sc := usher.Config{
+		AppName:                        c.AppName,
+		DisableRegistration:            !c.EnableRegistration,
+		RequireApproval:                c.RequireApproval,
+		EnableConfirmEmail:             c.EnableConfirmEmail,
+		EnableLoginWithoutConfirmEmail: c.EnableLoginWithoutConfirmEmail,
+		EnableUsername:                 c.EnableUsername,
+		LoginWith:                      c.LoginWith,
+		ShowAccountDoesNotExist:        c.ShowUsernameDoesNotExist,
+		ProfileFields:                  c.ProfileFields,
+		DisableRememberMe:              !c.EnableRememberMe,
+		RememberDuration:               time.Duration(c.RememberDuration),
+		IdleTimeout:                    time.Duration(c.IdleTimeout),
+		SessionLifetime:                time.Duration(c.SessionLifetime),
+		MaxPasswordFailures:            c.MaxPasswordFailures,
+		LockoutDuration:                time.Duration(c.LockoutDuration),
+		LoginRateLimit:                 c.LoginRateLimit,
+		SignupRateLimit:                c.SignupRateLimit,
+		MaxConcurrentHashes:            c.MaxConcurrentHashes,
+		BasicAuthCacheTTL:              time.Duration(c.BasicAuthCacheTTL),
+		SessionCacheTTL:                time.Duration(c.SessionCacheTTL),
+		CacheSyncInterval:              time.Duration(c.CacheSyncInterval),
+	}
+	if c.LockoutDuration == 0 {
+		sc.LockoutDuration = -1 // the file's 0 means "until reset"
+	}
+	if c.BasicAuthCacheTTL == 0 {
+		sc.BasicAuthCacheTTL = -1
+	}
+	if c.MaxPasswordFailures == 0 {
+		sc.MaxPasswordFailures = -1
+	}
+	if c.SessionCacheTTL == 0 {
+		sc.SessionCacheTTL = -1
+	}
+	return sc
+}
+
+// Validate reports settings that cannot work.
+func (c Config) Validate() error {
+	switch c.PasswordHash {
+	case "argon2id", "bcrypt":
+	default:
+		return fmt.Errorf("password_hash is %q; want argon2id or bcrypt", c.PasswordHash)
+	}
+	switch c.PasswordRules {
+	case "nist", "flask-user":
+	default:
+		return fmt.Errorf("password_rules is %q; want nist or flask-user", c.PasswordRules)
+	}
+	switch c.SharedRateLimits {
+	case "auto", "yes", "no":
+	default:
+		return fmt.Errorf("shared_rate_limits is %q; want auto, yes or no", c.SharedRateLimits)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log_format is %q; want text or json", c.LogFormat)
+	}
+	return c.Service().Validate()
+}
+
+// Duration is a time.Duration written as text in files, the environment
+// and flags ("30m", "720h").
+type Duration time.Duration
+
+// UnmarshalText parses a Go duration such as "90s" or "720h".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (examples: 90s, 30m, 720h)", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes the duration as Go writes it.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }

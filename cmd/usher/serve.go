@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/usher-auth/usher/app"
+)
+
+// cmdServe runs the server until ctx ends (SIGINT or SIGTERM), then shuts
+// down gracefully: no new connections, requests in flight finish (up to
+// shutdown_grace_period), pending session times are written, the database
+// is closed.
+func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
+	fs := newFlagSet("serve", "usher serve [flags]", stderr)
+	cf := addConfigFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	cfg, err := cf.load(getenv)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
+	}
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	if cfg.DebugAddr != "" {
+		go servePprof(cfg.DebugAddr, log)
+	}
+	log.Info("usher: listening", "addr", "http://"+ln.Addr().String(), "database", maskURL(cfg.Database), "dialect", a.Store.Dialect())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("usher: shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.ShutdownGracePeriod))
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// cmdMigrate applies migrations and exits.
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := newFlagSet("migrate", "usher migrate [flags]", stderr)
+	cf := addConfigFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := cf.load(getenv)
+	if err != nil {
+		return err
+	}
+	a, err := app.Open(ctx, cfg, nil) // Open applies the migrations.
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	cur, latest, err := a.Store.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "database %s is at schema version %d (latest %d)\n", maskURL(cfg.Database), cur, latest)
+	return nil
+}
+
+// cmdConfig prints the effective configuration.
+func cmdConfig(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := newFlagSet("config", "usher config [flags]", stderr)
+	cf := addConfigFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := cf.load(getenv)
+	if err != nil {
+		return err
+	}
+	printConfig(stdout, cfg)
+	return nil
+}
+
+// servePprof serves net/http/pprof's profiles on a separate listener, for
+// measuring the server under load.
+func servePprof(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Info("usher: pprof listening", "addr", addr)
+	if err := http.ListenAndServe(addr, mux); err != nil {
+		log.Error("usher: pprof", "err", err)
+	}
+}

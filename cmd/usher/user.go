@@ -1,0 +1,267 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/usher-auth/usher"
+	"github.com/usher-auth/usher/app"
+)
+
+const userUsage = `Usage: usher user <command> [flags] [arguments]
+
+Commands (USER is an ID, e-mail address or username):
+  add EMAIL [--username NAME] [--password P | --password-stdin | --import-hash HASH]
+            [--role ROLE]... [--disabled] [--confirmed] [--profile key=value]...
+  list [--search TEXT] [--role ROLE] [--limit N] [--offset N] [--json]
+  show USER [--json]
+  enable USER | disable USER | unlock USER | require-reset USER | delete USER
+  set-password USER (--password P | --password-stdin)
+  add-role USER ROLE | remove-role USER ROLE
+
+Every command also takes the settings flags (--database, --config, ...).
+`
+
+// repeated collects a flag given several times.
+type repeated []string
+
+func (r *repeated) String() string     { return strings.Join(*r, ",") }
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
+
+// cmdUser runs `usher user ...`.
+func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, userUsage)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	sub, args := args[0], args[1:]
+	fs := newFlagSet("user "+sub, "usher user "+sub+" [flags]", stderr)
+	cf := addConfigFlags(fs)
+	var (
+		username, pw, pwHash, search, role   string
+		pwStdin, disabled, confirmed, asJSON bool
+		limit, offset                        int
+		roles, profile                       repeated
+	)
+	nargs := map[string]int{"add": 1, "list": 0, "show": 1, "enable": 1, "disable": 1, "unlock": 1,
+		"require-reset": 1, "delete": 1, "set-password": 1, "add-role": 2, "remove-role": 2}
+	want, ok := nargs[sub]
+	if !ok {
+		fmt.Fprintf(stderr, "usher: unknown user command %q\n\n%s", sub, userUsage)
+		return errUsage
+	}
+	switch sub {
+	case "add":
+		fs.StringVar(&username, "username", "", "username")
+		fs.Var(&roles, "role", "give a role (repeatable)")
+		fs.Var(&profile, "profile", "set a profile field, key=value (repeatable)")
+		fs.BoolVar(&disabled, "disabled", false, "create the account disabled")
+		fs.BoolVar(&confirmed, "confirmed", false, "mark the e-mail address as confirmed")
+		fs.StringVar(&pwHash, "import-hash", "", "import an existing hash (bcrypt, argon2id, passlib formats)")
+		fallthrough
+	case "set-password":
+		fs.StringVar(&pw, "password", "", "the password (visible in the process list; prefer --password-stdin)")
+		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
+	case "list":
+		fs.StringVar(&search, "search", "", "only users whose e-mail or username contains TEXT")
+		fs.StringVar(&role, "role", "", "only users with ROLE")
+		fs.IntVar(&limit, "limit", 100, "at most N users")
+		fs.IntVar(&offset, "offset", 0, "skip N users")
+		fallthrough
+	case "show":
+		fs.BoolVar(&asJSON, "json", false, "print JSON")
+	}
+	// Let flags come after the arguments too (usher user show bob --json).
+	var positional []string
+	for rest := args; ; {
+		if err := parse(fs, rest); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	if len(positional) != want {
+		fmt.Fprintf(stderr, "usher user %s: want %d argument(s), got %d\n\n%s", sub, want, len(positional), userUsage)
+		return errUsage
+	}
+	if pwStdin {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("reading the password: %w", err)
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	cfg, err := cf.load(getenv)
+	if err != nil {
+		return err
+	}
+	a, err := app.Open(ctx, cfg, quietLogger())
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	svc := a.Service
+
+	if sub == "add" {
+		p := map[string]string{}
+		for _, kv := range profile {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return fmt.Errorf("--profile %q: want key=value", kv)
+			}
+			p[k] = v
+		}
+		u, err := svc.CreateUser(ctx, usher.NewUser{
+			Email: positional[0], Username: username, Password: pw, PasswordHash: pwHash,
+			Profile: p, Roles: roles, Enabled: !disabled, Confirmed: confirmed,
+		})
+		if err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(stdout, "created user %s (%s)\n", u.ID, u.Email)
+		return nil
+	}
+	if sub == "list" {
+		list, total, err := svc.ListUsers(ctx, usher.UserQuery{Search: search, Role: role, Limit: limit, Offset: offset})
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return json.NewEncoder(stdout).Encode(map[string]any{"total": total, "users": usersJSON(list)})
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tEMAIL\tUSERNAME\tENABLED\tCONFIRMED\tROLES\tLAST LOGIN")
+		for _, u := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\t%s\t%s\n", u.ID, u.Email, u.Username, u.Enabled, u.EmailConfirmed(),
+				strings.Join(u.Roles, ","), when(u.LastLoginAt))
+		}
+		tw.Flush()
+		fmt.Fprintf(stdout, "%d of %d user(s)\n", len(list), total)
+		return nil
+	}
+
+	u, err := svc.FindUser(ctx, positional[0])
+	if errors.Is(err, usher.ErrNotFound) {
+		return fmt.Errorf("no user %q", positional[0])
+	}
+	if err != nil {
+		return err
+	}
+	done := func(what string) error {
+		fmt.Fprintf(stdout, "%s: %s\n", u.Email, what)
+		return nil
+	}
+	switch sub {
+	case "show":
+		sessions, err := svc.ListSessions(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return json.NewEncoder(stdout).Encode(map[string]any{"user": usersJSON([]*usher.User{u})[0], "sessions": len(sessions)})
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		for _, row := range [][2]string{
+			{"id", u.ID}, {"email", u.Email}, {"username", u.Username},
+			{"enabled", fmt.Sprint(u.Enabled)}, {"email confirmed", when(u.EmailConfirmedAt)},
+			{"signed up", when(u.SignedUpAt)}, {"last login", when(u.LastLoginAt)},
+			{"password failures", fmt.Sprint(u.PasswordFailures)}, {"locked at", when(u.LockedAt)},
+			{"password reset required", fmt.Sprint(u.PasswordResetRequired)},
+			{"roles", strings.Join(u.Roles, ", ")}, {"live sessions", fmt.Sprint(len(sessions))},
+		} {
+			fmt.Fprintf(tw, "%s:\t%s\n", row[0], row[1])
+		}
+		for k, v := range u.Profile {
+			fmt.Fprintf(tw, "profile %s:\t%s\n", k, v)
+		}
+		return tw.Flush()
+	case "enable":
+		return orDone(svc.EnableUser(ctx, u.ID), done, "enabled")
+	case "disable":
+		return orDone(svc.DisableUser(ctx, u.ID), done, "disabled; their sessions have ended")
+	case "unlock":
+		return orDone(svc.UnlockUser(ctx, u.ID), done, "unlocked")
+	case "require-reset":
+		return orDone(svc.RequirePasswordReset(ctx, u.ID), done, "must set a new password at next log-in")
+	case "delete":
+		return orDone(svc.DeleteUser(ctx, u.ID), done, "deleted")
+	case "set-password":
+		if pw == "" {
+			return fmt.Errorf("give the password with --password or --password-stdin")
+		}
+		return orDone(explain(svc.SetPassword(ctx, u.ID, pw)), done, "password set; their sessions have ended")
+	case "add-role":
+		return orDone(explain(svc.AddRole(ctx, u.ID, positional[1])), done, "role "+positional[1]+" added")
+	case "remove-role":
+		return orDone(explain(svc.RemoveRole(ctx, u.ID, positional[1])), done, "role "+positional[1]+" removed")
+	}
+	return nil
+}
+
+func orDone(err error, done func(string) error, what string) error {
+	if err != nil {
+		return err
+	}
+	return done(what)
+}
+
+// explain turns Service errors into sentences for the terminal.
+func explain(err error) error {
+	var ve *usher.ValidationError
+	var pe *usher.PasswordError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ve):
+		var parts []string
+		for f, m := range ve.Fields {
+			parts = append(parts, f+": "+strings.ReplaceAll(m, "_", " "))
+		}
+		return fmt.Errorf("invalid input: %s", strings.Join(parts, "; "))
+	case errors.As(err, &pe):
+		switch pe.Reason {
+		case usher.MsgPasswordTooShort:
+			return fmt.Errorf("password not acceptable: at least %d characters", pe.Min)
+		case usher.MsgPasswordTooLong:
+			return fmt.Errorf("password not acceptable: at most %d characters", pe.Max)
+		case usher.MsgPasswordCommon:
+			return errors.New("password not acceptable: it is a commonly used or breached password")
+		}
+		return fmt.Errorf("password not acceptable (%s)", strings.ReplaceAll(pe.Reason, "_", " "))
+	case errors.Is(err, usher.ErrUserExists):
+		return errors.New("a user with this e-mail address or username already exists")
+	}
+	return err
+}
+
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func usersJSON(list []*usher.User) []map[string]any {
+	out := make([]map[string]any, len(list))
+	for i, u := range list {
+		out[i] = map[string]any{
+			"id": u.ID, "email": u.Email, "username": u.Username, "enabled": u.Enabled,
+			"email_confirmed": u.EmailConfirmed(), "signed_up_at": u.SignedUpAt, "last_login_at": u.LastLoginAt,
+			"password_failures": u.PasswordFailures, "roles": u.Roles, "profile": u.Profile,
+		}
+	}
+	return out
+}

@@ -1,0 +1,217 @@
+package usher
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+)
+
+// Config holds the Service's settings. Its zero value works: sign-up open,
+// accounts enabled at once, log-in by e-mail, remember-me for 30 days,
+// lock-out after 10 failures for an hour. Each default is written on its
+// field. Names follow Flask-User's USER_* settings (see docs/configuration.md).
+type Config struct {
+	// AppName is shown on pages and in e-mails; "" means "Usher".
+	AppName string
+
+	// DisableRegistration turns self sign-up off (USER_ENABLE_REGISTRATION
+	// = false). Server code and admins can still create users.
+	DisableRegistration bool
+	// RequireApproval creates self-registered accounts disabled, to be
+	// enabled by an admin (Anvil's enable_automatically = false).
+	RequireApproval bool
+	// EnableConfirmEmail refuses password log-in until the address is
+	// confirmed (USER_ENABLE_CONFIRM_EMAIL).
+	EnableConfirmEmail bool
+	// EnableLoginWithoutConfirmEmail lets unconfirmed users log in even
+	// when EnableConfirmEmail is set (USER_ENABLE_LOGIN_WITHOUT_CONFIRM_EMAIL).
+	EnableLoginWithoutConfirmEmail bool
+	// EnableUsername gives users a username, required at sign-up
+	// (USER_ENABLE_USERNAME).
+	EnableUsername bool
+	// LoginWith says how users identify themselves: "email", "username" or
+	// "either". "" means "either" when EnableUsername is set, else "email".
+	LoginWith string
+	// ShowAccountDoesNotExist lets errors say that no account has the
+	// given address (USER_SHOW_USERNAME_DOES_NOT_EXIST). Off by default: it
+	// enables account enumeration.
+	ShowAccountDoesNotExist bool
+
+	// ProfileFields declares custom user fields.
+	ProfileFields []ProfileField
+
+	// DisableRememberMe ignores the remember flag of log-ins
+	// (USER_ENABLE_REMEMBER_ME = false).
+	DisableRememberMe bool
+	// RememberDuration is how long a remember-me session lasts; 0 means
+	// 30 days.
+	RememberDuration time.Duration
+	// IdleTimeout ends a browser session not used for this long; 0 means
+	// 30 minutes.
+	IdleTimeout time.Duration
+	// SessionLifetime ends a browser session this long after log-in
+	// however much it is used; 0 means 24 hours.
+	SessionLifetime time.Duration
+
+	// MaxPasswordFailures is how many consecutive failures lock password
+	// log-in; 0 means 10, negative means never.
+	MaxPasswordFailures int
+	// LockoutDuration is how long a lock-out lasts; 0 means 1 hour,
+	// negative means until the password is reset or an admin unlocks.
+	LockoutDuration time.Duration
+
+	// LoginRateLimit is how many log-in attempts one IP address may make
+	// per minute; 0 means 30, negative means no limit.
+	LoginRateLimit int
+	// SignupRateLimit is how many sign-ups one IP address may make per
+	// hour; 0 means 20, negative means no limit.
+	SignupRateLimit int
+
+	// BasicAuthCacheTTL is how long a successful HTTP Basic check is
+	// remembered, so that a Basic-auth endpoint does not hash on every
+	// request; 0 means 1 minute, negative means no cache.
+	BasicAuthCacheTTL time.Duration
+
+	// SessionCacheTTL is how long a checked session is kept in memory so
+	// that the check on the next requests needs no query; 0 means 10
+	// minutes, negative means no cache. Changes made through this Service
+	// evict entries at once; changes made by other processes on the same
+	// database, within CacheSyncInterval.
+	SessionCacheTTL time.Duration
+	// SessionCacheSize bounds the number of cached sessions; 0 means
+	// 200,000.
+	SessionCacheSize int
+	// CacheSyncInterval is how often the Service reads the changes other
+	// processes made (the audit trail) to evict stale cache entries; 0
+	// means 1 second.
+	CacheSyncInterval time.Duration
+
+	// MaxConcurrentHashes bounds how many password hashes run at once so
+	// that a log-in flood cannot starve other requests; 0 means
+	// runtime.GOMAXPROCS(0).
+	MaxConcurrentHashes int
+}
+
+// defaults returns c with every zero field set to its documented default.
+func (c Config) defaults() Config {
+	if c.AppName == "" {
+		c.AppName = "Usher"
+	}
+	if c.LoginWith == "" {
+		c.LoginWith = "email"
+		if c.EnableUsername {
+			c.LoginWith = "either"
+		}
+	}
+	if c.RememberDuration == 0 {
+		c.RememberDuration = 30 * 24 * time.Hour
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 30 * time.Minute
+	}
+	if c.SessionLifetime == 0 {
+		c.SessionLifetime = 24 * time.Hour
+	}
+	if c.MaxPasswordFailures == 0 {
+		c.MaxPasswordFailures = 10
+	}
+	if c.LockoutDuration == 0 {
+		c.LockoutDuration = time.Hour
+	}
+	if c.BasicAuthCacheTTL == 0 {
+		c.BasicAuthCacheTTL = time.Minute
+	}
+	if c.SessionCacheTTL == 0 {
+		c.SessionCacheTTL = 10 * time.Minute
+	}
+	if c.SessionCacheSize <= 0 {
+		c.SessionCacheSize = 200_000
+	}
+	if c.CacheSyncInterval <= 0 {
+		c.CacheSyncInterval = time.Second
+	}
+	if c.LoginRateLimit == 0 {
+		c.LoginRateLimit = 30
+	}
+	if c.SignupRateLimit == 0 {
+		c.SignupRateLimit = 20
+	}
+	c.ProfileFields = slices.Clone(c.ProfileFields)
+	for i, f := range c.ProfileFields {
+		if f.Type == "" {
+			c.ProfileFields[i].Type = "text"
+		}
+		if f.MaxLength == 0 {
+			c.ProfileFields[i].MaxLength = 200
+		}
+		if f.Label == "" {
+			c.ProfileFields[i].Label = f.Name
+		}
+	}
+	return c
+}
+
+var fieldNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+// reservedFields are names a profile field may not take: they are the
+// fields every user has.
+var reservedFields = map[string]bool{
+	"id": true, "email": true, "username": true, "password": true, "remember": true,
+	"roles": true, "enabled": true, "retype_password": true, "csrf_token": true, "next": true,
+}
+
+// Validate reports settings that cannot work together or cannot be parsed.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.LoginWith {
+	case "", "email", "either":
+	case "username":
+		if !c.EnableUsername {
+			errs = append(errs, errors.New(`login_with "username" needs enable_username`))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("login_with is %q; want email, username or either", c.LoginWith))
+	}
+	if c.LoginWith == "either" && !c.EnableUsername {
+		errs = append(errs, errors.New(`login_with "either" needs enable_username`))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"remember_duration", c.RememberDuration}, {"idle_timeout", c.IdleTimeout}, {"session_lifetime", c.SessionLifetime}} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s is %v; it must not be negative", d.name, d.v))
+		}
+	}
+	if c.MaxConcurrentHashes < 0 {
+		errs = append(errs, fmt.Errorf("max_concurrent_hashes is %d; it must not be negative", c.MaxConcurrentHashes))
+	}
+	seen := map[string]bool{}
+	for _, f := range c.ProfileFields {
+		switch {
+		case !fieldNameRE.MatchString(f.Name):
+			errs = append(errs, fmt.Errorf("profile field %q: a name is lower-case letters, digits and _, starting with a letter", f.Name))
+		case reservedFields[f.Name]:
+			errs = append(errs, fmt.Errorf("profile field %q: the name is reserved", f.Name))
+		case seen[f.Name]:
+			errs = append(errs, fmt.Errorf("profile field %q is declared twice", f.Name))
+		}
+		seen[f.Name] = true
+		switch f.Type {
+		case "", "text", "int", "bool", "email", "url":
+		default:
+			errs = append(errs, fmt.Errorf("profile field %q: type %q; want text, int, bool, email or url", f.Name, f.Type))
+		}
+		if f.MaxLength < 0 {
+			errs = append(errs, fmt.Errorf("profile field %q: max_length must not be negative", f.Name))
+		}
+		if f.Pattern != "" {
+			if _, err := regexp.Compile(f.Pattern); err != nil {
+				errs = append(errs, fmt.Errorf("profile field %q: pattern: %v", f.Name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

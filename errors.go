@@ -1,0 +1,136 @@
+package usher
+
+import (
+	"errors"
+	"sort"
+	"strings"
+)
+
+// kind is an error kind with a parent, like fs.ErrNotExist: errors.Is(err,
+// parent) holds for every kind below it.
+type kind struct {
+	msg    string
+	parent error
+}
+
+func (k *kind) Error() string { return k.msg }
+func (k *kind) Unwrap() error { return k.parent }
+
+// The error kinds of the Go API. The JSON API uses the same names (see
+// SPEC.md); web maps each to its status code in one table.
+var (
+	// ErrAuthenticationFailed means wrong credentials. The five kinds below
+	// it unwrap to it, so errors.Is(err, ErrAuthenticationFailed) matches
+	// every refused log-in.
+	ErrAuthenticationFailed = errors.New("usher: authentication failed")
+	// ErrEmailNotConfirmed means the password was right but the address
+	// must be confirmed first.
+	ErrEmailNotConfirmed error = &kind{"usher: email not confirmed", ErrAuthenticationFailed}
+	// ErrAccountIsNotEnabled means the password was right but the account
+	// is disabled or awaits approval.
+	ErrAccountIsNotEnabled error = &kind{"usher: account is not enabled", ErrAuthenticationFailed}
+	// ErrMFARequired means the first factor was right and a second factor
+	// is missing or wrong.
+	ErrMFARequired error = &kind{"usher: second factor required", ErrAuthenticationFailed}
+	// ErrTooManyPasswordFailures means the account is locked out after too
+	// many consecutive failures, whatever the password given.
+	ErrTooManyPasswordFailures error = &kind{"usher: too many password failures", ErrAuthenticationFailed}
+	// ErrPasswordResetRequested means an administrator requires this user to
+	// set a new password before going on.
+	ErrPasswordResetRequested = errors.New("usher: password reset requested")
+	// ErrUserExists means the e-mail address or username is taken.
+	ErrUserExists = errors.New("usher: user exists")
+	// ErrPasswordNotAcceptable means a new password fails the policy.
+	ErrPasswordNotAcceptable = errors.New("usher: password not acceptable")
+	// ErrInvalidToken means a link or token is unknown, used or expired.
+	ErrInvalidToken = errors.New("usher: invalid token")
+	// ErrSignupDisabled means self sign-up is turned off.
+	ErrSignupDisabled = errors.New("usher: signup disabled")
+	// ErrValidation means a field is missing or malformed; the error is a
+	// *ValidationError naming each field.
+	ErrValidation = errors.New("usher: validation failed")
+	// ErrRateLimited means the caller is throttled; the error is a
+	// *RateLimitError carrying how long to wait.
+	ErrRateLimited = errors.New("usher: rate limited")
+	// ErrNotFound means the user, session or role asked for does not exist.
+	// The Go API returns it to server code only; log-in never reveals it.
+	ErrNotFound = errors.New("usher: not found")
+)
+
+// Message IDs: the catalogue keys for human text. The web package turns them
+// into text in the request's language.
+const (
+	MsgRequired          = "field_required"
+	MsgTooLong           = "field_too_long"
+	MsgInvalidFormat     = "field_invalid_format"
+	MsgInvalidEmail      = "email_invalid"
+	MsgInvalidUsername   = "username_invalid"
+	MsgUnknownField      = "field_unknown"
+	MsgPasswordTooShort  = "password_too_short"
+	MsgPasswordTooLong   = "password_too_long"
+	MsgPasswordCommon    = "password_common"
+	MsgPasswordWeak      = "password_weak"
+	MsgPasswordMismatch  = "password_mismatch"
+	MsgPasswordSameEmail = "password_contains_identity"
+)
+
+// ValidationError reports input that was missing or malformed, field by
+// field. It unwraps to ErrValidation. Fields maps a field name to a message
+// ID (one of the Msg constants).
+type ValidationError struct {
+	Fields map[string]string
+}
+
+func (e *ValidationError) Error() string {
+	names := make([]string, 0, len(e.Fields))
+	for f, m := range e.Fields {
+		names = append(names, f+": "+m)
+	}
+	sort.Strings(names)
+	return "usher: validation failed (" + strings.Join(names, ", ") + ")"
+}
+
+// Unwrap returns ErrValidation.
+func (e *ValidationError) Unwrap() error { return ErrValidation }
+
+// add records a problem with field, keeping the first one reported.
+func (e *ValidationError) add(field, msg string) {
+	if e.Fields == nil {
+		e.Fields = map[string]string{}
+	}
+	if _, ok := e.Fields[field]; !ok {
+		e.Fields[field] = msg
+	}
+}
+
+// orNil returns e if any field was reported, else nil.
+func (e *ValidationError) orNil() error {
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
+
+// PasswordError says why a password is not acceptable. It unwraps to
+// ErrPasswordNotAcceptable; Reason is a message ID (MsgPassword...), and Min
+// or Max give the bound for the too-short and too-long reasons.
+type PasswordError struct {
+	Reason string
+	Min    int
+	Max    int
+}
+
+func (e *PasswordError) Error() string { return "usher: password not acceptable: " + e.Reason }
+
+// Unwrap returns ErrPasswordNotAcceptable.
+func (e *PasswordError) Unwrap() error { return ErrPasswordNotAcceptable }
+
+// RateLimitError reports throttling. It unwraps to ErrRateLimited.
+type RateLimitError struct {
+	RetryAfter int // seconds
+}
+
+func (e *RateLimitError) Error() string { return "usher: rate limited" }
+
+// Unwrap returns ErrRateLimited.
+func (e *RateLimitError) Unwrap() error { return ErrRateLimited }

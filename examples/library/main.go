@@ -1,0 +1,30 @@
+// Command library is the README's example: Usher mounted into a plain
+// net/http program, guarding one route for logged-in users and one for
+// admins.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/http"
+
+	"github.com/usher-auth/usher/app"
+	"github.com/usher-auth/usher/web"
+)
+
+func main() {
+	u, err := app.Open(context.Background(), app.Defaults(), nil) // SQLite ./usher.db
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer u.Close()
+	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "Hello, %s\n", web.UserFromContext(r.Context()).Email)
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/user/", u.Web) // sign-up, log-in, log-out, sessions: the JSON API
+	mux.Handle("GET /hello", u.Web.LoginRequired(hello))
+	mux.Handle("GET /admin", u.Web.RolesRequired("admin")(hello))
+	log.Fatal(http.ListenAndServe("127.0.0.1:8080", mux))
+}

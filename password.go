@@ -1,0 +1,91 @@
+package usher
+
+import (
+	"context"
+	"crypto/subtle"
+)
+
+// ChangePassword sets a new password for the user of sess (Anvil's
+// reset_password(old, new)). The old password is required, except in a
+// session that may only change the password (ErrPasswordResetRequested),
+// whose user has just proved it at log-in. A wrong old password counts as a
+// failure towards the lock-out. The user's other sessions end; a
+// restricted session is replaced by a normal one, returned (else the
+// returned Session is nil and sess goes on).
+//
+// It returns ErrAuthenticationFailed, ErrTooManyPasswordFailures, a
+// *ValidationError or a *PasswordError.
+func (s *Service) ChangePassword(ctx context.Context, sess *Session, oldPassword, newPassword string, c Client) (*Session, error) {
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return nil, err
+	}
+	var v ValidationError
+	if oldPassword == "" && !sess.MustChangePassword {
+		v.add("old_password", MsgRequired)
+	}
+	if newPassword == "" {
+		v.add("new_password", MsgRequired)
+	}
+	if err := v.orNil(); err != nil {
+		return nil, err
+	}
+	if !sess.MustChangePassword {
+		if s.locked(ctx, u) {
+			return nil, ErrTooManyPasswordFailures
+		}
+		ok, _, err := s.verifyPassword(ctx, u, oldPassword)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, s.passwordFailed(ctx, u, c)
+		}
+	}
+	if err := s.policy.Check(newPassword, u.Email, u.Username); err != nil {
+		return nil, err
+	}
+	hash, err := s.hashPassword(ctx, newPassword)
+	if err != nil {
+		return nil, err
+	}
+	var fresh *Session
+	err = s.store.InTx(ctx, func(tx Store) error {
+		if err := s.setPasswordHash(ctx, tx, u.ID, hash); err != nil {
+			return err
+		}
+		keep := sess.ID
+		if sess.MustChangePassword {
+			u.PasswordResetRequired = false
+			var err error
+			if fresh, err = s.createSession(ctx, tx, u, false, false, c); err != nil {
+				return err
+			}
+			keep = fresh.ID
+		}
+		if _, err := tx.DeleteUserSessions(ctx, u.ID, keep); err != nil {
+			return err
+		}
+		s.event(ctx, tx, u.ID, EventPasswordChanged, c, "")
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.basic.dropUser(u.ID)
+	return fresh, nil
+}
+
+// setPasswordHash stores a new password hash and clears what a new password
+// settles: failures, lock-out and an admin's demand for a new password.
+func (s *Service) setPasswordHash(ctx context.Context, st Store, userID, hash string) error {
+	now, no := s.now(), false
+	return st.UpdateUser(ctx, userID, UserUpdate{
+		PasswordHash: &hash, PasswordChangedAt: &now, PasswordResetRequired: &no, ClearFailures: true,
+	})
+}
+
+// equalStrings compares two strings in constant time.
+func equalStrings(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}

@@ -1,0 +1,291 @@
+package usher
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"regexp"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Deps are the Service's collaborators. Store, Passwords and Policy are
+// required; the rest have defaults.
+type Deps struct {
+	Store     Store
+	Passwords PasswordHasher
+	Policy    PasswordPolicy
+	// Throttle keeps the per-IP counters. nil means counters in this
+	// process's memory; pass the Store to share them between instances.
+	Throttle Throttle
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives security events; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Throttle counts events per key in fixed windows; Store implements it
+// (shared between processes) and so does NewMemoryThrottle.
+type Throttle interface {
+	Hit(ctx context.Context, key string, window time.Time) (int, error)
+}
+
+// Service is Usher's core: sign-up, log-in, sessions, passwords, roles and
+// the admin operations, independent of HTTP. It is safe for concurrent use.
+// Its methods mirror anvil.users; web adds cookies and pages on top.
+type Service struct {
+	cfg      Config
+	store    Store
+	hasher   PasswordHasher
+	policy   PasswordPolicy
+	throttle Throttle
+	now      func() time.Time
+	log      *slog.Logger
+
+	patterns map[string]*regexp.Regexp // profile field patterns
+	hashSem  chan struct{}             // bounds concurrent password hashes
+	basic    *basicCache
+	cache    *sessionCache
+
+	syncMu   sync.Mutex
+	lastSync time.Time
+	seen     map[int64]time.Time // events already applied to the cache
+
+	touchMu sync.Mutex
+	touched map[string]time.Time // session ID → last seen, not yet written
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+}
+
+// touchEvery is how stale a session's LastSeenAt may get before a request
+// records it; flushEvery is how often recorded times are written.
+const (
+	touchEvery = time.Minute
+	flushEvery = 5 * time.Second
+	sweepEvery = 10 * time.Minute
+)
+
+// New returns a Service. It validates cfg and starts a background worker
+// that batches session last-seen times and sweeps expired sessions; Close
+// stops it.
+func New(cfg Config, d Deps) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if d.Store == nil || d.Passwords == nil || d.Policy == nil {
+		return nil, errors.New("usher: New needs a Store, a PasswordHasher and a PasswordPolicy")
+	}
+	s := &Service{
+		cfg:      cfg.defaults(),
+		store:    d.Store,
+		hasher:   d.Passwords,
+		policy:   d.Policy,
+		throttle: d.Throttle,
+		now:      d.Now,
+		log:      d.Logger,
+		touched:  map[string]time.Time{},
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	if s.throttle == nil {
+		s.throttle = NewMemoryThrottle()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	n := s.cfg.MaxConcurrentHashes
+	if n == 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	s.hashSem = make(chan struct{}, n)
+	s.patterns = compilePatterns(s.cfg.ProfileFields)
+	s.basic = newBasicCache(s.cfg.BasicAuthCacheTTL)
+	s.cache = newSessionCache(s.cfg.SessionCacheTTL, s.cfg.SessionCacheSize)
+	s.seen = map[int64]time.Time{}
+	s.lastSync = s.now()
+	go s.background()
+	return s, nil
+}
+
+// Config returns the effective configuration, defaults filled in.
+func (s *Service) Config() Config { return s.cfg }
+
+// Store returns the Service's Store.
+func (s *Service) Store() Store { return s.store }
+
+// Close stops the background worker and writes pending last-seen times. It
+// does not close the Store.
+func (s *Service) Close() error {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.done
+	return nil
+}
+
+func (s *Service) background() {
+	defer close(s.done)
+	flush := time.NewTicker(flushEvery)
+	defer flush.Stop()
+	sweep := time.NewTicker(sweepEvery)
+	defer sweep.Stop()
+	follow := time.NewTicker(s.cfg.CacheSyncInterval)
+	defer follow.Stop()
+	for {
+		select {
+		case <-s.stop:
+			s.flushTouches(context.Background())
+			return
+		case <-flush.C:
+			s.flushTouches(context.Background())
+		case <-sweep.C:
+			s.Sweep(context.Background())
+		case <-follow.C:
+			if s.cache.enabled() {
+				s.SyncCache(context.Background())
+			}
+		}
+	}
+}
+
+// Sweep deletes expired sessions and old throttle counters. The background
+// worker calls it every ten minutes.
+func (s *Service) Sweep(ctx context.Context) {
+	now := s.now()
+	if _, err := s.store.DeleteExpiredSessions(ctx, now, now.Add(-s.cfg.IdleTimeout)); err != nil {
+		s.log.Error("usher: deleting expired sessions", "err", err)
+	}
+	if err := s.store.DeleteHits(ctx, now.Add(-2*time.Hour)); err != nil {
+		s.log.Error("usher: deleting throttle counters", "err", err)
+	}
+	s.basic.sweep(now)
+	s.cache.prune(now)
+}
+
+// syncOverlap is how far back each read of the event feed reaches before
+// the previous one: events are committed a little after their time is
+// taken, and instances' clocks differ a little.
+const syncOverlap = 30 * time.Second
+
+// SyncCache applies to the session cache the changes other processes made
+// since the last call (the background worker calls it every
+// CacheSyncInterval). If the feed cannot be read the whole cache is
+// dropped: nothing in it can be trusted any more.
+func (s *Service) SyncCache(ctx context.Context) {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	now := s.now()
+	since := s.lastSync.Add(-syncOverlap)
+	const limit = 10_000
+	evs, err := s.store.EventsSince(ctx, since, limit)
+	if err != nil {
+		s.log.Error("usher: reading the event feed; dropping the session cache", "err", err)
+		s.cache.evictAll()
+		return
+	}
+	if len(evs) == limit {
+		s.cache.evictAll()
+	}
+	for _, e := range evs {
+		if _, ok := s.seen[e.ID]; ok {
+			continue
+		}
+		s.seen[e.ID] = e.At
+		if !keepsSessions[e.Type] && e.UserID != "" {
+			s.cache.evictUser(e.UserID)
+		}
+	}
+	for id, at := range s.seen {
+		if at.Before(since) {
+			delete(s.seen, id)
+		}
+	}
+	s.lastSync = now
+}
+
+// withHash runs fn while holding one of the MaxConcurrentHashes slots.
+// Requests that wait give up when their context ends.
+func (s *Service) withHash(ctx context.Context, fn func()) error {
+	select {
+	case s.hashSem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.hashSem }()
+	fn()
+	return nil
+}
+
+// hashPassword hashes pw under the concurrency bound.
+func (s *Service) hashPassword(ctx context.Context, pw string) (string, error) {
+	var h string
+	var err error
+	if werr := s.withHash(ctx, func() { h, err = s.hasher.Hash(pw) }); werr != nil {
+		return "", werr
+	}
+	return h, err
+}
+
+// verifyPassword checks pw against u's hash, or spends the same time on a
+// dummy hash when u is nil or has no password, so that the answer's timing
+// does not reveal whether the account exists.
+func (s *Service) verifyPassword(ctx context.Context, u *User, pw string) (ok, rehash bool, err error) {
+	werr := s.withHash(ctx, func() {
+		if u == nil || u.PasswordHash == "" {
+			s.hasher.Dummy(pw)
+			return
+		}
+		ok, rehash, err = s.hasher.Verify(u.PasswordHash, pw)
+	})
+	if werr != nil {
+		return false, false, werr
+	}
+	if err != nil {
+		// A malformed stored hash is a mismatch; say so in the log only.
+		s.log.Warn("usher: stored password hash not usable", "user", u.ID, "err", err)
+		return false, false, nil
+	}
+	return ok, rehash, nil
+}
+
+// newToken returns a 256-bit random token (base64url) and its SHA-256.
+func newToken() (string, []byte) {
+	var b [32]byte
+	rand.Read(b[:])
+	tok := base64.RawURLEncoding.EncodeToString(b[:])
+	h := sha256.Sum256([]byte(tok))
+	return tok, h[:]
+}
+
+// hashToken returns the SHA-256 of a token, as stored.
+func hashToken(tok string) []byte {
+	h := sha256.Sum256([]byte(tok))
+	return h[:]
+}
+
+// event appends to the audit trail; a failure is logged, not returned, so
+// the audit trail never blocks a log-in.
+func (s *Service) event(ctx context.Context, st Store, userID, typ string, c Client, detail string) {
+	e := &Event{UserID: userID, Type: typ, IP: c.IP, UserAgent: c.UserAgent, Detail: detail, At: s.now()}
+	if err := st.AddEvent(ctx, e); err != nil {
+		s.log.Error("usher: writing audit event", "type", typ, "err", err)
+	}
+	if !keepsSessions[typ] && userID != "" {
+		s.cache.evictUser(userID)
+	}
+	s.log.Info("usher: "+typ, "user", userID, "ip", c.IP)
+}
+
+// Client describes who is making a request, for throttling and the audit
+// trail.
+type Client struct {
+	IP        string
+	UserAgent string
+}

@@ -1,0 +1,150 @@
+package usher
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// sessionCache keeps recently checked sessions with their users, so that
+// the check on every authenticated request need not query the database.
+//
+// It stays consistent with the database this way: every change that can
+// end a session or alter what a request may see (log-out, disable,
+// password change, role change, deletion, ...) writes an audit event in
+// the same transaction. Events from this process evict the user's entries
+// at once (Service.event); the background worker reads the events other
+// processes wrote (Store.EventsSince) every CacheSyncInterval and evicts
+// those users too. Entries also expire after SessionCacheTTL whatever
+// happens, and a load that raced with an eviction is not cached.
+type sessionCache struct {
+	ttl time.Duration
+	max int
+
+	mu     sync.RWMutex
+	byHash map[[32]byte]*cacheEntry
+	byUser map[string][][32]byte
+
+	// gen counts evictions; a load that started before an eviction does
+	// not store its (perhaps stale) result.
+	gen atomic.Uint64
+}
+
+type cacheEntry struct {
+	sess    Session
+	user    User
+	expires time.Time
+}
+
+func newSessionCache(ttl time.Duration, max int) *sessionCache {
+	return &sessionCache{ttl: ttl, max: max, byHash: map[[32]byte]*cacheEntry{}, byUser: map[string][][32]byte{}}
+}
+
+func (c *sessionCache) enabled() bool { return c.ttl > 0 }
+
+// get returns copies of the cached session and user for a token hash.
+func (c *sessionCache) get(h [32]byte, now time.Time) (*Session, *User, bool) {
+	if !c.enabled() {
+		return nil, nil, false
+	}
+	c.mu.RLock()
+	e, ok := c.byHash[h]
+	c.mu.RUnlock()
+	if !ok || !now.Before(e.expires) {
+		return nil, nil, false
+	}
+	s, u := e.sess, e.user
+	return &s, &u, true
+}
+
+// put stores a loaded session unless an eviction happened since the load
+// began (startGen) or the cache is full.
+func (c *sessionCache) put(h [32]byte, s *Session, u *User, now time.Time, startGen uint64) {
+	if !c.enabled() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen.Load() != startGen {
+		return
+	}
+	if len(c.byHash) >= c.max {
+		c.pruneLocked(now)
+		if len(c.byHash) >= c.max {
+			return
+		}
+	}
+	c.byHash[h] = &cacheEntry{sess: *s, user: *u, expires: now.Add(c.ttl)}
+	c.byUser[u.ID] = append(c.byUser[u.ID], h)
+}
+
+// touch records a new last-seen time on a cached session, so that the
+// idle timeout sees it after the pending times are written and forgotten.
+func (c *sessionCache) touch(h [32]byte, now time.Time) {
+	if !c.enabled() {
+		return
+	}
+	c.mu.Lock()
+	if e, ok := c.byHash[h]; ok {
+		e.sess.LastSeenAt = now
+	}
+	c.mu.Unlock()
+}
+
+// evictUser drops every cached session of the user.
+func (c *sessionCache) evictUser(userID string) {
+	if !c.enabled() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen.Add(1)
+	for _, h := range c.byUser[userID] {
+		delete(c.byHash, h)
+	}
+	delete(c.byUser, userID)
+}
+
+// evictAll empties the cache (when the event feed cannot be read, nothing
+// cached can be trusted).
+func (c *sessionCache) evictAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen.Add(1)
+	clear(c.byHash)
+	clear(c.byUser)
+}
+
+// pruneLocked drops expired entries.
+func (c *sessionCache) pruneLocked(now time.Time) {
+	for h, e := range c.byHash {
+		if !now.Before(e.expires) {
+			delete(c.byHash, h)
+		}
+	}
+	for id, hs := range c.byUser {
+		live := hs[:0]
+		for _, h := range hs {
+			if _, ok := c.byHash[h]; ok {
+				live = append(live, h)
+			}
+		}
+		if len(live) == 0 {
+			delete(c.byUser, id)
+		} else {
+			c.byUser[id] = live
+		}
+	}
+}
+
+func (c *sessionCache) prune(now time.Time) {
+	c.mu.Lock()
+	c.pruneLocked(now)
+	c.mu.Unlock()
+}
+
+// keepsSessions lists the event types that cannot make a cached session
+// or user stale; every other event evicts the user's entries.
+var keepsSessions = map[string]bool{
+	EventLogin: true, EventLoginFailed: true, EventSignup: true, EventForceLogin: true, EventEnabled: true,
+}

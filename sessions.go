@@ -1,0 +1,211 @@
+package usher
+
+import (
+	"context"
+	"crypto/sha256"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// createSession starts a session for u in st. Every log-in gets a new token,
+// so a token planted before log-in (session fixation) is worthless.
+func (s *Service) createSession(ctx context.Context, st Store, u *User, remember, mustChange bool, c Client) (*Session, error) {
+	now := s.now()
+	tok, hash := newToken()
+	sess := &Session{
+		ID: NewID(), UserID: u.ID, TokenHash: hash, Token: tok,
+		CreatedAt: now, LastSeenAt: now,
+		Remember: remember && !s.cfg.DisableRememberMe && !mustChange,
+		IP:       c.IP, UserAgent: truncate(c.UserAgent, 256),
+		MustChangePassword: mustChange,
+	}
+	if sess.Remember {
+		sess.ExpiresAt = now.Add(s.cfg.RememberDuration)
+	} else {
+		sess.ExpiresAt = now.Add(s.cfg.SessionLifetime)
+	}
+	if err := st.CreateSession(ctx, sess); err != nil {
+		return nil, err
+	}
+	return sess, nil
+}
+
+// tokenLen is the length of a session token: 32 bytes in unpadded base64url.
+const tokenLen = 43
+
+// Authenticate returns the session a token proves and its user: the check
+// on every authenticated request (cookie or Authorization: Bearer). It
+// returns ErrAuthenticationFailed for an unknown, expired or idle session or
+// a disabled user, and the session and user with ErrPasswordResetRequested
+// for a session that may only set a new password.
+//
+// The token is looked up by its SHA-256: the database never holds a usable
+// token, and since an attacker cannot choose hash prefixes, the index
+// lookup leaks nothing useful through timing.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *User, error) {
+	if len(token) != tokenLen {
+		return nil, nil, ErrAuthenticationFailed
+	}
+	h := sha256.Sum256([]byte(token))
+	now := s.now()
+	sess, u, ok := s.cache.get(h, now)
+	if !ok {
+		gen := s.cache.gen.Load()
+		var err error
+		sess, u, err = s.store.SessionUser(ctx, h[:])
+		if isNotFound(err) {
+			return nil, nil, ErrAuthenticationFailed
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		s.cache.put(h, sess, u, now, gen)
+	}
+	if !now.Before(sess.ExpiresAt) || !u.Enabled {
+		return nil, nil, ErrAuthenticationFailed
+	}
+	last := s.lastSeen(sess)
+	if !sess.Remember && now.Sub(last) > s.cfg.IdleTimeout {
+		return nil, nil, ErrAuthenticationFailed
+	}
+	if now.Sub(last) >= touchEvery {
+		s.touchMu.Lock()
+		s.touched[sess.ID] = now
+		s.touchMu.Unlock()
+		sess.LastSeenAt = now
+		s.cache.touch(h, now)
+	}
+	if sess.MustChangePassword {
+		return sess, u, ErrPasswordResetRequested
+	}
+	return sess, u, nil
+}
+
+// lastSeen returns when sess was last used, counting a time recorded but
+// not yet written.
+func (s *Service) lastSeen(sess *Session) time.Time {
+	s.touchMu.Lock()
+	t, ok := s.touched[sess.ID]
+	s.touchMu.Unlock()
+	if ok && t.After(sess.LastSeenAt) {
+		return t
+	}
+	return sess.LastSeenAt
+}
+
+// flushTouches writes the recorded last-seen times in one transaction. If
+// the write fails they are kept for the next try; losing them (a crash)
+// only makes an idle session end a little early.
+func (s *Service) flushTouches(ctx context.Context) {
+	s.touchMu.Lock()
+	if len(s.touched) == 0 {
+		s.touchMu.Unlock()
+		return
+	}
+	batch := s.touched
+	s.touched = map[string]time.Time{}
+	s.touchMu.Unlock()
+	if err := s.store.TouchSessions(ctx, batch); err != nil {
+		s.log.Error("usher: writing session last-seen times", "err", err)
+		s.touchMu.Lock()
+		for id, t := range batch {
+			if cur, ok := s.touched[id]; !ok || t.After(cur) {
+				s.touched[id] = t
+			}
+		}
+		s.touchMu.Unlock()
+	}
+}
+
+// FlushSessionTouches writes pending last-seen times now instead of at the
+// next tick; tests and graceful shutdown use it.
+func (s *Service) FlushSessionTouches(ctx context.Context) { s.flushTouches(ctx) }
+
+// Logout ends the session the token proves (Anvil's logout). An unknown
+// token is not an error: the outcome, no session, is the same.
+func (s *Service) Logout(ctx context.Context, token string, c Client) error {
+	if len(token) != tokenLen {
+		return nil
+	}
+	sess, _, err := s.store.SessionUser(ctx, hashToken(token))
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteSession(ctx, sess.UserID, sess.ID); err != nil && !isNotFound(err) {
+		return err
+	}
+	s.event(ctx, s.store, sess.UserID, EventLogout, c, "")
+	return nil
+}
+
+// ListSessions returns the user's live sessions, newest first, with
+// last-seen times not yet written filled in.
+func (s *Service) ListSessions(ctx context.Context, userID string) ([]*Session, error) {
+	list, err := s.store.ListSessions(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	live := list[:0]
+	for _, sess := range list {
+		sess.LastSeenAt = s.lastSeen(sess)
+		if now.Before(sess.ExpiresAt) && (sess.Remember || now.Sub(sess.LastSeenAt) <= s.cfg.IdleTimeout) {
+			live = append(live, sess)
+		}
+	}
+	return live, nil
+}
+
+// RevokeSession ends one of the user's sessions. It returns ErrNotFound if
+// the user has no such session.
+func (s *Service) RevokeSession(ctx context.Context, userID, sessionID string, c Client) error {
+	if err := s.store.DeleteSession(ctx, userID, sessionID); err != nil {
+		return err
+	}
+	s.event(ctx, s.store, userID, EventSessionRevoked, c, sessionID)
+	return nil
+}
+
+// RevokeOtherSessions ends all the user's sessions but keepID ("sign out
+// other devices") and returns how many it ended.
+func (s *Service) RevokeOtherSessions(ctx context.Context, userID, keepID string, c Client) (int, error) {
+	n, err := s.store.DeleteUserSessions(ctx, userID, keepID)
+	if err != nil {
+		return 0, err
+	}
+	s.event(ctx, s.store, userID, EventSessionRevoked, c, "others")
+	return n, nil
+}
+
+// pendingTouches returns a copy of the recorded last-seen times (tests).
+func (s *Service) pendingTouches() map[string]time.Time {
+	s.touchMu.Lock()
+	defer s.touchMu.Unlock()
+	return maps.Clone(s.touched)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
+// sortedUnique sorts names and drops repeats.
+func sortedUnique(names []string) []string {
+	m := map[string]bool{}
+	var out []string
+	for _, n := range names {
+		if !m[n] {
+			m[n] = true
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,171 @@
+package usher
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Signup is a self-registration: what a sign-up form or
+// POST /user/api/signup carries.
+type Signup struct {
+	Email    string
+	Username string // required when Config.EnableUsername, else ignored
+	Password string
+	Profile  map[string]string // values for Config.ProfileFields
+	Remember bool
+}
+
+// SignupWithEmail registers a new user (Anvil's signup_with_email). The user
+// is logged in — the returned Session is non-nil — only when the account is
+// enabled at once and confirmation is not required before log-in.
+//
+// It returns ErrSignupDisabled, a *RateLimitError, a *ValidationError, a
+// *PasswordError (ErrPasswordNotAcceptable) or ErrUserExists.
+func (s *Service) SignupWithEmail(ctx context.Context, in Signup, c Client) (*User, *Session, error) {
+	if s.cfg.DisableRegistration {
+		return nil, nil, ErrSignupDisabled
+	}
+	if err := s.checkRate(ctx, "signup", c.IP, s.cfg.SignupRateLimit, time.Hour); err != nil {
+		return nil, nil, err
+	}
+	u, err := s.newUser(ctx, NewUser{
+		Email: in.Email, Username: in.Username, Password: in.Password, Profile: in.Profile,
+		Enabled: !s.cfg.RequireApproval,
+	}, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	var sess *Session
+	err = s.store.InTx(ctx, func(tx Store) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		if u.Enabled && s.mayLogInUnconfirmed(u) {
+			now := s.now()
+			if err := tx.RecordLogin(ctx, u.ID, now, ""); err != nil {
+				return err
+			}
+			u.LastLoginAt = now
+			sess, err = s.createSession(ctx, tx, u, in.Remember, false, c)
+			if err != nil {
+				return err
+			}
+		}
+		s.event(ctx, tx, u.ID, EventSignup, c, "")
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, sess, nil
+}
+
+// NewUser is an account created by server code or an admin (CreateUser).
+type NewUser struct {
+	Email    string
+	Username string
+	// Password is checked against the policy and hashed. Leave it empty
+	// and set PasswordHash to import a hash from another system (any format
+	// the PasswordHasher verifies); leave both empty for an account that
+	// cannot log in with a password until one is set.
+	Password     string
+	PasswordHash string
+	Profile      map[string]string
+	Roles        []string
+	Enabled      bool
+	// Confirmed marks the e-mail address as confirmed.
+	Confirmed bool
+}
+
+// CreateUser creates an account without the sign-up checks that concern
+// visitors (DisableRegistration, throttling). The input is still validated.
+// It returns a *ValidationError, a *PasswordError or ErrUserExists.
+func (s *Service) CreateUser(ctx context.Context, in NewUser) (*User, error) {
+	u, err := s.newUser(ctx, in, true)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.InTx(ctx, func(tx Store) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		s.event(ctx, tx, u.ID, EventSignup, Client{}, "created by admin")
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// newUser validates in and returns the User to insert, password hashed.
+func (s *Service) newUser(ctx context.Context, in NewUser, admin bool) (*User, error) {
+	var v ValidationError
+	email := strings.TrimSpace(in.Email)
+	switch {
+	case email == "":
+		v.add("email", MsgRequired)
+	case !validEmail(email):
+		v.add("email", MsgInvalidEmail)
+	}
+	username := strings.TrimSpace(in.Username)
+	if s.cfg.EnableUsername {
+		switch {
+		case username == "" && !admin:
+			v.add("username", MsgRequired)
+		case username != "" && !validUsername(username):
+			v.add("username", MsgInvalidUsername)
+		}
+	} else {
+		username = ""
+	}
+	profile := s.checkProfile(in.Profile, &v, admin)
+	var roles []string
+	for _, r := range in.Roles {
+		if !validRole(r) {
+			v.add("roles", MsgInvalidFormat)
+		}
+		roles = append(roles, r)
+	}
+	hash := in.PasswordHash
+	if hash == "" && (in.Password != "" || !admin) {
+		if in.Password == "" {
+			v.add("password", MsgRequired)
+		}
+	}
+	if err := v.orNil(); err != nil {
+		return nil, err
+	}
+	if hash == "" && in.Password != "" {
+		if err := s.policy.Check(in.Password, email, username); err != nil {
+			return nil, err
+		}
+		var err error
+		if hash, err = s.hashPassword(ctx, in.Password); err != nil {
+			return nil, err
+		}
+	}
+	now := s.now()
+	u := &User{
+		ID: NewID(), Email: email, Username: username, PasswordHash: hash,
+		Enabled: in.Enabled, SignedUpAt: now, Roles: sortedUnique(roles), Profile: profile,
+	}
+	if hash != "" {
+		u.PasswordChangedAt = now
+	}
+	if in.Confirmed {
+		u.EmailConfirmedAt = now
+	}
+	return u, nil
+}
+
+// mayLogInUnconfirmed reports whether u may log in as far as e-mail
+// confirmation goes.
+func (s *Service) mayLogInUnconfirmed(u *User) bool {
+	return !s.cfg.EnableConfirmEmail || s.cfg.EnableLoginWithoutConfirmEmail || u.EmailConfirmed()
+}
+
+// isNotFound reports whether err is the Store's ErrNotFound.
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

@@ -1,0 +1,101 @@
+package sqlstore
+
+// The fixed queries, written once for both databases with ? placeholders
+// (dialect.rebind turns them into $n for PostgreSQL). The hot ones are
+// prepared once per pool; see Store.stmt.
+const (
+	qUserByID = iota
+	qUserByEmail
+	qUserByUsername
+	qSessionUser
+	qHit
+	qRecordFailure
+	qRecordLogin
+	qInsertUser
+	qInsertRole
+	qDeleteRole
+	qListRoles
+	qUserExists
+	qDeleteUser
+	qInsertSession
+	qListSessions
+	qDeleteSession
+	qDeleteUserSessions
+	qTouchSession
+	qDeleteExpiredSessions
+	qDeleteHits
+	qInsertEvent
+	qListEvents
+	qListUserEvents
+	numQueries
+)
+
+// userCols selects a user (table alias u) with its roles aggregated into
+// one column, in the order scanUser reads them.
+const userCols = `u.id, u.email, u.username, u.password_hash, u.enabled,
+	u.email_confirmed_at, u.signed_up_at, u.last_login_at, u.password_changed_at,
+	u.password_failures, u.locked_at, u.password_reset_required, u.profile,
+	(SELECT string_agg(r.role, {SEP}) FROM user_roles r WHERE r.user_id = u.id)`
+
+// sessionCols selects a session (table alias s) in the order scanSession
+// reads them.
+const sessionCols = `s.id, s.user_id, s.token_hash, s.created_at, s.last_seen_at,
+	s.expires_at, s.remember, s.ip, s.user_agent, s.must_change_password`
+
+var queries = [numQueries]string{
+	qUserByID:       `SELECT ` + userCols + ` FROM users u WHERE u.id = ?`,
+	qUserByEmail:    `SELECT ` + userCols + ` FROM users u WHERE u.email_key = ?`,
+	qUserByUsername: `SELECT ` + userCols + ` FROM users u WHERE u.username_key = ?`,
+	// SessionUser runs on every authenticated request: one statement, one
+	// index probe on token_hash, one on users.id, one range on user_roles.
+	qSessionUser: `SELECT ` + sessionCols + `, ` + userCols + `
+		FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash = ?`,
+	qHit: `INSERT INTO throttle (key, window_start, count) VALUES (?, ?, 1)
+		ON CONFLICT (key, window_start) DO UPDATE SET count = throttle.count + 1
+		RETURNING count`,
+	// Every failure at or past the threshold (re)sets locked_at, so a lock
+	// that has run out is renewed by the next failure. lockAt is cast to
+	// BIGINT because PostgreSQL would otherwise type it like the integer
+	// column and reject "never" (math.MaxInt).
+	qRecordFailure: `UPDATE users SET
+			password_failures = password_failures + 1,
+			locked_at = CASE WHEN CAST(? AS BIGINT) > 0 AND password_failures + 1 >= CAST(? AS BIGINT)
+				THEN ? ELSE locked_at END
+		WHERE id = ?
+		RETURNING password_failures`,
+	qRecordLogin: `UPDATE users SET
+			last_login_at = ?, password_failures = 0, locked_at = NULL,
+			password_hash = CASE WHEN ? = '' THEN password_hash ELSE ? END
+		WHERE id = ?`,
+	qInsertUser: `INSERT INTO users (id, email, email_key, username, username_key,
+			password_hash, enabled, email_confirmed_at, signed_up_at, last_login_at,
+			password_changed_at, password_failures, locked_at, password_reset_required, profile)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	qInsertRole: `INSERT INTO user_roles (user_id, role) VALUES (?, ?)
+		ON CONFLICT (user_id, role) DO NOTHING`,
+	qDeleteRole: `DELETE FROM user_roles WHERE user_id = ? AND role = ?`,
+	qListRoles:  `SELECT role, count(*) FROM user_roles GROUP BY role ORDER BY role`,
+	qUserExists: `SELECT 1 FROM users WHERE id = ?`,
+	qDeleteUser: `DELETE FROM users WHERE id = ?`,
+	qInsertSession: `INSERT INTO sessions (id, user_id, token_hash, created_at, last_seen_at,
+			expires_at, remember, ip, user_agent, must_change_password)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	qListSessions: `SELECT ` + sessionCols + ` FROM sessions s WHERE s.user_id = ?
+		ORDER BY s.created_at DESC, s.id DESC`,
+	qDeleteSession:      `DELETE FROM sessions WHERE id = ? AND user_id = ?`,
+	qDeleteUserSessions: `DELETE FROM sessions WHERE user_id = ? AND id <> ?`,
+	// Touches only move last_seen_at forward, so batches flushed late or by
+	// several instances cannot make a session look idle.
+	qTouchSession: `UPDATE sessions SET last_seen_at = ?
+		WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)`,
+	qDeleteExpiredSessions: `DELETE FROM sessions
+		WHERE expires_at <= ? OR (NOT remember AND last_seen_at < ?)`,
+	qDeleteHits: `DELETE FROM throttle WHERE window_start < ?`,
+	qInsertEvent: `INSERT INTO events (user_id, type, ip, user_agent, detail, at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+	qListEvents: `SELECT id, user_id, type, ip, user_agent, detail, at FROM events
+		ORDER BY id DESC LIMIT ?`,
+	qListUserEvents: `SELECT id, user_id, type, ip, user_agent, detail, at FROM events
+		WHERE user_id = ? ORDER BY id DESC LIMIT ?`,
+}

@@ -1,0 +1,663 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/usher-auth/usher"
+)
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// reader is where lookups go: the transaction inside InTx (so that fn sees
+// its own writes), else the read pool.
+func (s *Store) reader() querier {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.r
+}
+
+// writer is where writes go: the transaction inside InTx, else the writer.
+func (s *Store) writer() querier {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.w
+}
+
+// row is what QueryRow returns: *sql.Row, or a failure to prepare.
+type row interface{ Scan(dest ...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// queryRow runs fixed query k on pool db (s.r or s.w). Outside a
+// transaction it uses a statement prepared once for the Store's lifetime
+// (database/sql prepares it again on each connection as needed); inside one
+// it runs on the transaction's connection.
+func (s *Store) queryRow(ctx context.Context, db *sql.DB, k int, args ...any) row {
+	if s.tx != nil {
+		return s.tx.QueryRowContext(ctx, s.d.q[k], args...)
+	}
+	st, err := s.stmt(ctx, db, k)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// stmt returns the prepared statement for query k on db, preparing it the
+// first time. Each query is prepared on one pool only (hot reads on the
+// read pool, hot writes on the writer).
+func (s *Store) stmt(ctx context.Context, db *sql.DB, k int) (*sql.Stmt, error) {
+	if st := s.stmts[k].Load(); st != nil {
+		return st, nil
+	}
+	st, err := db.PrepareContext(ctx, s.d.q[k])
+	if err != nil {
+		return nil, err
+	}
+	if !s.stmts[k].CompareAndSwap(nil, st) {
+		st.Close()
+		return s.stmts[k].Load(), nil
+	}
+	return st, nil
+}
+
+// wrap adds the operation's name to an unexpected database error.
+func wrap(op string, err error) error {
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}
+
+// InTx runs fn in one transaction on the writer. If fn returns an error or
+// panics, everything it did is rolled back. Inside fn, use tx for every read
+// and write: on SQLite, a write through the outer Store waits for the
+// transaction's connection and so never finishes. InTx on tx runs fn in the
+// same transaction.
+func (s *Store) InTx(ctx context.Context, fn func(tx usher.Store) error) error {
+	if s.tx != nil {
+		return fn(s)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap("begin transaction", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			tx.Rollback()
+		}
+	}()
+	if err := fn(&Store{core: s.core, tx: tx}); err != nil {
+		return err
+	}
+	done = true
+	if err := tx.Commit(); err != nil {
+		return wrap("commit", err)
+	}
+	return nil
+}
+
+// inTx is InTx for the Store's own multi-statement writes.
+func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) error {
+	return s.InTx(ctx, func(tx usher.Store) error { return fn(tx.(*Store)) })
+}
+
+// scanUser reads the columns of userCols, starting at dest's end.
+func scanUser(r row, before ...any) (*usher.User, error) {
+	u := &usher.User{}
+	var username, profile, roles sql.NullString
+	dest := append(before,
+		&u.ID, &u.Email, &username, &u.PasswordHash, &u.Enabled,
+		timeCol{&u.EmailConfirmedAt}, timeCol{&u.SignedUpAt}, timeCol{&u.LastLoginAt}, timeCol{&u.PasswordChangedAt},
+		&u.PasswordFailures, timeCol{&u.LockedAt}, &u.PasswordResetRequired, &profile, &roles)
+	if err := r.Scan(dest...); err != nil {
+		return nil, err
+	}
+	u.Username = username.String
+	u.Roles = splitRoles(roles.String)
+	u.Profile = map[string]string{}
+	if profile.String != "" {
+		if err := json.Unmarshal([]byte(profile.String), &u.Profile); err != nil {
+			return nil, fmt.Errorf("user %s: bad profile JSON: %w", u.ID, err)
+		}
+	}
+	return u, nil
+}
+
+// splitRoles turns the aggregated roles column into a sorted list; never
+// nil, so that an encoded user shows [] rather than null.
+func splitRoles(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	roles := strings.Split(s, roleSep)
+	slices.Sort(roles)
+	return roles
+}
+
+// sessionDest returns scan destinations for the columns of sessionCols.
+func sessionDest(ss *usher.Session) []any {
+	return []any{&ss.ID, &ss.UserID, &ss.TokenHash, timeCol{&ss.CreatedAt}, timeCol{&ss.LastSeenAt},
+		timeCol{&ss.ExpiresAt}, &ss.Remember, &ss.IP, &ss.UserAgent, &ss.MustChangePassword}
+}
+
+// profileJSON encodes a profile; an empty one is NULL.
+func profileJSON(p map[string]string) (any, error) {
+	if len(p) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// CreateUser inserts u with its roles and profile, in one transaction.
+// It returns usher.ErrUserExists if the ID, the e-mail address or the
+// username (compared case-insensitively) is taken.
+func (s *Store) CreateUser(ctx context.Context, u *usher.User) error {
+	if u.ID == "" {
+		return errors.New("sqlstore: CreateUser: the user has no ID")
+	}
+	profile, err := profileJSON(u.Profile)
+	if err != nil {
+		return wrap("CreateUser", err)
+	}
+	roles := slices.Clone(u.Roles)
+	slices.Sort(roles)
+	roles = slices.Compact(roles)
+	insert := func(q querier) error {
+		_, err := q.ExecContext(ctx, s.d.q[qInsertUser],
+			u.ID, u.Email, usher.FoldEmail(u.Email), nullString(u.Username), nullString(usher.FoldUsername(u.Username)),
+			u.PasswordHash, u.Enabled, s.d.time(u.EmailConfirmedAt), s.d.time(u.SignedUpAt), s.d.time(u.LastLoginAt),
+			s.d.time(u.PasswordChangedAt), u.PasswordFailures, s.d.time(u.LockedAt), u.PasswordResetRequired, profile)
+		if err != nil {
+			if isUnique(err) {
+				return userExists(err)
+			}
+			return wrap("CreateUser", err)
+		}
+		for _, r := range roles {
+			if _, err := q.ExecContext(ctx, s.d.q[qInsertRole], u.ID, r); err != nil {
+				return wrap("CreateUser", err)
+			}
+		}
+		return nil
+	}
+	if len(roles) == 0 {
+		return insert(s.writer())
+	}
+	return s.inTx(ctx, func(tx *Store) error { return insert(tx.tx) })
+}
+
+// userBy runs one of the user lookups.
+func (s *Store) userBy(ctx context.Context, k int, key string) (*usher.User, error) {
+	u, err := scanUser(s.queryRow(ctx, s.r, k, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, usher.ErrNotFound
+	}
+	if err != nil {
+		return nil, wrap("reading user", err)
+	}
+	return u, nil
+}
+
+// UserByID returns the user with id and their roles, or usher.ErrNotFound.
+func (s *Store) UserByID(ctx context.Context, id string) (*usher.User, error) {
+	return s.userBy(ctx, qUserByID, id)
+}
+
+// UserByEmail returns the user whose address matches email
+// case-insensitively, or usher.ErrNotFound.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*usher.User, error) {
+	return s.userBy(ctx, qUserByEmail, usher.FoldEmail(email))
+}
+
+// UserByUsername returns the user whose username matches username
+// case-insensitively, or usher.ErrNotFound.
+func (s *Store) UserByUsername(ctx context.Context, username string) (*usher.User, error) {
+	key := usher.FoldUsername(username)
+	if key == "" {
+		return nil, usher.ErrNotFound
+	}
+	return s.userBy(ctx, qUserByUsername, key)
+}
+
+// UpdateUser changes the fields set in up in one statement, so either all
+// change or none do. It returns usher.ErrNotFound if there is no such user
+// and usher.ErrUserExists if the new e-mail address or username is taken.
+// An empty Username removes the username.
+func (s *Store) UpdateUser(ctx context.Context, id string, up usher.UserUpdate) error {
+	var (
+		set  []string
+		args []any
+	)
+	add := func(col string, v any) {
+		set = append(set, col+" = ?")
+		args = append(args, v)
+	}
+	if up.Email != nil {
+		add("email", *up.Email)
+		add("email_key", usher.FoldEmail(*up.Email))
+	}
+	if up.Username != nil {
+		add("username", nullString(*up.Username))
+		add("username_key", nullString(usher.FoldUsername(*up.Username)))
+	}
+	if up.PasswordHash != nil {
+		add("password_hash", *up.PasswordHash)
+	}
+	if up.PasswordChangedAt != nil {
+		add("password_changed_at", s.d.time(*up.PasswordChangedAt))
+	}
+	if up.Enabled != nil {
+		add("enabled", *up.Enabled)
+	}
+	if up.EmailConfirmedAt != nil {
+		add("email_confirmed_at", s.d.time(*up.EmailConfirmedAt))
+	}
+	if up.PasswordResetRequired != nil {
+		add("password_reset_required", *up.PasswordResetRequired)
+	}
+	if up.Profile != nil {
+		p, err := profileJSON(up.Profile)
+		if err != nil {
+			return wrap("UpdateUser", err)
+		}
+		add("profile", p)
+	}
+	if up.ClearFailures {
+		set = append(set, "password_failures = 0", "locked_at = NULL")
+	}
+	if len(set) == 0 {
+		return s.mustExist(ctx, s.reader(), id)
+	}
+	args = append(args, id)
+	q := s.d.rebind("UPDATE users SET " + strings.Join(set, ", ") + " WHERE id = ?")
+	res, err := s.writer().ExecContext(ctx, q, args...)
+	if err != nil {
+		if isUnique(err) {
+			return userExists(err)
+		}
+		return wrap("UpdateUser", err)
+	}
+	return affected(res, "UpdateUser")
+}
+
+// mustExist returns usher.ErrNotFound unless the user exists.
+func (s *Store) mustExist(ctx context.Context, q querier, id string) error {
+	var one int
+	err := q.QueryRowContext(ctx, s.d.q[qUserExists], id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return usher.ErrNotFound
+	}
+	if err != nil {
+		return wrap("reading user", err)
+	}
+	return nil
+}
+
+// affected returns usher.ErrNotFound if res changed no row.
+func affected(res sql.Result, op string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrap(op, err)
+	}
+	if n == 0 {
+		return usher.ErrNotFound
+	}
+	return nil
+}
+
+// userWhere builds the WHERE clause shared by ListUsers and CountUsers.
+func userWhere(q usher.UserQuery) (string, []any) {
+	var (
+		cond []string
+		args []any
+	)
+	if q.Search != "" {
+		// The *_key columns are folded; fold the search the same way and
+		// match it literally.
+		pat := "%" + likeEscaper.Replace(strings.ToLower(strings.TrimSpace(q.Search))) + "%"
+		cond = append(cond, `(u.email_key LIKE ? ESCAPE '\' OR u.username_key LIKE ? ESCAPE '\')`)
+		args = append(args, pat, pat)
+	}
+	if q.Role != "" {
+		cond = append(cond, "EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = ?)")
+		args = append(args, q.Role)
+	}
+	if len(cond) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(cond, " AND "), args
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// ListUsers returns the users that match q, with their roles, ordered by
+// sign-up time (unknown first), then ID.
+func (s *Store) ListUsers(ctx context.Context, q usher.UserQuery) ([]*usher.User, error) {
+	where, args := userWhere(q)
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	args = append(args, limit, max(q.Offset, 0))
+	query := s.d.rebind("SELECT " + userCols + " FROM users u" + where +
+		" ORDER BY u.signed_up_at ASC NULLS FIRST, u.id ASC LIMIT ? OFFSET ?")
+	rows, err := s.reader().QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, wrap("ListUsers", err)
+	}
+	defer rows.Close()
+	users := []*usher.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, wrap("ListUsers", err)
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("ListUsers", err)
+	}
+	return users, nil
+}
+
+// CountUsers returns how many users match q, ignoring its Offset and Limit.
+func (s *Store) CountUsers(ctx context.Context, q usher.UserQuery) (int, error) {
+	where, args := userWhere(q)
+	var n int
+	err := s.reader().QueryRowContext(ctx, s.d.rebind("SELECT count(*) FROM users u"+where), args...).Scan(&n)
+	if err != nil {
+		return 0, wrap("CountUsers", err)
+	}
+	return n, nil
+}
+
+// DeleteUser removes the user; the database removes their sessions and
+// roles with them (ON DELETE CASCADE). Events stay. It returns
+// usher.ErrNotFound if there is no such user.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	res, err := s.writer().ExecContext(ctx, s.d.q[qDeleteUser], id)
+	if err != nil {
+		return wrap("DeleteUser", err)
+	}
+	return affected(res, "DeleteUser")
+}
+
+// RecordPasswordFailure adds one to the user's consecutive failures in one
+// atomic statement and returns the new count. When the count is lockAt or
+// more (and lockAt > 0) it sets LockedAt to now, so a failure after a lock
+// has run out locks the account again. It returns usher.ErrNotFound if there
+// is no such user.
+func (s *Store) RecordPasswordFailure(ctx context.Context, id string, now time.Time, lockAt int) (int, error) {
+	var n int
+	err := s.queryRow(ctx, s.w, qRecordFailure, lockAt, lockAt, s.d.time(now), id).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, usher.ErrNotFound
+	}
+	if err != nil {
+		return 0, wrap("RecordPasswordFailure", err)
+	}
+	return n, nil
+}
+
+// RecordLogin sets LastLoginAt to now, clears the failure count and
+// LockedAt, and replaces the password hash if newHash is not "". It returns
+// usher.ErrNotFound if there is no such user.
+func (s *Store) RecordLogin(ctx context.Context, id string, now time.Time, newHash string) error {
+	res, err := s.writer().ExecContext(ctx, s.d.q[qRecordLogin], s.d.time(now), newHash, newHash, id)
+	if err != nil {
+		return wrap("RecordLogin", err)
+	}
+	return affected(res, "RecordLogin")
+}
+
+// AddRole gives the user role; having it already is not an error. It
+// returns usher.ErrNotFound if there is no such user.
+func (s *Store) AddRole(ctx context.Context, userID, role string) error {
+	if role == "" {
+		return errors.New("sqlstore: AddRole: empty role name")
+	}
+	_, err := s.writer().ExecContext(ctx, s.d.q[qInsertRole], userID, role)
+	if isForeignKey(err) {
+		return usher.ErrNotFound
+	}
+	if err != nil {
+		return wrap("AddRole", err)
+	}
+	return nil
+}
+
+// RemoveRole takes role away from the user; not having it (or there being
+// no such user) is not an error.
+func (s *Store) RemoveRole(ctx context.Context, userID, role string) error {
+	if _, err := s.writer().ExecContext(ctx, s.d.q[qDeleteRole], userID, role); err != nil {
+		return wrap("RemoveRole", err)
+	}
+	return nil
+}
+
+// ListRoles returns every role that some user has, by name, with how many
+// users have it.
+func (s *Store) ListRoles(ctx context.Context) ([]usher.Role, error) {
+	rows, err := s.reader().QueryContext(ctx, s.d.q[qListRoles])
+	if err != nil {
+		return nil, wrap("ListRoles", err)
+	}
+	defer rows.Close()
+	roles := []usher.Role{}
+	for rows.Next() {
+		var r usher.Role
+		if err := rows.Scan(&r.Name, &r.Users); err != nil {
+			return nil, wrap("ListRoles", err)
+		}
+		roles = append(roles, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("ListRoles", err)
+	}
+	return roles, nil
+}
+
+// CreateSession inserts s. It returns usher.ErrNotFound if the session's
+// user does not exist.
+func (s *Store) CreateSession(ctx context.Context, ss *usher.Session) error {
+	if ss.ID == "" || len(ss.TokenHash) == 0 {
+		return errors.New("sqlstore: CreateSession: the session has no ID or token hash")
+	}
+	_, err := s.writer().ExecContext(ctx, s.d.q[qInsertSession],
+		ss.ID, ss.UserID, ss.TokenHash, s.d.time(ss.CreatedAt), s.d.time(ss.LastSeenAt),
+		s.d.time(ss.ExpiresAt), ss.Remember, ss.IP, ss.UserAgent, ss.MustChangePassword)
+	if isForeignKey(err) {
+		return usher.ErrNotFound
+	}
+	if err != nil {
+		return wrap("CreateSession", err)
+	}
+	return nil
+}
+
+// SessionUser returns the session whose token hash is tokenHash and its
+// user with roles, in one query, or usher.ErrNotFound. It does not check
+// expiry: that is the Service's rule.
+func (s *Store) SessionUser(ctx context.Context, tokenHash []byte) (*usher.Session, *usher.User, error) {
+	ss := &usher.Session{}
+	u, err := scanUser(s.queryRow(ctx, s.r, qSessionUser, tokenHash), sessionDest(ss)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, usher.ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, wrap("SessionUser", err)
+	}
+	return ss, u, nil
+}
+
+// ListSessions returns the user's sessions, newest first (none for an
+// unknown user).
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]*usher.Session, error) {
+	rows, err := s.reader().QueryContext(ctx, s.d.q[qListSessions], userID)
+	if err != nil {
+		return nil, wrap("ListSessions", err)
+	}
+	defer rows.Close()
+	list := []*usher.Session{}
+	for rows.Next() {
+		ss := &usher.Session{}
+		if err := rows.Scan(sessionDest(ss)...); err != nil {
+			return nil, wrap("ListSessions", err)
+		}
+		list = append(list, ss)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("ListSessions", err)
+	}
+	return list, nil
+}
+
+// DeleteSession removes the user's session sessionID. It returns
+// usher.ErrNotFound if the user has no such session.
+func (s *Store) DeleteSession(ctx context.Context, userID, sessionID string) error {
+	res, err := s.writer().ExecContext(ctx, s.d.q[qDeleteSession], sessionID, userID)
+	if err != nil {
+		return wrap("DeleteSession", err)
+	}
+	return affected(res, "DeleteSession")
+}
+
+// DeleteUserSessions removes all the user's sessions except exceptID ("" =
+// none) and returns how many it removed.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID, exceptID string) (int, error) {
+	res, err := s.writer().ExecContext(ctx, s.d.q[qDeleteUserSessions], userID, exceptID)
+	if err != nil {
+		return 0, wrap("DeleteUserSessions", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, wrap("DeleteUserSessions", err)
+	}
+	return int(n), nil
+}
+
+// TouchSessions sets LastSeenAt of many sessions in one transaction. A
+// session's LastSeenAt only moves forward; unknown IDs are skipped.
+func (s *Store) TouchSessions(ctx context.Context, seen map[string]time.Time) error {
+	if len(seen) == 0 {
+		return nil
+	}
+	// A fixed order, so that two instances flushing overlapping batches
+	// into PostgreSQL take row locks in the same order and cannot deadlock.
+	ids := make([]string, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return s.inTx(ctx, func(tx *Store) error {
+		st, err := tx.tx.PrepareContext(ctx, s.d.q[qTouchSession])
+		if err != nil {
+			return wrap("TouchSessions", err)
+		}
+		defer st.Close()
+		for _, id := range ids {
+			t := s.d.time(seen[id])
+			if _, err := st.ExecContext(ctx, t, id, t); err != nil {
+				return wrap("TouchSessions", err)
+			}
+		}
+		return nil
+	})
+}
+
+// DeleteExpiredSessions removes sessions whose ExpiresAt is at or before
+// now, and sessions that are not Remember and were last seen before
+// idleBefore. It returns how many it removed.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error) {
+	res, err := s.writer().ExecContext(ctx, s.d.q[qDeleteExpiredSessions], s.d.time(now), s.d.time(idleBefore))
+	if err != nil {
+		return 0, wrap("DeleteExpiredSessions", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, wrap("DeleteExpiredSessions", err)
+	}
+	return int(n), nil
+}
+
+// Hit counts one event for key in the window that starts at window, with
+// one atomic upsert, and returns the count so far in that window.
+func (s *Store) Hit(ctx context.Context, key string, window time.Time) (int, error) {
+	var n int
+	if err := s.queryRow(ctx, s.w, qHit, key, s.d.time(window)).Scan(&n); err != nil {
+		return 0, wrap("Hit", err)
+	}
+	return n, nil
+}
+
+// DeleteHits removes the counters of windows that started before before.
+func (s *Store) DeleteHits(ctx context.Context, before time.Time) error {
+	if _, err := s.writer().ExecContext(ctx, s.d.q[qDeleteHits], s.d.time(before)); err != nil {
+		return wrap("DeleteHits", err)
+	}
+	return nil
+}
+
+// AddEvent appends e to the audit trail and sets e.ID.
+func (s *Store) AddEvent(ctx context.Context, e *usher.Event) error {
+	err := s.writer().QueryRowContext(ctx, s.d.q[qInsertEvent],
+		nullString(e.UserID), e.Type, e.IP, e.UserAgent, e.Detail, s.d.time(e.At)).Scan(&e.ID)
+	if err != nil {
+		return wrap("AddEvent", err)
+	}
+	return nil
+}
+
+// ListEvents returns the user's events (userID "" = everyone's), newest
+// first, at most limit (0 means 100).
+func (s *Store) ListEvents(ctx context.Context, userID string, limit int) ([]*usher.Event, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if userID == "" {
+		rows, err = s.reader().QueryContext(ctx, s.d.q[qListEvents], limit)
+	} else {
+		rows, err = s.reader().QueryContext(ctx, s.d.q[qListUserEvents], userID, limit)
+	}
+	if err != nil {
+		return nil, wrap("ListEvents", err)
+	}
+	defer rows.Close()
+	list := []*usher.Event{}
+	for rows.Next() {
+		e := &usher.Event{}
+		var user sql.NullString
+		if err := rows.Scan(&e.ID, &user, &e.Type, &e.IP, &e.UserAgent, &e.Detail, timeCol{&e.At}); err != nil {
+			return nil, wrap("ListEvents", err)
+		}
+		e.UserID = user.String
+		list = append(list, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("ListEvents", err)
+	}
+	return list, nil
+}

@@ -1,0 +1,112 @@
+package usher
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps users, sessions, roles, throttle counters and the audit trail.
+// sqlstore implements it over SQLite and PostgreSQL; storetest is the
+// contract every implementation must pass.
+//
+// Lookups that find nothing return ErrNotFound. Creating or updating a user
+// so that two users share an e-mail address or username (compared by
+// FoldEmail and FoldUsername) returns ErrUserExists; the database enforces
+// it, so it holds across processes.
+type Store interface {
+	// InTx runs fn in one transaction: everything fn does through tx is
+	// kept, or nothing is if fn returns an error or the process dies.
+	InTx(ctx context.Context, fn func(tx Store) error) error
+
+	// CreateUser inserts u (with its Roles and Profile). u.ID must be set.
+	CreateUser(ctx context.Context, u *User) error
+	// UserByID, UserByEmail and UserByUsername return a user with its
+	// roles; e-mail and username are compared case-insensitively.
+	UserByID(ctx context.Context, id string) (*User, error)
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	UserByUsername(ctx context.Context, username string) (*User, error)
+	// UpdateUser changes the fields set in up, atomically.
+	UpdateUser(ctx context.Context, id string, up UserUpdate) error
+	// ListUsers returns users ordered by sign-up time, then ID.
+	ListUsers(ctx context.Context, q UserQuery) ([]*User, error)
+	// CountUsers returns how many users match q (ignoring Offset and Limit).
+	CountUsers(ctx context.Context, q UserQuery) (int, error)
+	// DeleteUser removes the user with their sessions and roles.
+	DeleteUser(ctx context.Context, id string) error
+
+	// RecordPasswordFailure adds one to the user's consecutive failures and
+	// returns the new count; when the count reaches lockAt it also sets
+	// LockedAt to now. It is atomic: concurrent failures are all counted.
+	RecordPasswordFailure(ctx context.Context, id string, now time.Time, lockAt int) (int, error)
+	// RecordLogin sets LastLoginAt to now, clears failures and LockedAt,
+	// and, if newHash is not "", replaces the password hash (a rehash).
+	RecordLogin(ctx context.Context, id string, now time.Time, newHash string) error
+
+	// AddRole gives the user a role (no error if they have it);
+	// RemoveRole takes it away (no error if they don't).
+	AddRole(ctx context.Context, userID, role string) error
+	RemoveRole(ctx context.Context, userID, role string) error
+	// ListRoles returns every role some user has, by name.
+	ListRoles(ctx context.Context) ([]Role, error)
+
+	// CreateSession inserts s (s.ID and s.TokenHash set).
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionUser returns the session whose token hash is tokenHash and its
+	// user, in one round trip: it is on every authenticated request.
+	SessionUser(ctx context.Context, tokenHash []byte) (*Session, *User, error)
+	// ListSessions returns a user's sessions, newest first.
+	ListSessions(ctx context.Context, userID string) ([]*Session, error)
+	// DeleteSession removes one session of the user; ErrNotFound if the
+	// user has no such session.
+	DeleteSession(ctx context.Context, userID, sessionID string) error
+	// DeleteUserSessions removes all the user's sessions but exceptID ("" =
+	// none) and returns how many it removed.
+	DeleteUserSessions(ctx context.Context, userID, exceptID string) (int, error)
+	// TouchSessions sets LastSeenAt for many sessions at once (the Service
+	// batches these so that reads do not each write).
+	TouchSessions(ctx context.Context, seen map[string]time.Time) error
+	// DeleteExpiredSessions removes sessions past ExpiresAt at now, and
+	// sessions that are not Remember and were last seen before idleBefore.
+	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error)
+
+	// Hit counts one event for key in the fixed window that starts at
+	// window, and returns the count so far in that window. Several
+	// processes sharing the database share the counts.
+	Hit(ctx context.Context, key string, window time.Time) (int, error)
+	// DeleteHits removes counters of windows that started before before.
+	DeleteHits(ctx context.Context, before time.Time) error
+
+	// AddEvent appends to the audit trail; ListEvents returns a user's
+	// events ("" = all), newest first, at most limit.
+	AddEvent(ctx context.Context, e *Event) error
+	ListEvents(ctx context.Context, userID string, limit int) ([]*Event, error)
+	// EventsSince returns events whose At is at or after since, oldest
+	// first (by At, then ID), at most limit. Services sharing a database
+	// follow each other's changes through it.
+	EventsSince(ctx context.Context, since time.Time, limit int) ([]*Event, error)
+}
+
+// UserUpdate names the fields UpdateUser changes; nil fields stay as they
+// are.
+type UserUpdate struct {
+	Email                 *string
+	Username              *string
+	PasswordHash          *string
+	PasswordChangedAt     *time.Time
+	Enabled               *bool
+	EmailConfirmedAt      *time.Time // a zero time un-confirms
+	PasswordResetRequired *bool
+	Profile               map[string]string // replaces the whole profile when non-nil
+	// ClearFailures sets PasswordFailures to 0 and LockedAt to zero.
+	ClearFailures bool
+}
+
+// UserQuery selects users for ListUsers and CountUsers.
+type UserQuery struct {
+	// Search matches a substring of the e-mail address or username,
+	// case-insensitively ("" = all).
+	Search string
+	Role   string // only users with this role ("" = any)
+	Offset int
+	Limit  int // 0 means 100
+}

@@ -1,0 +1,95 @@
+package web
+
+import (
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/usher-auth/usher"
+)
+
+// secure reports whether cookies for r get the Secure flag: always, except
+// for a plain-http request to a loopback host (development), or when
+// InsecureCookies is set.
+func (h *Handler) secure(r *http.Request) bool {
+	if h.opts.InsecureCookies {
+		return false
+	}
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		return true
+	}
+	host := r.Host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		host = hh
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
+
+func (h *Handler) rememberCookieName() string { return h.opts.CookieName + "_remember" }
+
+// setSessionCookies gives the browser the session's token: a browser-session
+// cookie always, and for a remember-me session also a persistent cookie
+// that outlives the browser. Both are HttpOnly (no script can read the
+// token) and SameSite=Lax (not sent on cross-site POSTs).
+func (h *Handler) setSessionCookies(w http.ResponseWriter, r *http.Request, sess *usher.Session) {
+	secure := h.secure(r)
+	http.SetCookie(w, &http.Cookie{
+		Name: h.opts.CookieName, Value: sess.Token, Path: "/",
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+	})
+	if sess.Remember {
+		http.SetCookie(w, &http.Cookie{
+			Name: h.rememberCookieName(), Value: sess.Token, Path: "/",
+			Expires: sess.ExpiresAt, MaxAge: int(time.Until(sess.ExpiresAt) / time.Second),
+			HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+		})
+	} else {
+		h.clearCookie(w, r, h.rememberCookieName())
+	}
+}
+
+// clearSessionCookies removes both session cookies.
+func (h *Handler) clearSessionCookies(w http.ResponseWriter, r *http.Request) {
+	h.clearCookie(w, r, h.opts.CookieName)
+	h.clearCookie(w, r, h.rememberCookieName())
+}
+
+func (h *Handler) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// tokenSource says where a request's session token came from.
+type tokenSource int
+
+const (
+	fromNone tokenSource = iota
+	fromBearer
+	fromSessionCookie
+	fromRememberCookie
+)
+
+// token returns the request's session token: an Authorization: Bearer
+// header, else the browser-session cookie, else (if allowRemembered) the
+// remember-me cookie.
+func (h *Handler) token(r *http.Request, allowRemembered bool) (string, tokenSource) {
+	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		return strings.TrimSpace(a[7:]), fromBearer
+	}
+	if c, err := r.Cookie(h.opts.CookieName); err == nil && c.Value != "" {
+		return c.Value, fromSessionCookie
+	}
+	if allowRemembered {
+		if c, err := r.Cookie(h.rememberCookieName()); err == nil && c.Value != "" {
+			return c.Value, fromRememberCookie
+		}
+	}
+	return "", fromNone
+}

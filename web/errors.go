@@ -1,0 +1,93 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/usher-auth/usher"
+)
+
+// errorKind is one row of the table from error kind to HTTP answer.
+type errorKind struct {
+	err    error
+	status int
+	code   string
+}
+
+// errorTable maps each error kind to its status and JSON code (SPEC.md).
+// Order matters: the first kind that errors.Is matches wins, so children
+// come before ErrAuthenticationFailed.
+var errorTable = []errorKind{
+	{usher.ErrEmailNotConfirmed, http.StatusForbidden, "email_not_confirmed"},
+	{usher.ErrAccountIsNotEnabled, http.StatusForbidden, "account_not_enabled"},
+	{usher.ErrMFARequired, http.StatusUnauthorized, "mfa_required"},
+	{usher.ErrTooManyPasswordFailures, http.StatusTooManyRequests, "too_many_password_failures"},
+	{usher.ErrAccountNotFound, http.StatusUnauthorized, "authentication_failed"},
+	{usher.ErrAuthenticationFailed, http.StatusUnauthorized, "authentication_failed"},
+	{usher.ErrUserExists, http.StatusConflict, "user_exists"},
+	{usher.ErrPasswordNotAcceptable, http.StatusUnprocessableEntity, "password_not_acceptable"},
+	{usher.ErrPasswordResetRequested, http.StatusForbidden, "password_reset_requested"},
+	{usher.ErrInvalidToken, http.StatusBadRequest, "invalid_token"},
+	{usher.ErrSignupDisabled, http.StatusForbidden, "signup_disabled"},
+	{usher.ErrValidation, http.StatusUnprocessableEntity, "validation_failed"},
+	{usher.ErrRateLimited, http.StatusTooManyRequests, "rate_limited"},
+	{errForbidden, http.StatusForbidden, "forbidden"},
+	{usher.ErrNotFound, http.StatusNotFound, "not_found"},
+}
+
+// errForbidden means a logged-in user lacks a required role.
+var errForbidden = errors.New("web: forbidden")
+
+// errBadRequest means a body that is not the JSON expected.
+var errBadRequest = errors.New("web: bad request")
+
+// apiError is the JSON error body: {"error":{"code","message","fields"}}.
+type apiError struct {
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+// classify returns the status and JSON error for err. Anything not in the
+// table is an internal error, whose detail is logged, never shown: a
+// database outage must not look like a wrong password.
+func (h *Handler) classify(r *http.Request, err error) (int, apiError) {
+	if errors.Is(err, errBadRequest) {
+		return http.StatusBadRequest, apiError{Code: "bad_request", Message: h.msg(r, "bad_request")}
+	}
+	for _, k := range errorTable {
+		if !errors.Is(err, k.err) {
+			continue
+		}
+		e := apiError{Code: k.code, Message: h.msg(r, k.code)}
+		if errors.Is(err, usher.ErrAccountNotFound) {
+			e.Message = h.msg(r, "account_not_found")
+		}
+		var ve *usher.ValidationError
+		if errors.As(err, &ve) {
+			e.Fields = map[string]string{}
+			for f, id := range ve.Fields {
+				e.Fields[f] = h.msg(r, id)
+			}
+		}
+		var pe *usher.PasswordError
+		if errors.As(err, &pe) {
+			e.Fields = map[string]string{"password": h.msgf(r, pe.Reason, pe.Min, pe.Max)}
+			e.Message = e.Fields["password"]
+		}
+		return k.status, e
+	}
+	h.log.Error("usher: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	return http.StatusInternalServerError, apiError{Code: "internal_error", Message: h.msg(r, "internal_error")}
+}
+
+// writeError answers with the JSON error for err.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, e := h.classify(r, err)
+	var rl *usher.RateLimitError
+	if errors.As(err, &rl) {
+		w.Header().Set("Retry-After", strconv.Itoa(rl.RetryAfter))
+	}
+	writeJSON(w, status, map[string]any{"error": e})
+}

@@ -1,0 +1,212 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/usher-auth/usher"
+)
+
+type ctxKey struct{}
+
+// auth is what a request proved: set in the context by the middleware so
+// that handlers below do not check again.
+type auth struct {
+	user       *usher.User
+	sess       *usher.Session
+	remembered bool // proved by the remember-me cookie only
+}
+
+// UserFromContext returns the user the middleware found for the request
+// that ctx belongs to, or nil.
+func UserFromContext(ctx context.Context) *usher.User {
+	if a, ok := ctx.Value(ctxKey{}).(*auth); ok {
+		return a.user
+	}
+	return nil
+}
+
+// SessionFromContext returns the session the middleware found, or nil
+// (nil too for HTTP Basic auth, which has no session).
+func SessionFromContext(ctx context.Context) *usher.Session {
+	if a, ok := ctx.Value(ctxKey{}).(*auth); ok {
+		return a.sess
+	}
+	return nil
+}
+
+// authenticate finds the request's session, from the context if middleware
+// already did. It returns (nil, nil) when the request is not logged in, and
+// the auth with ErrPasswordResetRequested for a session that may only set
+// a new password.
+func (h *Handler) authenticate(r *http.Request, allowRemembered bool) (*auth, error) {
+	if a, ok := r.Context().Value(ctxKey{}).(*auth); ok && (allowRemembered || !a.remembered) {
+		return a, nil
+	}
+	tok, src := h.token(r, allowRemembered)
+	if src == fromNone {
+		return nil, nil
+	}
+	sess, u, err := h.svc.Authenticate(r.Context(), tok)
+	switch {
+	case errors.Is(err, usher.ErrPasswordResetRequested):
+		return &auth{user: u, sess: sess}, err
+	case errors.Is(err, usher.ErrAuthenticationFailed):
+		if src == fromSessionCookie && allowRemembered {
+			// A stale browser-session cookie must not hide a good
+			// remember-me cookie.
+			if c, cerr := r.Cookie(h.rememberCookieName()); cerr == nil && c.Value != tok {
+				if sess, u, err = h.svc.Authenticate(r.Context(), c.Value); err == nil {
+					return &auth{user: u, sess: sess, remembered: true}, nil
+				}
+			}
+		}
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	return &auth{user: u, sess: sess, remembered: src == fromRememberCookie}, nil
+}
+
+// GetUser returns the logged-in user, or nil (Anvil's
+// get_user(allow_remembered)). With allowRemembered false, a user known
+// only by the remember-me cookie — a log-in from an earlier browser
+// session — does not count. It returns ErrPasswordResetRequested when the
+// session may only set a new password, and other errors only for an
+// internal failure.
+func (h *Handler) GetUser(r *http.Request, allowRemembered bool) (*usher.User, error) {
+	a, err := h.authenticate(r, allowRemembered)
+	if err != nil {
+		return nil, err
+	}
+	if a == nil {
+		return nil, nil
+	}
+	return a.user, nil
+}
+
+// CurrentUser returns the logged-in user (remembered or not), or nil.
+func (h *Handler) CurrentUser(r *http.Request) *usher.User {
+	u, err := h.GetUser(r, true)
+	if err != nil {
+		return nil
+	}
+	return u
+}
+
+// LoginRequired lets through requests from a logged-in user (session
+// cookie, remember-me cookie or Bearer token) with the user in the
+// context; others get 401 (or 403 password_reset_requested).
+func (h *Handler) LoginRequired(next http.Handler) http.Handler {
+	return h.RolesRequired()(next)
+}
+
+// RolesRequired returns middleware that lets through a logged-in user who
+// meets every requirement, with Flask-User's semantics: each argument is a
+// role the user must have, or an usher.AnyOf of which they must have one.
+// Not logged in → 401; logged in without the roles → 403.
+func (h *Handler) RolesRequired(reqs ...string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			a, err := h.authenticate(r, true)
+			if err != nil {
+				h.writeError(w, r, err)
+				return
+			}
+			if a == nil {
+				h.writeError(w, r, usher.ErrAuthenticationFailed)
+				return
+			}
+			if !a.user.HasRoles(reqs...) {
+				h.writeError(w, r, errForbidden)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, a)))
+		})
+	}
+}
+
+// AuthenticateUsers guards a developer's endpoint as Anvil's
+// authenticate_users does: a logged-in session counts, else HTTP Basic
+// credentials are checked against Usher (username = e-mail address or
+// username) with the user put in the context. Without valid credentials
+// the answer is 401 with WWW-Authenticate: Basic; a malformed Authorization
+// header gets 400; throttling gets 429 with Retry-After.
+func (h *Handler) AuthenticateUsers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if authz := r.Header.Get("Authorization"); authz == "" || !isBasic(authz) {
+			if a, err := h.authenticate(r, true); err == nil && a != nil {
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, a)))
+				return
+			}
+		}
+		user, pass, status := basicCredentials(r)
+		if status != 0 {
+			h.basicChallenge(w, r, status)
+			return
+		}
+		u, err := h.svc.CheckBasic(r.Context(), user, pass, h.client(r))
+		if err != nil {
+			if errors.Is(err, usher.ErrRateLimited) || !isAuthError(err) {
+				h.writeError(w, r, err)
+				return
+			}
+			h.basicChallenge(w, r, http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, &auth{user: u})))
+	})
+}
+
+// RequireCredentials insists on HTTP Basic credentials and hands them to
+// the handler, which checks them itself (Anvil's require_credentials):
+// read them with r.BasicAuth(). Missing → 401 with WWW-Authenticate:
+// Basic; malformed → 400.
+func (h *Handler) RequireCredentials(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, _, status := basicCredentials(r); status != 0 {
+			h.basicChallenge(w, r, status)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isBasic(authz string) bool {
+	return len(authz) >= 6 && strings.EqualFold(authz[:6], "basic ")
+}
+
+// basicCredentials returns the request's Basic credentials, or the status
+// to answer: 401 when there are none, 400 when the header is malformed.
+func basicCredentials(r *http.Request) (user, pass string, status int) {
+	authz := r.Header.Get("Authorization")
+	if authz == "" || !isBasic(authz) {
+		return "", "", http.StatusUnauthorized
+	}
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		return "", "", http.StatusBadRequest
+	}
+	if user == "" || pass == "" {
+		return "", "", http.StatusUnauthorized
+	}
+	return user, pass, 0
+}
+
+func (h *Handler) basicChallenge(w http.ResponseWriter, r *http.Request, status int) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="`+strings.ReplaceAll(h.opts.BasicRealm, `"`, "'")+`", charset="UTF-8"`)
+		h.writeError(w, r, usher.ErrAuthenticationFailed)
+		return
+	}
+	h.writeError(w, r, errBadRequest)
+}
+
+// isAuthError reports whether err is a refused log-in (as opposed to an
+// internal failure, which must not turn into a 401).
+func isAuthError(err error) bool {
+	return errors.Is(err, usher.ErrAuthenticationFailed) || errors.Is(err, usher.ErrPasswordResetRequested) ||
+		errors.Is(err, usher.ErrValidation)
+}

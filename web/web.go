@@ -1,0 +1,145 @@
+// Package web turns HTTP into calls on usher.Service: the JSON API, the
+// forward-auth endpoint, session cookies and the middleware that guards a
+// developer's own routes (LoginRequired, RolesRequired, HTTP Basic auth).
+// It never touches SQL.
+package web
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/usher-auth/usher"
+)
+
+// Options configure a Handler. The zero value works.
+type Options struct {
+	// Prefix is where Usher's own routes live; "" means "/user".
+	Prefix string
+	// CookieName names the session cookie; "" means "usher_session". The
+	// remember-me cookie is CookieName + "_remember".
+	CookieName string
+	// InsecureCookies drops the Secure flag everywhere. Without it cookies
+	// are Secure except for plain-http requests to localhost, so that
+	// `usher serve` works on a laptop and nowhere else without TLS.
+	InsecureCookies bool
+	// ClientIPHeader names a header set by a trusted reverse proxy that
+	// carries the client's address ("X-Forwarded-For" takes its last
+	// entry, "X-Real-IP" its value). "" means the connection's address.
+	ClientIPHeader string
+	// BasicRealm is the realm of WWW-Authenticate: Basic; "" means the app
+	// name.
+	BasicRealm string
+	// Logger receives internal errors; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler serves Usher's HTTP surface and offers the middleware and the
+// request-level Go API (CurrentUser, LoginWithEmail, ForceLogin, Logout).
+type Handler struct {
+	svc  *usher.Service
+	opts Options
+	log  *slog.Logger
+	mux  *http.ServeMux
+	api  http.Handler
+}
+
+// New returns a Handler over svc.
+func New(svc *usher.Service, opts Options) *Handler {
+	if opts.Prefix == "" {
+		opts.Prefix = "/user"
+	}
+	opts.Prefix = strings.TrimSuffix(opts.Prefix, "/")
+	if opts.CookieName == "" {
+		opts.CookieName = "usher_session"
+	}
+	if opts.BasicRealm == "" {
+		opts.BasicRealm = svc.Config().AppName
+	}
+	h := &Handler{svc: svc, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	h.routes()
+	// Cross-origin state-changing requests from browsers are refused
+	// (Sec-Fetch-Site / Origin, Go's CSRF protection); requests without
+	// those headers come from non-browser clients, which hold no cookies
+	// of ours to abuse.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusForbidden, map[string]any{"error": apiError{Code: "forbidden", Message: h.msg(r, "forbidden")}})
+	}))
+	h.api = securityHeaders(cop.Handler(h.mux))
+	return h
+}
+
+// Service returns the Service the Handler serves.
+func (h *Handler) Service() *usher.Service { return h.svc }
+
+// ServeHTTP serves the routes under Prefix (mount the Handler at
+// Prefix + "/").
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.api.ServeHTTP(w, r) }
+
+func (h *Handler) routes() {
+	p := h.opts.Prefix
+	h.mux.HandleFunc("POST "+p+"/api/signup", h.handleSignup)
+	h.mux.HandleFunc("POST "+p+"/api/login", h.handleLogin)
+	h.mux.HandleFunc("POST "+p+"/api/logout", h.handleLogout)
+	h.mux.HandleFunc("GET "+p+"/api/me", h.handleMe)
+	h.mux.HandleFunc("POST "+p+"/api/change-password", h.handleChangePassword)
+	h.mux.HandleFunc("GET "+p+"/api/sessions", h.handleSessions)
+	h.mux.HandleFunc("DELETE "+p+"/api/sessions", h.handleRevokeOtherSessions)
+	h.mux.HandleFunc("DELETE "+p+"/api/sessions/{id}", h.handleRevokeSession)
+	h.mux.HandleFunc("GET "+p+"/api/verify", h.handleVerify)
+	h.mux.HandleFunc(p+"/api/", func(w http.ResponseWriter, r *http.Request) {
+		h.writeError(w, r, usher.ErrNotFound)
+	})
+}
+
+// securityHeaders marks every answer as not to be cached, sniffed or
+// framed: they carry personal data and session state.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// writeJSON writes v as the JSON body with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// client returns who is making the request, for throttling and auditing.
+func (h *Handler) client(r *http.Request) usher.Client {
+	return usher.Client{IP: h.clientIP(r), UserAgent: r.UserAgent()}
+}
+
+// clientIP returns the request's client address: the connection's, or the
+// one a trusted proxy put in ClientIPHeader.
+func (h *Handler) clientIP(r *http.Request) string {
+	if name := h.opts.ClientIPHeader; name != "" {
+		if v := r.Header.Values(name); len(v) > 0 {
+			last := v[len(v)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
