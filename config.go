@@ -88,9 +88,11 @@ type Config struct {
 	// means 1 second.
 	CacheSyncInterval time.Duration
 
-	// MaxConcurrentHashes bounds how many password hashes run at once so
-	// that a log-in flood cannot starve other requests; 0 means
-	// runtime.GOMAXPROCS(0).
+	// MaxConcurrentHashes bounds how many password hashes run at once, so
+	// that a log-in flood cannot exhaust memory; 0 means runtime.NumCPU().
+	// A hash holds its scheduler slot (P) for its whole 30 ms or so, so for
+	// other requests to stay fast while every slot hashes, run with
+	// GOMAXPROCS above this bound: `usher serve` uses twice the CPUs.
 	MaxConcurrentHashes int
 }
 

@@ -67,7 +67,7 @@ type Service struct {
 // records it; flushEvery is how often recorded times are written.
 const (
 	touchEvery = time.Minute
-	flushEvery = 5 * time.Second
+	flushEvery = time.Second
 	sweepEvery = 10 * time.Minute
 )
 
@@ -104,7 +104,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	n := s.cfg.MaxConcurrentHashes
 	if n == 0 {
-		n = runtime.GOMAXPROCS(0)
+		n = runtime.NumCPU()
 	}
 	s.hashSem = make(chan struct{}, n)
 	s.patterns = compilePatterns(s.cfg.ProfileFields)

@@ -740,3 +740,29 @@ func TestCacheFollowsOtherProcesses(t *testing.T) {
 		t.Fatalf("session after another process disabled the user: %v", err)
 	}
 }
+
+// TestSharedThrottle: two Services that keep their counters in the same
+// database share them, as instances behind a load balancer do.
+func TestSharedThrottle(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "usher.db")
+	stA, stB := usertest.MustOpen(t, path), usertest.MustOpen(t, path)
+	cfg := usher.Config{LoginRateLimit: 3}
+	mk := func(st usher.Store) *usher.Service {
+		svc, err := usher.New(cfg, usher.Deps{Store: st, Throttle: st, Passwords: usertest.FastHasher(), Policy: password.Policy{}, Logger: usertest.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { svc.Close() })
+		return svc
+	}
+	a, b := mk(stA), mk(stB)
+	for i := range 3 {
+		svc := []*usher.Service{a, b}[i%2]
+		if _, _, err := svc.LoginWithEmail(ctx, "x@example.com", "whatever pass", false, client); errors.Is(err, usher.ErrRateLimited) {
+			t.Fatalf("attempt %d throttled", i+1)
+		}
+	}
+	if _, _, err := b.LoginWithEmail(ctx, "x@example.com", "whatever pass", false, client); !errors.Is(err, usher.ErrRateLimited) {
+		t.Fatalf("4th attempt across two instances: %v; want ErrRateLimited", err)
+	}
+}

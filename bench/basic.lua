@@ -1,5 +1,5 @@
 -- GET /user/api/verify with HTTP Basic credentials of a random one of the
--- first 1,000 seeded users. wrk -s bench/basic.lua URL -- BASIC_FILE
+-- first 100 seeded users. wrk -s bench/basic.lua URL -- BASIC_FILE
 local headers = {}
 function init(args)
   for line in io.lines(args[1] or "basic.txt") do headers[#headers + 1] = line end

@@ -62,8 +62,10 @@ func TestVerifyImported(t *testing.T) {
 			if v.mode == "flask-security" {
 				h.FlaskSecuritySalt = testSalt
 			}
-			// Only argon2id with OWASP's parameters is the current format.
-			wantRehash := v.name != "argon2-owasp"
+			// No vector has the current parameters (m=9216,t=4,p=1), so
+			// every correct one asks for a rehash; TestHashDefault covers
+			// the current format.
+			wantRehash := true
 			ok, rehash, err := h.Verify(v.hash, v.password)
 			if !ok || rehash != wantRehash || err != nil {
 				t.Errorf("Verify(%q, %q) = %v, %v, %v; want true, %v, nil", v.hash, v.password, ok, rehash, err, wantRehash)
@@ -133,7 +135,7 @@ func TestHashDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const prefix = "$argon2id$v=19$m=19456,t=2,p=1$"
+	const prefix = "$argon2id$v=19$m=9216,t=4,p=1$"
 	if !strings.HasPrefix(enc, prefix) {
 		t.Fatalf("Hash = %q; want prefix %q", enc, prefix)
 	}
