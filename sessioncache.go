@@ -22,7 +22,7 @@ type sessionCache struct {
 	max int
 
 	mu     sync.RWMutex
-	byHash map[[32]byte]*cacheEntry
+	byHash map[[32]byte]cacheEntry
 	byUser map[string][][32]byte
 
 	// gen counts evictions; a load that started before an eviction does
@@ -30,14 +30,16 @@ type sessionCache struct {
 	gen atomic.Uint64
 }
 
+// cacheEntry is one cached session: its encoded session and user (see
+// encodeEntry), and the two times that change.
 type cacheEntry struct {
-	sess    Session
-	user    User
-	expires time.Time
+	buf      []byte
+	lastSeen time.Time
+	expires  time.Time
 }
 
 func newSessionCache(ttl time.Duration, max int) *sessionCache {
-	return &sessionCache{ttl: ttl, max: max, byHash: map[[32]byte]*cacheEntry{}, byUser: map[string][][32]byte{}}
+	return &sessionCache{ttl: ttl, max: max, byHash: map[[32]byte]cacheEntry{}, byUser: map[string][][32]byte{}}
 }
 
 func (c *sessionCache) enabled() bool { return c.ttl > 0 }
@@ -53,8 +55,8 @@ func (c *sessionCache) get(h [32]byte, now time.Time) (*Session, *User, bool) {
 	if !ok || !now.Before(e.expires) {
 		return nil, nil, false
 	}
-	s, u := e.sess, e.user
-	return &s, &u, true
+	s, u := decodeEntry(e.buf, e.lastSeen)
+	return s, u, true
 }
 
 // put stores a loaded session unless an eviction happened since the load
@@ -63,6 +65,7 @@ func (c *sessionCache) put(h [32]byte, s *Session, u *User, now time.Time, start
 	if !c.enabled() {
 		return
 	}
+	buf := encodeEntry(s, u)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen.Load() != startGen {
@@ -74,7 +77,7 @@ func (c *sessionCache) put(h [32]byte, s *Session, u *User, now time.Time, start
 			return
 		}
 	}
-	c.byHash[h] = &cacheEntry{sess: *s, user: *u, expires: now.Add(c.ttl)}
+	c.byHash[h] = cacheEntry{buf: buf, lastSeen: s.LastSeenAt, expires: now.Add(c.ttl)}
 	c.byUser[u.ID] = append(c.byUser[u.ID], h)
 }
 
@@ -86,7 +89,8 @@ func (c *sessionCache) touch(h [32]byte, now time.Time) {
 	}
 	c.mu.Lock()
 	if e, ok := c.byHash[h]; ok {
-		e.sess.LastSeenAt = now
+		e.lastSeen = now
+		c.byHash[h] = e
 	}
 	c.mu.Unlock()
 }

@@ -39,7 +39,8 @@ const tokenLen = 43
 // on every authenticated request (cookie or Authorization: Bearer). It
 // returns ErrAuthenticationFailed for an unknown, expired or idle session or
 // a disabled user, and the session and user with ErrPasswordResetRequested
-// for a session that may only set a new password.
+// for a session that may only set a new password. The User's
+// PasswordHash is always empty: the session check never hands it out.
 //
 // The token is looked up by its SHA-256: the database never holds a usable
 // token, and since an attacker cannot choose hash prefixes, the index
@@ -62,6 +63,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *Us
 			return nil, nil, err
 		}
 		s.cache.put(h, sess, u, now, gen)
+		u.PasswordHash = "" // never handed out, cached or not
 	}
 	if !now.Before(sess.ExpiresAt) || !u.Enabled {
 		return nil, nil, ErrAuthenticationFailed

@@ -23,7 +23,7 @@ rm -f bench.db bench.db-*
 ./loadtest seed -database bench.db -users 100000 -sessions 100000 -out .
 ./loadtest hashtime
 
-./usher serve --database bench.db --addr 127.0.0.1:$port --log-level warn \
+./usher serve --database bench.db --addr 127.0.0.1:$port --log-level warn --debug-addr 127.0.0.1:$((port+1)) \
   --login-rate-limit=-1 --signup-rate-limit=-1 >server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
@@ -42,11 +42,15 @@ wrk -t2 -c64 -d"$dur" --latency -s "$root/bench/basic.lua" "$url" -- basic.txt
 
 echo "== password log-in, POST /user/api/login, 16 connections"
 ./loadtest hashtime
-wrk -t2 -c16 -d"$dur" --latency -s "$root/bench/login.lua" "$url" -- 100000
+./loadtest measure -debug http://127.0.0.1:$((port+1)) -- \
+  wrk -t2 -c16 -d"$dur" --latency -s "$root/bench/login.lua" "$url" -- 100000
+./loadtest hashtime
 
 echo "== sign-up, POST /user/api/signup, 16 connections"
 ./loadtest hashtime
-wrk -t2 -c16 -d"$dur" --latency -s "$root/bench/signup.lua" "$url"
+./loadtest measure -debug http://127.0.0.1:$((port+1)) -- \
+  wrk -t2 -c16 -d"$dur" --latency -s "$root/bench/signup.lua" "$url"
+./loadtest hashtime
 
 echo "== session checks at 500/s while 16 connections flood log-in"
 wrk -t1 -c16 -d40s -s "$root/bench/login.lua" "$url" -- 100000 >flood.txt &

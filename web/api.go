@@ -29,6 +29,10 @@ type userJSON struct {
 	Profile        map[string]string `json:"profile"`
 }
 
+// noProfile is shown for a user without profile fields ({} rather than
+// null); it is never written to.
+var noProfile = map[string]string{}
+
 func toUserJSON(u *usher.User) userJSON {
 	j := userJSON{
 		ID: u.ID, Email: u.Email, Username: u.Username, Enabled: u.Enabled,
@@ -43,7 +47,7 @@ func toUserJSON(u *usher.User) userJSON {
 		j.Roles = []string{}
 	}
 	if j.Profile == nil {
-		j.Profile = map[string]string{}
+		j.Profile = noProfile
 	}
 	return j
 }

@@ -3,6 +3,7 @@
 //
 //	loadtest seed -database bench.db -users 100000 -sessions 100000 -out DIR
 //	loadtest hashtime
+//	loadtest measure -debug http://127.0.0.1:6060 -- wrk ARGS...
 //	loadtest probe -url http://127.0.0.1:8080/user/api/me -tokens tokens.txt -rate 500 -duration 20s
 package main
 
@@ -39,6 +40,8 @@ func main() {
 		err = hashTime()
 	case "probe":
 		err = probe(os.Args[2:])
+	case "measure":
+		err = measure(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
