@@ -120,10 +120,14 @@ func (s *Service) SetPassword(ctx context.Context, id, password string) error {
 		if _, err := tx.DeleteUserSessions(ctx, id, ""); err != nil {
 			return err
 		}
+		if err := s.notifyPasswordChanged(ctx, tx, u); err != nil {
+			return err
+		}
 		s.event(ctx, tx, id, EventPasswordChanged, Client{}, "set by admin")
 		return nil
 	})
 	s.basic.dropUser(id)
+	s.kickOutbox()
 	return err
 }
 

@@ -3,8 +3,10 @@ package usher
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -41,6 +43,39 @@ type Config struct {
 
 	// ProfileFields declares custom user fields.
 	ProfileFields []ProfileField
+
+	// BaseURL is the public origin (and path, if Usher is mounted below
+	// one) put in e-mailed links, e.g. "https://auth.example.com". It is
+	// never guessed from a request's Host header, which an attacker
+	// controls. "" means "http://127.0.0.1:8080".
+	BaseURL string
+	// LinkPrefix is the path of Usher's pages under BaseURL; "" means
+	// "/user" (links like /user/confirm-email/TOKEN).
+	LinkPrefix string
+	// EnableLoginLink lets users log in with a link sent by e-mail
+	// (Anvil's use_token).
+	EnableLoginLink bool
+	// AutoLoginAfterConfirm logs the user in when they confirm their
+	// address (USER_AUTO_LOGIN_AFTER_CONFIRM); AutoLoginAfterReset when
+	// they reset their password (USER_AUTO_LOGIN_AFTER_RESET_PASSWORD).
+	AutoLoginAfterConfirm bool
+	AutoLoginAfterReset   bool
+	// DisableRegisteredEmail, DisablePasswordChangedEmail and
+	// DisableUsernameChangedEmail turn notifications off
+	// (USER_SEND_REGISTERED_EMAIL and friends = false).
+	DisableRegisteredEmail      bool
+	DisablePasswordChangedEmail bool
+	DisableUsernameChangedEmail bool
+	// Lifetimes of e-mailed links: 0 means 48 hours (confirm), 1 hour
+	// (reset), 15 minutes (login link), 90 days (invitation).
+	ConfirmEmailExpiration  time.Duration
+	ResetPasswordExpiration time.Duration
+	LoginLinkExpiration     time.Duration
+	InvitationExpiration    time.Duration
+	// MailRateLimit is how many e-mail requests (resend confirmation,
+	// password reset, login link) one IP address may make per hour, and
+	// how many link uses; 0 means 20, negative means no limit.
+	MailRateLimit int
 
 	// DisableRememberMe ignores the remember flag of log-ins
 	// (USER_ENABLE_REMEMBER_ME = false).
@@ -106,6 +141,27 @@ func (c Config) defaults() Config {
 		if c.EnableUsername {
 			c.LoginWith = "either"
 		}
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = "http://127.0.0.1:8080"
+	}
+	c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
+	if c.LinkPrefix == "" {
+		c.LinkPrefix = "/user"
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&c.ConfirmEmailExpiration, 48 * time.Hour}, {&c.ResetPasswordExpiration, time.Hour},
+		{&c.LoginLinkExpiration, 15 * time.Minute}, {&c.InvitationExpiration, 90 * 24 * time.Hour},
+	} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	if c.MailRateLimit == 0 {
+		c.MailRateLimit = 20
 	}
 	if c.RememberDuration == 0 {
 		c.RememberDuration = 30 * 24 * time.Hour
@@ -186,6 +242,14 @@ func (c Config) Validate() error {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("%s is %v; it must not be negative", d.name, d.v))
 		}
+	}
+	if c.BaseURL != "" {
+		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			errs = append(errs, fmt.Errorf("base_url is %q; want an origin such as https://auth.example.com", c.BaseURL))
+		}
+	}
+	if c.LinkPrefix != "" && !strings.HasPrefix(c.LinkPrefix, "/") {
+		errs = append(errs, fmt.Errorf("link_prefix is %q; want a path starting with /", c.LinkPrefix))
 	}
 	if c.MaxConcurrentHashes < 0 {
 		errs = append(errs, fmt.Errorf("max_concurrent_hashes is %d; it must not be negative", c.MaxConcurrentHashes))

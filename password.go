@@ -66,6 +66,9 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, oldPassword
 		if _, err := tx.DeleteUserSessions(ctx, u.ID, keep); err != nil {
 			return err
 		}
+		if err := s.notifyPasswordChanged(ctx, tx, u); err != nil {
+			return err
+		}
 		s.event(ctx, tx, u.ID, EventPasswordChanged, c, "")
 		return nil
 	})
@@ -73,6 +76,7 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, oldPassword
 		return nil, err
 	}
 	s.basic.dropUser(u.ID)
+	s.kickOutbox()
 	return fresh, nil
 }
 
@@ -88,4 +92,13 @@ func (s *Service) setPasswordHash(ctx context.Context, st Store, userID, hash st
 // equalStrings compares two strings in constant time.
 func equalStrings(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// notifyPasswordChanged enqueues the "your password was changed" e-mail,
+// unless DisablePasswordChangedEmail.
+func (s *Service) notifyPasswordChanged(ctx context.Context, tx Store, u *User) error {
+	if s.cfg.DisablePasswordChangedEmail {
+		return nil
+	}
+	return s.enqueue(ctx, tx, MailPasswordChanged, u.Email, mailVars(u, "", 0))
 }

@@ -23,6 +23,9 @@ type Deps struct {
 	// Throttle keeps the per-IP counters. nil means counters in this
 	// process's memory; pass the Store to share them between instances.
 	Throttle Throttle
+	// Mailer delivers the outbox's e-mails. nil means e-mails are kept in
+	// the outbox and nobody sends them (tests that read the outbox).
+	Mailer Mailer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives security events; nil means slog.Default().
@@ -57,6 +60,9 @@ type Service struct {
 	syncMu   sync.Mutex
 	lastSync time.Time
 	seen     map[int64]time.Time // events already applied to the cache
+
+	mailer Mailer
+	kick   chan struct{} // wakes the outbox worker
 
 	touchMu sync.Mutex
 	touched map[string]time.Time // session ID → last seen, not yet written
@@ -93,6 +99,8 @@ func New(cfg Config, d Deps) (*Service, error) {
 		now:      d.Now,
 		log:      d.Logger,
 		touched:  map[string]time.Time{},
+		mailer:   d.Mailer,
+		kick:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
@@ -141,6 +149,8 @@ func (s *Service) background() {
 	defer sweep.Stop()
 	follow := time.NewTicker(s.cfg.CacheSyncInterval)
 	defer follow.Stop()
+	outbox := time.NewTicker(outboxEvery)
+	defer outbox.Stop()
 	for {
 		select {
 		case <-s.stop:
@@ -150,6 +160,10 @@ func (s *Service) background() {
 			s.flushTouches(context.Background())
 		case <-sweep.C:
 			s.Sweep(context.Background())
+		case <-outbox.C:
+			s.DeliverMail(context.Background())
+		case <-s.kick:
+			s.DeliverMail(context.Background())
 		case <-follow.C:
 			if s.cache.enabled() {
 				s.SyncCache(context.Background())
@@ -167,6 +181,12 @@ func (s *Service) Sweep(ctx context.Context) {
 	}
 	if err := s.store.DeleteHits(ctx, now.Add(-2*time.Hour)); err != nil {
 		s.log.Error("usher: deleting throttle counters", "err", err)
+	}
+	if err := s.store.DeleteExpiredTokens(ctx, now.Add(-24*time.Hour)); err != nil {
+		s.log.Error("usher: deleting expired tokens", "err", err)
+	}
+	if err := s.store.DeleteSentMessages(ctx, now.Add(-30*24*time.Hour)); err != nil {
+		s.log.Error("usher: deleting sent e-mails", "err", err)
 	}
 	s.basic.sweep(now)
 	s.cache.prune(now)

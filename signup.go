@@ -53,12 +53,16 @@ func (s *Service) SignupWithEmail(ctx context.Context, in Signup, c Client) (*Us
 				return err
 			}
 		}
+		if err := s.enqueueSignupMail(ctx, tx, u); err != nil {
+			return err
+		}
 		s.event(ctx, tx, u.ID, EventSignup, c, "")
 		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
+	s.kickOutbox()
 	return u, sess, nil
 }
 

@@ -80,6 +80,38 @@ type Store interface {
 	// events ("" = all), newest first, at most limit.
 	AddEvent(ctx context.Context, e *Event) error
 	ListEvents(ctx context.Context, userID string, limit int) ([]*Event, error)
+	// CreateToken stores a one-time token (its hash).
+	CreateToken(ctx context.Context, t *Token) error
+	// UseToken marks the unused, unexpired token of the kind with this hash
+	// as used at now and returns it — atomically, so that of two
+	// concurrent uses only one succeeds. Any other case (unknown, other
+	// kind, used, expired) is ErrNotFound.
+	UseToken(ctx context.Context, hash []byte, kind string, now time.Time) (*Token, error)
+	// DeleteTokens removes the user's unused tokens of a kind (a new reset
+	// link voids the older ones) and returns how many.
+	DeleteTokens(ctx context.Context, userID, kind string) (int, error)
+	// DeleteExpiredTokens removes tokens that expired before before.
+	DeleteExpiredTokens(ctx context.Context, before time.Time) error
+
+	// EnqueueMessage adds m to the outbox (m.ID is set).
+	EnqueueMessage(ctx context.Context, m *Message) error
+	// ClaimMessages returns up to limit unsent messages whose
+	// NextAttemptAt is at or before now, oldest first, and moves their
+	// NextAttemptAt to now+lease, atomically: two processes claiming at
+	// once never get the same message. A worker that dies leaves its
+	// claims to be retried after the lease.
+	ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*Message, error)
+	// MarkMessageSent records delivery: SentAt = now, and Vars cleared.
+	MarkMessageSent(ctx context.Context, id int64, now time.Time) error
+	// MarkMessageFailed records a failed attempt: Attempts+1, LastError,
+	// and the next attempt time.
+	MarkMessageFailed(ctx context.Context, id int64, errText string, next time.Time) error
+	// ListMessages returns the newest messages to an address ("" = all),
+	// at most limit, newest first (for admins and tests).
+	ListMessages(ctx context.Context, to string, limit int) ([]*Message, error)
+	// DeleteSentMessages removes messages sent before before.
+	DeleteSentMessages(ctx context.Context, before time.Time) error
+
 	// EventsSince returns events whose At is at or after since, oldest
 	// first (by At, then ID), at most limit. Services sharing a database
 	// follow each other's changes through it.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/usher-auth/usher"
+	"github.com/usher-auth/usher/mail"
 	"github.com/usher-auth/usher/password"
 	"github.com/usher-auth/usher/sqlstore"
 	"github.com/usher-auth/usher/web"
@@ -21,6 +22,7 @@ type App struct {
 	Store   *sqlstore.Store
 	Service *usher.Service
 	Web     *web.Handler
+	Mailer  *mail.Mailer
 }
 
 // Open connects to the database (applying migrations) and builds the
@@ -54,20 +56,32 @@ func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	policy := password.Policy{MinLength: cfg.PasswordMinLength, FlaskUser: cfg.PasswordRules == "flask-user"}
-	deps := usher.Deps{Store: st, Passwords: hasher, Policy: policy, Logger: log}
-	if cfg.SharedRateLimits == "yes" || (cfg.SharedRateLimits == "auto" && st.Dialect() == "postgres") {
-		deps.Throttle = st
-	}
-	svc, err := usher.New(cfg.Service(), deps)
+	sc := cfg.Service()
+	mailer, err := mail.New(mail.Options{
+		SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, FromName: cfg.MailFromName,
+		AppName: cfg.AppName, BaseURL: sc.BaseURL, Logger: log,
+	})
 	if err != nil {
 		return nil, err
 	}
-	h := web.New(svc, web.Options{
+	deps := usher.Deps{Store: st, Passwords: hasher, Policy: policy, Mailer: mailer, Logger: log}
+	if cfg.SharedRateLimits == "yes" || (cfg.SharedRateLimits == "auto" && st.Dialect() == "postgres") {
+		deps.Throttle = st
+	}
+	svc, err := usher.New(sc, deps)
+	if err != nil {
+		return nil, err
+	}
+	opts := web.Options{
 		InsecureCookies: cfg.InsecureCookies,
 		ClientIPHeader:  cfg.ClientIPHeader,
 		Logger:          log,
-	})
-	return &App{Config: cfg, Store: st, Service: svc, Web: h}, nil
+	}
+	if mb := mailer.Mailbox(); mb != nil {
+		opts.DevMailbox = mb
+	}
+	h := web.New(svc, opts)
+	return &App{Config: cfg, Store: st, Service: svc, Web: h, Mailer: mailer}, nil
 }
 
 // Handler returns the server's whole HTTP surface: Usher's routes under

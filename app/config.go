@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/usher-auth/usher"
@@ -25,6 +26,20 @@ type Config struct {
 	EnableUsername                 bool   `toml:"enable_username" help:"users have a username, required at sign-up"`
 	LoginWith                      string `toml:"login_with" help:"email, username or either (default: either with usernames, else email)"`
 	ShowUsernameDoesNotExist       bool   `toml:"show_username_does_not_exist" help:"say when no account matches (enables account enumeration)"`
+
+	SMTPURL      string `toml:"smtp_url" help:"smtp://user:pass@host:587 (STARTTLS), smtps://...:465 (TLS), smtp+insecure://host:25; empty = the development mailbox" secret:"url"`
+	MailFrom     string `toml:"mail_from" help:"sender address of e-mails"`
+	MailFromName string `toml:"mail_from_name" help:"sender name of e-mails (default: app name + \" Accounts\")"`
+
+	EnableLoginLink             bool     `toml:"enable_login_link" help:"let users log in with a link sent by e-mail"`
+	AutoLoginAfterConfirm       bool     `toml:"auto_login_after_confirm" help:"log the user in when they confirm their address"`
+	AutoLoginAfterResetPassword bool     `toml:"auto_login_after_reset_password" help:"log the user in when they reset their password"`
+	SendRegisteredEmail         bool     `toml:"send_registered_email" help:"send a welcome e-mail at sign-up (when no confirmation is needed)"`
+	SendPasswordChangedEmail    bool     `toml:"send_password_changed_email" help:"tell users by e-mail when their password changes"`
+	ConfirmEmailExpiration      Duration `toml:"confirm_email_expiration" help:"lifetime of a confirmation link"`
+	ResetPasswordExpiration     Duration `toml:"reset_password_expiration" help:"lifetime of a password-reset link"`
+	LoginLinkExpiration         Duration `toml:"login_link_expiration" help:"lifetime of a login link"`
+	MailRateLimit               int      `toml:"mail_rate_limit" help:"e-mail requests and link uses per IP address per hour (-1 = no limit)"`
 
 	EnableRememberMe bool     `toml:"enable_remember_me" help:"honour remember-me at log-in"`
 	RememberDuration Duration `toml:"remember_duration" help:"lifetime of a remember-me session"`
@@ -59,27 +74,37 @@ type Config struct {
 // Defaults returns the configuration used when nothing is set.
 func Defaults() Config {
 	return Config{
-		Addr:                "127.0.0.1:8080",
-		Database:            "usher.db",
-		AppName:             "Usher",
-		EnableRegistration:  true,
-		EnableRememberMe:    true,
-		RememberDuration:    Duration(30 * 24 * time.Hour),
-		IdleTimeout:         Duration(30 * time.Minute),
-		SessionLifetime:     Duration(24 * time.Hour),
-		MaxPasswordFailures: 10,
-		LockoutDuration:     Duration(time.Hour),
-		LoginRateLimit:      30,
-		SignupRateLimit:     20,
-		BasicAuthCacheTTL:   Duration(time.Minute),
-		SessionCacheTTL:     Duration(10 * time.Minute),
-		CacheSyncInterval:   Duration(time.Second),
-		PasswordHash:        "argon2id",
-		PasswordRules:       "nist",
-		SharedRateLimits:    "auto",
-		LogLevel:            "info",
-		LogFormat:           "text",
-		ShutdownGracePeriod: Duration(10 * time.Second),
+		Addr:                        "127.0.0.1:8080",
+		Database:                    "usher.db",
+		AppName:                     "Usher",
+		EnableRegistration:          true,
+		EnableConfirmEmail:          true,
+		MailFrom:                    "usher@localhost",
+		AutoLoginAfterConfirm:       true,
+		AutoLoginAfterResetPassword: true,
+		SendRegisteredEmail:         true,
+		SendPasswordChangedEmail:    true,
+		ConfirmEmailExpiration:      Duration(48 * time.Hour),
+		ResetPasswordExpiration:     Duration(time.Hour),
+		LoginLinkExpiration:         Duration(15 * time.Minute),
+		MailRateLimit:               20,
+		EnableRememberMe:            true,
+		RememberDuration:            Duration(30 * 24 * time.Hour),
+		IdleTimeout:                 Duration(30 * time.Minute),
+		SessionLifetime:             Duration(24 * time.Hour),
+		MaxPasswordFailures:         10,
+		LockoutDuration:             Duration(time.Hour),
+		LoginRateLimit:              30,
+		SignupRateLimit:             20,
+		BasicAuthCacheTTL:           Duration(time.Minute),
+		SessionCacheTTL:             Duration(10 * time.Minute),
+		CacheSyncInterval:           Duration(time.Second),
+		PasswordHash:                "argon2id",
+		PasswordRules:               "nist",
+		SharedRateLimits:            "auto",
+		LogLevel:                    "info",
+		LogFormat:                   "text",
+		ShutdownGracePeriod:         Duration(10 * time.Second),
 	}
 }
 
@@ -94,6 +119,16 @@ func (c Config) Service() usher.Config {
 		EnableUsername:                 c.EnableUsername,
 		LoginWith:                      c.LoginWith,
 		ShowAccountDoesNotExist:        c.ShowUsernameDoesNotExist,
+		BaseURL:                        c.baseURL(),
+		EnableLoginLink:                c.EnableLoginLink,
+		AutoLoginAfterConfirm:          c.AutoLoginAfterConfirm,
+		AutoLoginAfterReset:            c.AutoLoginAfterResetPassword,
+		DisableRegisteredEmail:         !c.SendRegisteredEmail,
+		DisablePasswordChangedEmail:    !c.SendPasswordChangedEmail,
+		ConfirmEmailExpiration:         time.Duration(c.ConfirmEmailExpiration),
+		ResetPasswordExpiration:        time.Duration(c.ResetPasswordExpiration),
+		LoginLinkExpiration:            time.Duration(c.LoginLinkExpiration),
+		MailRateLimit:                  c.MailRateLimit,
 		ProfileFields:                  c.ProfileFields,
 		DisableRememberMe:              !c.EnableRememberMe,
 		RememberDuration:               time.Duration(c.RememberDuration),
@@ -121,6 +156,22 @@ func (c Config) Service() usher.Config {
 		sc.SessionCacheTTL = -1
 	}
 	return sc
+}
+
+// baseURL returns BaseURL, or, when it is unset, the origin of Addr (a
+// wildcard address becomes 127.0.0.1, which suits development only).
+func (c Config) baseURL() string {
+	if c.BaseURL != "" {
+		return c.BaseURL
+	}
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // Validate reports settings that cannot work.

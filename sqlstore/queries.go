@@ -27,6 +27,17 @@ const (
 	qInsertEvent
 	qListEvents
 	qListUserEvents
+	qInsertToken
+	qUseToken
+	qDeleteTokens
+	qDeleteExpiredTokens
+	qInsertMessage
+	qClaimMessages
+	qMarkMessageSent
+	qMarkMessageFailed
+	qListMessages
+	qListMessagesTo
+	qDeleteSentMessages
 	numQueries
 )
 
@@ -36,6 +47,14 @@ const userCols = `u.id, u.email, u.username, u.password_hash, u.enabled,
 	u.email_confirmed_at, u.signed_up_at, u.last_login_at, u.password_changed_at,
 	u.password_failures, u.locked_at, u.password_reset_required, u.profile,
 	(SELECT string_agg(r.role, {SEP}) FROM user_roles r WHERE r.user_id = u.id)`
+
+// tokenCols selects a token in the order scanToken reads them.
+const tokenCols = `hash, kind, user_id, email, created_at, expires_at, used_at`
+
+// messageCols selects an outbox message in the order scanMessage reads
+// them.
+const messageCols = `id, kind, to_addr, locale, vars, created_at, next_attempt_at,
+	attempts, last_error, sent_at`
 
 // sessionCols selects a session (table alias s) in the order scanSession
 // reads them.
@@ -98,4 +117,33 @@ var queries = [numQueries]string{
 		ORDER BY id DESC LIMIT ?`,
 	qListUserEvents: `SELECT id, user_id, type, ip, user_agent, detail, at FROM events
 		WHERE user_id = ? ORDER BY id DESC LIMIT ?`,
+	qInsertToken: `INSERT INTO tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	// One statement that both checks and spends the token: of two
+	// concurrent uses, the second finds used_at set (PostgreSQL re-checks
+	// the row after waiting for the first's lock; SQLite runs them one
+	// after the other) and changes nothing.
+	qUseToken: `UPDATE tokens SET used_at = ?
+		WHERE hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ?
+		RETURNING ` + tokenCols,
+	qDeleteTokens:        `DELETE FROM tokens WHERE user_id = ? AND kind = ? AND used_at IS NULL`,
+	qDeleteExpiredTokens: `DELETE FROM tokens WHERE expires_at < ?`,
+	qInsertMessage: `INSERT INTO outbox (kind, to_addr, locale, vars, created_at, next_attempt_at,
+			attempts, last_error, sent_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	// The claim moves next_attempt_at past the lease in the same statement
+	// that picks the messages. On PostgreSQL the rows are locked as they
+	// are picked and rows another claim has locked are skipped, so
+	// concurrent claims get disjoint sets without waiting for each other;
+	// SQLite has one writer at a time.
+	qClaimMessages: `UPDATE outbox SET next_attempt_at = ?
+		WHERE id IN (SELECT id FROM outbox
+			WHERE sent_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
+			ORDER BY id LIMIT ? {SKIP_LOCKED})
+		RETURNING ` + messageCols,
+	qMarkMessageSent: `UPDATE outbox SET sent_at = ?, vars = NULL WHERE id = ?`,
+	qMarkMessageFailed: `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+		WHERE id = ?`,
+	qListMessages:       `SELECT ` + messageCols + ` FROM outbox ORDER BY id DESC LIMIT ?`,
+	qListMessagesTo:     `SELECT ` + messageCols + ` FROM outbox WHERE to_addr = ? ORDER BY id DESC LIMIT ?`,
+	qDeleteSentMessages: `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?`,
 }

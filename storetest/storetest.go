@@ -70,6 +70,14 @@ func Run(t *testing.T, newDatabase NewDatabase) {
 		{"ListUsers", testListUsers},
 		{"NotFound", testNotFound},
 		{"ConcurrentCreateTwoStores", testConcurrentCreateTwoStores},
+		{"Tokens", testTokens},
+		{"UseTokenConcurrent", testUseTokenConcurrent},
+		{"DeleteTokens", testDeleteTokens},
+		{"DeleteExpiredTokens", testDeleteExpiredTokens},
+		{"DeleteUserTokens", testDeleteUserTokens},
+		{"Outbox", testOutbox},
+		{"ClaimConcurrent", testClaimConcurrent},
+		{"MailInTx", testMailInTx},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

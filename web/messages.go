@@ -28,6 +28,8 @@ var messages = map[string]string{
 	"bad_request":                "The request could not be read.",
 	"unsupported_media_type":     "Send the request body as JSON (Content-Type: application/json).",
 	"internal_error":             "Something went wrong on our side. Please try again.",
+	"email_confirmed":            "Thank you: your e-mail address is confirmed.",
+	"password_reset_done":        "Your password has been changed.",
 	"field_required":             "This field is required.",
 	"field_too_long":             "This value is too long.",
 	"field_invalid_format":       "This value is not in the right format.",

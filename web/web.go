@@ -32,6 +32,9 @@ type Options struct {
 	// BasicRealm is the realm of WWW-Authenticate: Basic; "" means the app
 	// name.
 	BasicRealm string
+	// DevMailbox, if set, is served at Prefix + "/dev/mailbox" to requests
+	// from this machine only: the development mailbox of package mail.
+	DevMailbox http.Handler
 	// Logger receives internal errors; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -93,6 +96,7 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("DELETE "+p+"/api/sessions", h.handleRevokeOtherSessions)
 	h.mux.HandleFunc("DELETE "+p+"/api/sessions/{id}", h.handleRevokeSession)
 	h.mux.HandleFunc("GET "+p+"/api/verify", h.handleVerify)
+	h.emailRoutes()
 	h.mux.HandleFunc(p+"/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, usher.ErrNotFound)
 	})

@@ -1,0 +1,369 @@
+package usher
+
+import (
+	"context"
+	"crypto/sha256"
+	"strings"
+	"time"
+)
+
+// Events of the e-mail flows (Flask-User's signals).
+const (
+	EventConfirmedEmail = "confirmed_email"
+	EventForgotPassword = "forgot_password"
+	EventResetPassword  = "reset_password"
+	EventLoginLink      = "login_link"
+)
+
+// newLinkToken stores a one-time token of kind for u in st and returns the
+// link that carries it: BaseURL + LinkPrefix + path + "/" + token.
+func (s *Service) newLinkToken(ctx context.Context, st Store, kind, path string, u *User, ttl time.Duration) (string, error) {
+	tok, hash := newToken()
+	now := s.now()
+	if err := st.CreateToken(ctx, &Token{Hash: hash, Kind: kind, UserID: u.ID, Email: u.Email, CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
+		return "", err
+	}
+	return s.cfg.BaseURL + s.cfg.LinkPrefix + path + "/" + tok, nil
+}
+
+// mailVars are the template variables every e-mail about u has.
+func mailVars(u *User, link string, ttl time.Duration) map[string]string {
+	v := map[string]string{"email": u.Email, "username": u.Username}
+	if link != "" {
+		v["link"] = link
+		v["expires_in"] = humanDuration(ttl)
+	}
+	return v
+}
+
+// humanDuration writes d as "15 minutes", "1 hour", "2 days".
+func humanDuration(d time.Duration) string {
+	unit := func(n int, one string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return itoa(n) + " " + one + "s"
+	}
+	switch {
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
+		return unit(int(d/(24*time.Hour)), "day")
+	case d >= time.Hour && d%time.Hour == 0:
+		return unit(int(d/time.Hour), "hour")
+	default:
+		return unit(int(d/time.Minute), "minute")
+	}
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for ; n > 0; n /= 10 {
+		i--
+		b[i] = byte('0' + n%10)
+	}
+	return string(b[i:])
+}
+
+// enqueueSignupMail adds the e-mail a new account gets: the confirmation
+// link when confirmation is on, else the welcome message (unless off).
+func (s *Service) enqueueSignupMail(ctx context.Context, tx Store, u *User) error {
+	if s.cfg.EnableConfirmEmail && !u.EmailConfirmed() {
+		link, err := s.newLinkToken(ctx, tx, TokenConfirmEmail, "/confirm-email", u, s.cfg.ConfirmEmailExpiration)
+		if err != nil {
+			return err
+		}
+		return s.enqueue(ctx, tx, MailConfirmEmail, u.Email, mailVars(u, link, s.cfg.ConfirmEmailExpiration))
+	}
+	if s.cfg.DisableRegisteredEmail {
+		return nil
+	}
+	return s.enqueue(ctx, tx, MailRegistered, u.Email, mailVars(u, "", 0))
+}
+
+// mailRequest is the common part of the "send me a link" requests: check
+// the address, throttle, and find the account. It returns (nil, nil) when
+// no account should get an e-mail, which the caller answers exactly like
+// success, so that the answer does not tell whether an account exists.
+func (s *Service) mailRequest(ctx context.Context, email string, c Client) (*User, error) {
+	email = strings.TrimSpace(email)
+	switch {
+	case email == "":
+		return nil, &ValidationError{Fields: map[string]string{"email": MsgRequired}}
+	case !validEmail(email):
+		return nil, &ValidationError{Fields: map[string]string{"email": MsgInvalidEmail}}
+	}
+	if err := s.checkRate(ctx, "mail", c.IP, s.cfg.MailRateLimit, time.Hour); err != nil {
+		return nil, err
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	return u, err
+}
+
+// SendConfirmEmail sends a new confirmation link (Flask-User's "resend
+// confirmation e-mail"). The answer is the same whether or not an
+// unconfirmed account has the address: nil, a *ValidationError or a
+// *RateLimitError.
+func (s *Service) SendConfirmEmail(ctx context.Context, email string, c Client) error {
+	u, err := s.mailRequest(ctx, email, c)
+	if err != nil || u == nil || u.EmailConfirmed() {
+		return err
+	}
+	err = s.store.InTx(ctx, func(tx Store) error {
+		link, err := s.newLinkToken(ctx, tx, TokenConfirmEmail, "/confirm-email", u, s.cfg.ConfirmEmailExpiration)
+		if err != nil {
+			return err
+		}
+		return s.enqueue(ctx, tx, MailConfirmEmail, u.Email, mailVars(u, link, s.cfg.ConfirmEmailExpiration))
+	})
+	if err == nil {
+		s.kickOutbox()
+	}
+	return err
+}
+
+// useToken consumes a token in tx and returns it with its user. A token
+// that is unknown, used, expired, of another kind, or sent to an address
+// the user no longer has is ErrInvalidToken.
+func (s *Service) useToken(ctx context.Context, tx Store, token, kind string) (*Token, *User, error) {
+	if len(token) != tokenLen {
+		return nil, nil, ErrInvalidToken
+	}
+	h := sha256.Sum256([]byte(token))
+	t, err := tx.UseToken(ctx, h[:], kind, s.now())
+	if isNotFound(err) {
+		return nil, nil, ErrInvalidToken
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := tx.UserByID(ctx, t.UserID)
+	if isNotFound(err) {
+		return nil, nil, ErrInvalidToken
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if FoldEmail(u.Email) != FoldEmail(t.Email) {
+		return nil, nil, ErrInvalidToken
+	}
+	return t, u, nil
+}
+
+// ConfirmEmail confirms the address a confirmation link was sent to. With
+// AutoLoginAfterConfirm (and an enabled account) it also logs the user in:
+// the Session is then non-nil. Each link works once. It returns
+// ErrInvalidToken or a *RateLimitError; nothing changes on error.
+func (s *Service) ConfirmEmail(ctx context.Context, token string, c Client) (*User, *Session, error) {
+	if err := s.checkRate(ctx, "token", c.IP, s.cfg.MailRateLimit, time.Hour); err != nil {
+		return nil, nil, err
+	}
+	var u *User
+	var sess *Session
+	err := s.store.InTx(ctx, func(tx Store) error {
+		var err error
+		if _, u, err = s.useToken(ctx, tx, token, TokenConfirmEmail); err != nil {
+			return err
+		}
+		if !u.EmailConfirmed() {
+			now := s.now()
+			if err := tx.UpdateUser(ctx, u.ID, UserUpdate{EmailConfirmedAt: &now}); err != nil {
+				return err
+			}
+			u.EmailConfirmedAt = now
+		}
+		if s.cfg.AutoLoginAfterConfirm && u.Enabled {
+			if sess, err = s.loginInTx(ctx, tx, u, false, c); err != nil {
+				return err
+			}
+		}
+		s.event(ctx, tx, u.ID, EventConfirmedEmail, c, "")
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, sess, nil
+}
+
+// loginInTx records a log-in and starts a session in tx.
+func (s *Service) loginInTx(ctx context.Context, tx Store, u *User, remember bool, c Client) (*Session, error) {
+	now := s.now()
+	if err := tx.RecordLogin(ctx, u.ID, now, ""); err != nil {
+		return nil, err
+	}
+	u.LastLoginAt, u.PasswordFailures, u.LockedAt = now, 0, time.Time{}
+	return s.createSession(ctx, tx, u, remember, false, c)
+}
+
+// SendPasswordResetEmail sends a password-reset link (Anvil's
+// send_password_reset_email, Flask-User's forgot password). The answer is
+// the same whether or not the account exists: nil, a *ValidationError or
+// a *RateLimitError. A new link voids the older ones.
+func (s *Service) SendPasswordResetEmail(ctx context.Context, email string, c Client) error {
+	u, err := s.mailRequest(ctx, email, c)
+	if err != nil || u == nil {
+		return err
+	}
+	err = s.store.InTx(ctx, func(tx Store) error {
+		if _, err := tx.DeleteTokens(ctx, u.ID, TokenResetPassword); err != nil {
+			return err
+		}
+		link, err := s.newLinkToken(ctx, tx, TokenResetPassword, "/reset-password", u, s.cfg.ResetPasswordExpiration)
+		if err != nil {
+			return err
+		}
+		s.event(ctx, tx, u.ID, EventForgotPassword, c, "")
+		return s.enqueue(ctx, tx, MailResetPassword, u.Email, mailVars(u, link, s.cfg.ResetPasswordExpiration))
+	})
+	if err == nil {
+		s.kickOutbox()
+	}
+	return err
+}
+
+// ResetPasswordWithToken sets a new password through a reset link. The
+// link proves the address, so it is confirmed too; a lock-out is lifted;
+// all the user's sessions end (and with AutoLoginAfterReset a new one
+// starts, returned). It returns ErrInvalidToken, a *ValidationError, a
+// *PasswordError or a *RateLimitError; on error nothing changes and the
+// link still works (a password the policy refuses does not use it up).
+func (s *Service) ResetPasswordWithToken(ctx context.Context, token, newPassword string, c Client) (*User, *Session, error) {
+	if err := s.checkRate(ctx, "token", c.IP, s.cfg.MailRateLimit, time.Hour); err != nil {
+		return nil, nil, err
+	}
+	if newPassword == "" {
+		return nil, nil, &ValidationError{Fields: map[string]string{"new_password": MsgRequired}}
+	}
+	if len(token) != tokenLen {
+		return nil, nil, ErrInvalidToken
+	}
+	if err := s.policy.Check(newPassword); err != nil {
+		return nil, nil, err
+	}
+	hash, err := s.hashPassword(ctx, newPassword)
+	if err != nil {
+		return nil, nil, err
+	}
+	var u *User
+	var sess *Session
+	err = s.store.InTx(ctx, func(tx Store) error {
+		var err error
+		if _, u, err = s.useToken(ctx, tx, token, TokenResetPassword); err != nil {
+			return err
+		}
+		if err := s.policy.Check(newPassword, u.Email, u.Username); err != nil {
+			return err
+		}
+		if err := s.setPasswordHash(ctx, tx, u.ID, hash); err != nil {
+			return err
+		}
+		u.PasswordFailures, u.LockedAt, u.PasswordResetRequired = 0, time.Time{}, false
+		if !u.EmailConfirmed() {
+			now := s.now()
+			if err := tx.UpdateUser(ctx, u.ID, UserUpdate{EmailConfirmedAt: &now}); err != nil {
+				return err
+			}
+			u.EmailConfirmedAt = now
+		}
+		if _, err := tx.DeleteUserSessions(ctx, u.ID, ""); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteTokens(ctx, u.ID, TokenResetPassword); err != nil {
+			return err
+		}
+		if err := s.notifyPasswordChanged(ctx, tx, u); err != nil {
+			return err
+		}
+		if s.cfg.AutoLoginAfterReset && u.Enabled {
+			if sess, err = s.loginInTx(ctx, tx, u, false, c); err != nil {
+				return err
+			}
+		}
+		s.event(ctx, tx, u.ID, EventResetPassword, c, "")
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	s.basic.dropUser(u.ID)
+	s.kickOutbox()
+	return u, sess, nil
+}
+
+// SendLoginLink e-mails a link that logs the user in without a password
+// (Anvil's send_token_login_email). It returns ErrNotFound when
+// EnableLoginLink is off; otherwise the same answer whether or not an
+// enabled account has the address: nil, a *ValidationError or a
+// *RateLimitError.
+func (s *Service) SendLoginLink(ctx context.Context, email string, c Client) error {
+	if !s.cfg.EnableLoginLink {
+		return ErrNotFound
+	}
+	u, err := s.mailRequest(ctx, email, c)
+	if err != nil || u == nil || !u.Enabled {
+		return err
+	}
+	err = s.store.InTx(ctx, func(tx Store) error {
+		link, err := s.newLinkToken(ctx, tx, TokenLoginLink, "/login-link", u, s.cfg.LoginLinkExpiration)
+		if err != nil {
+			return err
+		}
+		return s.enqueue(ctx, tx, MailLoginLink, u.Email, mailVars(u, link, s.cfg.LoginLinkExpiration))
+	})
+	if err == nil {
+		s.kickOutbox()
+	}
+	return err
+}
+
+// LoginWithLink logs in with a login link. The link proves the address,
+// which is confirmed if it was not. It returns ErrNotFound when
+// EnableLoginLink is off, ErrInvalidToken, ErrAccountIsNotEnabled (the
+// account was disabled after the link was sent) or a *RateLimitError.
+func (s *Service) LoginWithLink(ctx context.Context, token string, remember bool, c Client) (*Session, *User, error) {
+	if !s.cfg.EnableLoginLink {
+		return nil, nil, ErrNotFound
+	}
+	if err := s.checkRate(ctx, "token", c.IP, s.cfg.MailRateLimit, time.Hour); err != nil {
+		return nil, nil, err
+	}
+	var u *User
+	var sess *Session
+	err := s.store.InTx(ctx, func(tx Store) error {
+		var err error
+		if _, u, err = s.useToken(ctx, tx, token, TokenLoginLink); err != nil {
+			return err
+		}
+		if !u.Enabled {
+			return ErrAccountIsNotEnabled
+		}
+		if !u.EmailConfirmed() {
+			now := s.now()
+			if err := tx.UpdateUser(ctx, u.ID, UserUpdate{EmailConfirmedAt: &now}); err != nil {
+				return err
+			}
+			u.EmailConfirmedAt = now
+		}
+		if sess, err = s.createSession(ctx, tx, u, remember, u.PasswordResetRequired, c); err != nil {
+			return err
+		}
+		if err := tx.RecordLogin(ctx, u.ID, s.now(), ""); err != nil {
+			return err
+		}
+		s.event(ctx, tx, u.ID, EventLoginLink, c, "")
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if sess.MustChangePassword {
+		return sess, u, ErrPasswordResetRequested
+	}
+	return sess, u, nil
+}

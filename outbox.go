@@ -1,0 +1,88 @@
+package usher
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+const (
+	// outboxEvery is how often the worker looks for due e-mails when
+	// nothing woke it.
+	outboxEvery = 2 * time.Second
+	// outboxLease is how long a claimed e-mail is reserved for the worker
+	// that claimed it; if that worker dies, another sends it after this.
+	outboxLease = 2 * time.Minute
+	// sendTimeout bounds one delivery attempt.
+	sendTimeout = 30 * time.Second
+	// maxBackoff caps the wait between attempts.
+	maxBackoff = time.Hour
+)
+
+// enqueue adds an e-mail to the outbox in st (the caller's transaction,
+// so the e-mail exists if and only if the change that causes it does).
+func (s *Service) enqueue(ctx context.Context, st Store, kind, to string, vars map[string]string) error {
+	now := s.now()
+	return st.EnqueueMessage(ctx, &Message{Kind: kind, To: to, Vars: vars, CreatedAt: now, NextAttemptAt: now})
+}
+
+// kickOutbox wakes the outbox worker after a transaction that enqueued
+// e-mail has committed.
+func (s *Service) kickOutbox() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// DeliverMail sends the e-mails that are due, until none is left (the
+// background worker calls it every few seconds and whenever a change
+// enqueues one). A failed attempt is retried with exponential back-off,
+// up to an hour apart, for as long as it takes: an e-mail is never
+// dropped. Several processes may run it at once; each message is claimed
+// by one of them.
+func (s *Service) DeliverMail(ctx context.Context) {
+	if s.mailer == nil {
+		return
+	}
+	for {
+		msgs, err := s.store.ClaimMessages(ctx, s.now(), outboxLease, 20)
+		if err != nil {
+			s.log.Error("usher: reading the outbox", "err", err)
+			return
+		}
+		for _, m := range msgs {
+			s.deliver(ctx, m)
+		}
+		if len(msgs) < 20 {
+			return
+		}
+	}
+}
+
+func (s *Service) deliver(ctx context.Context, m *Message) {
+	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	err := s.mailer.Send(sctx, m)
+	cancel()
+	if err == nil {
+		if err := s.store.MarkMessageSent(ctx, m.ID, s.now()); err != nil {
+			s.log.Error("usher: recording a sent e-mail", "id", m.ID, "err", err)
+		}
+		return
+	}
+	wait := backoff(m.Attempts + 1)
+	s.log.Warn("usher: e-mail not delivered; will retry", "id", m.ID, "kind", m.Kind, "attempt", m.Attempts+1, "retry_in", wait, "err", err)
+	if err := s.store.MarkMessageFailed(ctx, m.ID, err.Error(), s.now().Add(wait)); err != nil {
+		s.log.Error("usher: recording a failed e-mail", "id", m.ID, "err", err)
+	}
+}
+
+// backoff returns the wait before attempt n+1: 5 s doubling, at most an
+// hour, with ±20% jitter so that instances do not retry in step.
+func backoff(n int) time.Duration {
+	d := 5 * time.Second << min(n-1, 20)
+	if d > maxBackoff || d <= 0 {
+		d = maxBackoff
+	}
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}

@@ -1,0 +1,223 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"html/template"
+	"net"
+	"net/http"
+
+	"github.com/usher-auth/usher"
+)
+
+// The e-mail flows: the JSON API, and the pages that e-mailed links open.
+// A link's GET only shows a page with a button; the action is its POST, so
+// that mail scanners that fetch links cannot use them up.
+
+func (h *Handler) emailRoutes() {
+	p := h.opts.Prefix
+	h.mux.HandleFunc("POST "+p+"/api/confirm-email", h.handleConfirmEmailAPI)
+	h.mux.HandleFunc("POST "+p+"/api/resend-confirmation", h.mailRequestAPI(h.svc.SendConfirmEmail))
+	h.mux.HandleFunc("POST "+p+"/api/password-reset", h.mailRequestAPI(h.svc.SendPasswordResetEmail))
+	h.mux.HandleFunc("POST "+p+"/api/password-reset/confirm", h.handleResetPasswordAPI)
+	h.mux.HandleFunc("POST "+p+"/api/login-link", h.mailRequestAPI(h.svc.SendLoginLink))
+	h.mux.HandleFunc("POST "+p+"/api/login-link/confirm", h.handleLoginLinkAPI)
+
+	h.mux.HandleFunc("GET "+p+"/confirm-email/{token}", h.linkPage("confirm", "Confirm your e-mail address", "Confirm"))
+	h.mux.HandleFunc("POST "+p+"/confirm-email/{token}", h.handleConfirmEmailPage)
+	h.mux.HandleFunc("GET "+p+"/reset-password/{token}", h.linkPage("reset", "Choose a new password", "Set password"))
+	h.mux.HandleFunc("POST "+p+"/reset-password/{token}", h.handleResetPasswordPage)
+	h.mux.HandleFunc("GET "+p+"/login-link/{token}", h.linkPage("login", "Log in", "Log in"))
+	h.mux.HandleFunc("POST "+p+"/login-link/{token}", h.handleLoginLinkPage)
+	if h.opts.DevMailbox != nil {
+		h.mux.Handle(p+"/dev/mailbox", localOnly(h.opts.DevMailbox))
+	}
+}
+
+// localOnly serves only requests from this machine that no proxy relayed:
+// the development mailbox shows other people's links.
+func localOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		ip := net.ParseIP(host)
+		if err != nil || ip == nil || !ip.IsLoopback() || r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" {
+			http.NotFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type emailBody struct {
+	Email string `json:"email"`
+}
+
+// mailRequestAPI serves the "send me a link" requests. The answer is
+// {"ok":true} whether or not an account has the address.
+func (h *Handler) mailRequestAPI(send func(ctx context.Context, email string, c usher.Client) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var b emailBody
+		if !h.decodeOrFail(w, r, &b) {
+			return
+		}
+		if err := send(r.Context(), b.Email, h.client(r)); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+	}
+}
+
+type tokenBody struct {
+	Token       string `json:"token"`
+	NewPassword string `json:"new_password"`
+	Remember    bool   `json:"remember"`
+	Bearer      bool   `json:"bearer"`
+}
+
+// handleConfirmEmailAPI serves POST /user/api/confirm-email.
+func (h *Handler) handleConfirmEmailAPI(w http.ResponseWriter, r *http.Request) {
+	var b tokenBody
+	if !h.decodeOrFail(w, r, &b) {
+		return
+	}
+	u, sess, err := h.svc.ConfirmEmail(r.Context(), b.Token, h.client(r))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.loginAnswer(w, r, http.StatusOK, u, sess, b.Bearer)
+}
+
+// handleResetPasswordAPI serves POST /user/api/password-reset/confirm.
+func (h *Handler) handleResetPasswordAPI(w http.ResponseWriter, r *http.Request) {
+	var b tokenBody
+	if !h.decodeOrFail(w, r, &b) {
+		return
+	}
+	u, sess, err := h.svc.ResetPasswordWithToken(r.Context(), b.Token, b.NewPassword, h.client(r))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.loginAnswer(w, r, http.StatusOK, u, sess, b.Bearer)
+}
+
+// handleLoginLinkAPI serves POST /user/api/login-link/confirm.
+func (h *Handler) handleLoginLinkAPI(w http.ResponseWriter, r *http.Request) {
+	var b tokenBody
+	if !h.decodeOrFail(w, r, &b) {
+		return
+	}
+	sess, u, err := h.svc.LoginWithLink(r.Context(), b.Token, b.Remember, h.client(r))
+	if err != nil && !(errors.Is(err, usher.ErrPasswordResetRequested) && sess != nil) {
+		h.writeError(w, r, err)
+		return
+	}
+	h.loginAnswer(w, r, http.StatusOK, u, sess, b.Bearer)
+}
+
+// linkPageTmpl is the small page an e-mailed link opens (the pages issue
+// gives it the product's look). Its form posts back to the same URL.
+var linkPageTmpl = template.Must(template.New("link").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} – {{.App}}</title></head>
+<body><main>
+<h1>{{.Title}}</h1>
+{{if .Error}}<p role="alert" id="error">{{.Error}}</p>{{end}}
+{{if .Done}}<p id="done">{{.Done}}</p><p><a href="{{.Next}}">Continue</a></p>
+{{else}}<form method="post">
+{{if eq .Kind "reset"}}<p><label for="new_password">New password</label><br>
+<input id="new_password" name="new_password" type="password" autocomplete="new-password" required{{if .Error}} aria-describedby="error"{{end}}></p>
+<p><label for="retype_password">Retype the new password</label><br>
+<input id="retype_password" name="retype_password" type="password" autocomplete="new-password" required></p>{{end}}
+{{if eq .Kind "login"}}<p><label><input type="checkbox" name="remember" value="1"> Remember me</label></p>{{end}}
+<p><button type="submit">{{.Button}}</button></p>
+</form>{{end}}
+</main></body></html>
+`))
+
+type linkPageData struct {
+	Kind, Title, Button, App, Error, Done, Next string
+}
+
+// page writes a link page with the given status.
+func (h *Handler) page(w http.ResponseWriter, status int, d linkPageData) {
+	d.App = h.svc.Config().AppName
+	if d.Next == "" {
+		d.Next = "/"
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Content-Security-Policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	w.WriteHeader(status)
+	linkPageTmpl.Execute(w, d)
+}
+
+// linkPage serves the GET of an e-mailed link: a page with a button.
+func (h *Handler) linkPage(kind, title, button string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h.page(w, http.StatusOK, linkPageData{Kind: kind, Title: title, Button: button})
+	}
+}
+
+// pageError writes a link page for a failed action: the message in the
+// user's language, the status from the error table.
+func (h *Handler) pageError(w http.ResponseWriter, r *http.Request, d linkPageData, err error) {
+	status, e := h.classify(r, err)
+	d.Error = e.Message
+	if len(e.Fields) > 0 && e.Message == h.msg(r, "validation_failed") {
+		for _, m := range e.Fields {
+			d.Error = m
+		}
+	}
+	h.page(w, status, d)
+}
+
+func (h *Handler) handleConfirmEmailPage(w http.ResponseWriter, r *http.Request) {
+	d := linkPageData{Kind: "confirm", Title: "Confirm your e-mail address", Button: "Confirm"}
+	_, sess, err := h.svc.ConfirmEmail(r.Context(), r.PathValue("token"), h.client(r))
+	if err != nil {
+		h.pageError(w, r, d, err)
+		return
+	}
+	if sess != nil {
+		h.setSessionCookies(w, r, sess)
+	}
+	d.Done = h.msg(r, "email_confirmed")
+	h.page(w, http.StatusOK, d)
+}
+
+func (h *Handler) handleResetPasswordPage(w http.ResponseWriter, r *http.Request) {
+	d := linkPageData{Kind: "reset", Title: "Choose a new password", Button: "Set password"}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	pw := r.PostFormValue("new_password")
+	if pw != r.PostFormValue("retype_password") {
+		h.pageError(w, r, d, &usher.ValidationError{Fields: map[string]string{"retype_password": usher.MsgPasswordMismatch}})
+		return
+	}
+	_, sess, err := h.svc.ResetPasswordWithToken(r.Context(), r.PathValue("token"), pw, h.client(r))
+	if err != nil {
+		h.pageError(w, r, d, err)
+		return
+	}
+	if sess != nil {
+		h.setSessionCookies(w, r, sess)
+	}
+	d.Done = h.msg(r, "password_reset_done")
+	h.page(w, http.StatusOK, d)
+}
+
+func (h *Handler) handleLoginLinkPage(w http.ResponseWriter, r *http.Request) {
+	d := linkPageData{Kind: "login", Title: "Log in", Button: "Log in"}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	sess, _, err := h.svc.LoginWithLink(r.Context(), r.PathValue("token"), r.PostFormValue("remember") != "", h.client(r))
+	if sess != nil {
+		h.setSessionCookies(w, r, sess)
+	}
+	if err != nil {
+		h.pageError(w, r, d, err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
