@@ -40,7 +40,7 @@ func (s *Service) ListUsers(ctx context.Context, q UserQuery) ([]*User, int, err
 // own way. It clears the failure count, as a log-in does.
 func (s *Service) ForceLogin(ctx context.Context, userID string, remember bool, c Client) (*Session, error) {
 	var sess *Session
-	err := s.store.InTx(ctx, func(tx Store) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		u, err := tx.UserByID(ctx, userID)
 		if err != nil {
 			return err
@@ -60,7 +60,7 @@ func (s *Service) ForceLogin(ctx context.Context, userID string, remember bool, 
 // EnableUser lets a disabled (or awaiting approval) user log in again.
 func (s *Service) EnableUser(ctx context.Context, id string) error {
 	yes := true
-	return s.store.InTx(ctx, func(tx Store) error {
+	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		if err := tx.UpdateUser(ctx, id, UserUpdate{Enabled: &yes}); err != nil {
 			return err
 		}
@@ -73,7 +73,7 @@ func (s *Service) EnableUser(ctx context.Context, id string) error {
 // one transaction.
 func (s *Service) DisableUser(ctx context.Context, id string) error {
 	no := false
-	err := s.store.InTx(ctx, func(tx Store) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		if err := tx.UpdateUser(ctx, id, UserUpdate{Enabled: &no}); err != nil {
 			return err
 		}
@@ -89,7 +89,7 @@ func (s *Service) DisableUser(ctx context.Context, id string) error {
 
 // UnlockUser lifts a lock-out: the failure count goes back to zero.
 func (s *Service) UnlockUser(ctx context.Context, id string) error {
-	return s.store.InTx(ctx, func(tx Store) error {
+	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		if err := tx.UpdateUser(ctx, id, UserUpdate{ClearFailures: true}); err != nil {
 			return err
 		}
@@ -113,7 +113,7 @@ func (s *Service) SetPassword(ctx context.Context, id, password string) error {
 	if err != nil {
 		return err
 	}
-	err = s.store.InTx(ctx, func(tx Store) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		if err := s.setPasswordHash(ctx, tx, id, hash); err != nil {
 			return err
 		}
@@ -136,7 +136,7 @@ func (s *Service) SetPassword(ctx context.Context, id, password string) error {
 // sessions.
 func (s *Service) RequirePasswordReset(ctx context.Context, id string) error {
 	yes := true
-	err := s.store.InTx(ctx, func(tx Store) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		if err := tx.UpdateUser(ctx, id, UserUpdate{PasswordResetRequired: &yes}); err != nil {
 			return err
 		}
@@ -152,7 +152,7 @@ func (s *Service) RequirePasswordReset(ctx context.Context, id string) error {
 
 // DeleteUser removes a user with their sessions and roles.
 func (s *Service) DeleteUser(ctx context.Context, id string) error {
-	err := s.store.InTx(ctx, func(tx Store) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		if err := tx.DeleteUser(ctx, id); err != nil {
 			return err
 		}
@@ -172,7 +172,7 @@ func (s *Service) UpdateProfile(ctx context.Context, id string, values map[strin
 		return nil, err
 	}
 	var u *User
-	err := s.store.InTx(ctx, func(tx Store) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		var err error
 		if u, err = tx.UserByID(ctx, id); err != nil {
 			return err
@@ -212,7 +212,7 @@ func (s *Service) changeRole(ctx context.Context, id, role string, add bool) err
 	if !validRole(role) {
 		return &ValidationError{Fields: map[string]string{"role": MsgInvalidFormat}}
 	}
-	return s.store.InTx(ctx, func(tx Store) error {
+	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		if _, err := tx.UserByID(ctx, id); err != nil {
 			return err
 		}

@@ -30,6 +30,12 @@ type Config struct {
 	// EnableLoginWithoutConfirmEmail lets unconfirmed users log in even
 	// when EnableConfirmEmail is set (USER_ENABLE_LOGIN_WITHOUT_CONFIRM_EMAIL).
 	EnableLoginWithoutConfirmEmail bool
+	// EnableMultipleEmails lets users add addresses to their account
+	// (USER_ENABLE_MULTIPLE_EMAILS); confirmed ones count for log-in.
+	EnableMultipleEmails bool
+	// RequireInvitation allows sign-up only through an invitation link
+	// (USER_REQUIRE_INVITATION).
+	RequireInvitation bool
 	// EnableUsername gives users a username, required at sign-up
 	// (USER_ENABLE_USERNAME).
 	EnableUsername bool

@@ -114,7 +114,7 @@ func (s *Service) SendConfirmEmail(ctx context.Context, email string, c Client) 
 	if err != nil || u == nil || u.EmailConfirmed() {
 		return err
 	}
-	err = s.store.InTx(ctx, func(tx Store) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		link, err := s.newLinkToken(ctx, tx, TokenConfirmEmail, "/confirm-email", u, s.cfg.ConfirmEmailExpiration)
 		if err != nil {
 			return err
@@ -150,7 +150,12 @@ func (s *Service) useToken(ctx context.Context, tx Store, token, kind string) (*
 		return nil, nil, err
 	}
 	if FoldEmail(u.Email) != FoldEmail(t.Email) {
-		return nil, nil, ErrInvalidToken
+		// A link sent to a secondary address: still one of the user's?
+		if _, err := userAddress(ctx, tx, u.ID, t.Email); isNotFound(err) {
+			return nil, nil, ErrInvalidToken
+		} else if err != nil {
+			return nil, nil, err
+		}
 	}
 	return t, u, nil
 }
@@ -165,12 +170,22 @@ func (s *Service) ConfirmEmail(ctx context.Context, token string, c Client) (*Us
 	}
 	var u *User
 	var sess *Session
-	err := s.store.InTx(ctx, func(tx Store) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		var err error
-		if _, u, err = s.useToken(ctx, tx, token, TokenConfirmEmail); err != nil {
+		var t *Token
+		if t, u, err = s.useToken(ctx, tx, token, TokenConfirmEmail); err != nil {
 			return err
 		}
-		if !u.EmailConfirmed() {
+		if FoldEmail(t.Email) != FoldEmail(u.Email) {
+			// A secondary address.
+			e, err := userAddress(ctx, tx, u.ID, t.Email)
+			if err != nil {
+				return err
+			}
+			if err := tx.ConfirmUserEmail(ctx, u.ID, e.ID, s.now()); err != nil {
+				return err
+			}
+		} else if !u.EmailConfirmed() {
 			now := s.now()
 			if err := tx.UpdateUser(ctx, u.ID, UserUpdate{EmailConfirmedAt: &now}); err != nil {
 				return err
@@ -210,7 +225,7 @@ func (s *Service) SendPasswordResetEmail(ctx context.Context, email string, c Cl
 	if err != nil || u == nil {
 		return err
 	}
-	err = s.store.InTx(ctx, func(tx Store) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		if _, err := tx.DeleteTokens(ctx, u.ID, TokenResetPassword); err != nil {
 			return err
 		}
@@ -252,7 +267,7 @@ func (s *Service) ResetPasswordWithToken(ctx context.Context, token, newPassword
 	}
 	var u *User
 	var sess *Session
-	err = s.store.InTx(ctx, func(tx Store) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		var err error
 		if _, u, err = s.useToken(ctx, tx, token, TokenResetPassword); err != nil {
 			return err
@@ -309,7 +324,7 @@ func (s *Service) SendLoginLink(ctx context.Context, email string, c Client) err
 	if err != nil || u == nil || !u.Enabled {
 		return err
 	}
-	err = s.store.InTx(ctx, func(tx Store) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		link, err := s.newLinkToken(ctx, tx, TokenLoginLink, "/login-link", u, s.cfg.LoginLinkExpiration)
 		if err != nil {
 			return err
@@ -335,7 +350,7 @@ func (s *Service) LoginWithLink(ctx context.Context, token string, remember bool
 	}
 	var u *User
 	var sess *Session
-	err := s.store.InTx(ctx, func(tx Store) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		var err error
 		if _, u, err = s.useToken(ctx, tx, token, TokenLoginLink); err != nil {
 			return err

@@ -56,7 +56,7 @@ func (s *Service) Login(ctx context.Context, cr Credentials, c Client) (*Session
 		return nil, nil, err
 	}
 	var sess *Session
-	err = s.store.InTx(ctx, func(tx Store) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		now := s.now()
 		if err := tx.RecordLogin(ctx, u.ID, now, rehash); err != nil {
 			return err

@@ -69,3 +69,16 @@ const (
 	TokenInvitation    = "invitation"
 	TokenMFAReset      = "mfa_reset"
 )
+
+// UserEmail is one of a user's e-mail addresses (Flask-User's
+// USER_ENABLE_MULTIPLE_EMAILS). Every user has one primary address — the
+// same as User.Email — and may add others, which count for log-in once
+// confirmed.
+type UserEmail struct {
+	ID          string
+	UserID      string
+	Email       string
+	Primary     bool
+	ConfirmedAt time.Time // zero until confirmed
+	CreatedAt   time.Time
+}

@@ -2,6 +2,7 @@ package usher
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"time"
 )
@@ -42,7 +43,7 @@ func (s *Service) kickOutbox() {
 // dropped. Several processes may run it at once; each message is claimed
 // by one of them.
 func (s *Service) DeliverMail(ctx context.Context) {
-	if s.mailer == nil {
+	if s.mailer == nil && len(s.webhooks) == 0 {
 		return
 	}
 	for {
@@ -62,7 +63,15 @@ func (s *Service) DeliverMail(ctx context.Context) {
 
 func (s *Service) deliver(ctx context.Context, m *Message) {
 	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
-	err := s.mailer.Send(sctx, m)
+	var err error
+	switch {
+	case m.Kind == webhookKind:
+		err = s.sendWebhook(sctx, m)
+	case s.mailer != nil:
+		err = s.mailer.Send(sctx, m)
+	default:
+		err = errors.New("no mailer configured")
+	}
 	cancel()
 	if err == nil {
 		if err := s.store.MarkMessageSent(ctx, m.ID, s.now()); err != nil {

@@ -50,7 +50,7 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, oldPassword
 		return nil, err
 	}
 	var fresh *Session
-	err = s.store.InTx(ctx, func(tx Store) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		if err := s.setPasswordHash(ctx, tx, u.ID, hash); err != nil {
 			return err
 		}

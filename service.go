@@ -6,7 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"regexp"
 	"runtime"
 	"sync"
@@ -30,6 +33,16 @@ type Deps struct {
 	Now func() time.Time
 	// Logger receives security events; nil means slog.Default().
 	Logger *slog.Logger
+	// OnEvent, if set, is called for every event of the audit trail
+	// (Flask-User's signals: signup, confirmed_email, forgot_password,
+	// reset_password, password_changed, username_changed, login, logout,
+	// login_failed, lockout, ...), after the change that caused it has
+	// committed. It runs on the request's goroutine: keep it quick.
+	OnEvent func(ctx context.Context, e Event)
+	// Webhooks are told about events over HTTP, through the outbox.
+	Webhooks []Webhook
+	// HTTPClient sends webhooks; nil means a client with a 10 s timeout.
+	HTTPClient *http.Client
 }
 
 // Throttle counts events per key in fixed windows; Store implements it
@@ -61,8 +74,11 @@ type Service struct {
 	lastSync time.Time
 	seen     map[int64]time.Time // events already applied to the cache
 
-	mailer Mailer
-	kick   chan struct{} // wakes the outbox worker
+	mailer     Mailer
+	kick       chan struct{} // wakes the outbox worker
+	onEvent    func(context.Context, Event)
+	webhooks   []Webhook
+	httpClient *http.Client
 
 	touchMu sync.Mutex
 	touched map[string]time.Time // session ID → last seen, not yet written
@@ -91,18 +107,32 @@ func New(cfg Config, d Deps) (*Service, error) {
 		return nil, errors.New("usher: New needs a Store, a PasswordHasher and a PasswordPolicy")
 	}
 	s := &Service{
-		cfg:      cfg.defaults(),
-		store:    d.Store,
-		hasher:   d.Passwords,
-		policy:   d.Policy,
-		throttle: d.Throttle,
-		now:      d.Now,
-		log:      d.Logger,
-		touched:  map[string]time.Time{},
-		mailer:   d.Mailer,
-		kick:     make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+		cfg:        cfg.defaults(),
+		store:      d.Store,
+		hasher:     d.Passwords,
+		policy:     d.Policy,
+		throttle:   d.Throttle,
+		now:        d.Now,
+		log:        d.Logger,
+		touched:    map[string]time.Time{},
+		mailer:     d.Mailer,
+		onEvent:    d.OnEvent,
+		webhooks:   d.Webhooks,
+		httpClient: d.HTTPClient,
+		kick:       make(chan struct{}, 1),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	if s.httpClient == nil {
+		s.httpClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	for _, w := range s.webhooks {
+		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("usher: webhook URL %q: want an http(s) URL", w.URL)
+		}
+		if len(w.Secret) < 16 {
+			return nil, fmt.Errorf("usher: webhook %s: the secret must be at least 16 characters", w.URL)
+		}
 	}
 	if s.throttle == nil {
 		s.throttle = NewMemoryThrottle()
@@ -302,19 +332,6 @@ func newToken() (string, []byte) {
 func hashToken(tok string) []byte {
 	h := sha256.Sum256([]byte(tok))
 	return h[:]
-}
-
-// event appends to the audit trail; a failure is logged, not returned, so
-// the audit trail never blocks a log-in.
-func (s *Service) event(ctx context.Context, st Store, userID, typ string, c Client, detail string) {
-	e := &Event{UserID: userID, Type: typ, IP: c.IP, UserAgent: c.UserAgent, Detail: detail, At: s.now()}
-	if err := st.AddEvent(ctx, e); err != nil {
-		s.log.Error("usher: writing audit event", "type", typ, "err", err)
-	}
-	if !keepsSessions[typ] && userID != "" {
-		s.cache.evictUser(userID)
-	}
-	s.log.Info("usher: "+typ, "user", userID, "ip", c.IP)
 }
 
 // Client describes who is making a request, for throttling and the audit

@@ -15,6 +15,10 @@ type Signup struct {
 	Password string
 	Profile  map[string]string // values for Config.ProfileFields
 	Remember bool
+	// InvitationToken is the token of an invitation link. It fixes the
+	// address (Email is then ignored, and counts as confirmed); with
+	// Config.RequireInvitation it is required.
+	InvitationToken string
 }
 
 // SignupWithEmail registers a new user (Anvil's signup_with_email). The user
@@ -24,21 +28,38 @@ type Signup struct {
 // It returns ErrSignupDisabled, a *RateLimitError, a *ValidationError, a
 // *PasswordError (ErrPasswordNotAcceptable) or ErrUserExists.
 func (s *Service) SignupWithEmail(ctx context.Context, in Signup, c Client) (*User, *Session, error) {
-	if s.cfg.DisableRegistration {
+	invited := in.InvitationToken != ""
+	if s.cfg.DisableRegistration || (s.cfg.RequireInvitation && !invited) {
 		return nil, nil, ErrSignupDisabled
 	}
 	if err := s.checkRate(ctx, "signup", c.IP, s.cfg.SignupRateLimit, time.Hour); err != nil {
 		return nil, nil, err
 	}
+	email := in.Email
+	if invited {
+		// The address comes from the invitation; a placeholder passes the
+		// format check until the token is read inside the transaction.
+		email = "invited@invitation.invalid"
+	}
 	u, err := s.newUser(ctx, NewUser{
-		Email: in.Email, Username: in.Username, Password: in.Password, Profile: in.Profile,
+		Email: email, Username: in.Username, Password: in.Password, Profile: in.Profile,
 		Enabled: !s.cfg.RequireApproval,
 	}, false)
 	if err != nil {
 		return nil, nil, err
 	}
 	var sess *Session
-	err = s.store.InTx(ctx, func(tx Store) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
+		if invited {
+			addr, err := s.useInvitation(ctx, tx, in.InvitationToken)
+			if err != nil {
+				return err
+			}
+			if err := s.policy.Check(in.Password, addr, u.Username); err != nil {
+				return err
+			}
+			u.Email, u.EmailConfirmedAt = addr, s.now()
+		}
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
@@ -91,7 +112,7 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.InTx(ctx, func(tx Store) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}

@@ -22,6 +22,8 @@ type Store interface {
 	CreateUser(ctx context.Context, u *User) error
 	// UserByID, UserByEmail and UserByUsername return a user with its
 	// roles; e-mail and username are compared case-insensitively.
+	// UserByEmail finds a user by the primary address or by a confirmed
+	// secondary address.
 	UserByID(ctx context.Context, id string) (*User, error)
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	UserByUsername(ctx context.Context, username string) (*User, error)
@@ -111,6 +113,31 @@ type Store interface {
 	ListMessages(ctx context.Context, to string, limit int) ([]*Message, error)
 	// DeleteSentMessages removes messages sent before before.
 	DeleteSentMessages(ctx context.Context, before time.Time) error
+
+	// ListUserEmails returns the user's addresses, the primary first, then
+	// by creation.
+	ListUserEmails(ctx context.Context, userID string) ([]*UserEmail, error)
+	// AddUserEmail adds a secondary address (e.ID set by the caller). It
+	// returns ErrUserExists when the address is the primary or a confirmed
+	// address of any user (including this one) — or an unconfirmed
+	// address of this same user.
+	AddUserEmail(ctx context.Context, e *UserEmail) error
+	// UserEmailByAddress returns the address record, of any user,
+	// primary or not, confirmed or not (the newest if several users have
+	// it unconfirmed), compared like FoldEmail; ErrNotFound if none.
+	UserEmailByAddress(ctx context.Context, email string) (*UserEmail, error)
+	// ConfirmUserEmail marks one of the user's addresses confirmed at at
+	// (for the primary, User.EmailConfirmedAt too). ErrUserExists if
+	// another user has meanwhile confirmed the same address.
+	ConfirmUserEmail(ctx context.Context, userID, emailID string, at time.Time) error
+	// SetPrimaryEmail makes one of the user's addresses the primary one:
+	// User.Email and User.EmailConfirmedAt take its values, and the old
+	// primary becomes a secondary address.
+	SetPrimaryEmail(ctx context.Context, userID, emailID string) error
+	// RemoveUserEmail removes a secondary address of the user; ErrNotFound
+	// if the user has no such secondary address (the primary cannot be
+	// removed).
+	RemoveUserEmail(ctx context.Context, userID, emailID string) error
 
 	// EventsSince returns events whose At is at or after since, oldest
 	// first (by At, then ID), at most limit. Services sharing a database

@@ -64,7 +64,7 @@ func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	deps := usher.Deps{Store: st, Passwords: hasher, Policy: policy, Mailer: mailer, Logger: log}
+	deps := usher.Deps{Store: st, Passwords: hasher, Policy: policy, Mailer: mailer, Logger: log, Webhooks: cfg.Webhooks}
 	if cfg.SharedRateLimits == "yes" || (cfg.SharedRateLimits == "auto" && st.Dialect() == "postgres") {
 		deps.Throttle = st
 	}

@@ -32,6 +32,10 @@ type Config struct {
 	MailFromName string `toml:"mail_from_name" help:"sender name of e-mails (default: app name + \" Accounts\")"`
 
 	EnableLoginLink             bool     `toml:"enable_login_link" help:"let users log in with a link sent by e-mail"`
+	RequireInvitation           bool     `toml:"require_invitation" help:"allow sign-up only through an invitation link"`
+	EnableMultipleEmails        bool     `toml:"enable_multiple_emails" help:"let users add e-mail addresses to their account"`
+	SendUsernameChangedEmail    bool     `toml:"send_username_changed_email" help:"tell users by e-mail when their username changes"`
+	InvitationExpiration        Duration `toml:"invitation_expiration" help:"lifetime of an invitation link"`
 	AutoLoginAfterConfirm       bool     `toml:"auto_login_after_confirm" help:"log the user in when they confirm their address"`
 	AutoLoginAfterResetPassword bool     `toml:"auto_login_after_reset_password" help:"log the user in when they reset their password"`
 	SendRegisteredEmail         bool     `toml:"send_registered_email" help:"send a welcome e-mail at sign-up (when no confirmation is needed)"`
@@ -69,6 +73,7 @@ type Config struct {
 	ShutdownGracePeriod Duration `toml:"shutdown_grace_period" help:"how long to wait for requests to finish on shutdown"`
 
 	ProfileFields []usher.ProfileField `toml:"profile_fields"`
+	Webhooks      []usher.Webhook      `toml:"webhooks"`
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -84,6 +89,8 @@ func Defaults() Config {
 		AutoLoginAfterResetPassword: true,
 		SendRegisteredEmail:         true,
 		SendPasswordChangedEmail:    true,
+		SendUsernameChangedEmail:    true,
+		InvitationExpiration:        Duration(90 * 24 * time.Hour),
 		ConfirmEmailExpiration:      Duration(48 * time.Hour),
 		ResetPasswordExpiration:     Duration(time.Hour),
 		LoginLinkExpiration:         Duration(15 * time.Minute),
@@ -125,6 +132,10 @@ func (c Config) Service() usher.Config {
 		AutoLoginAfterReset:            c.AutoLoginAfterResetPassword,
 		DisableRegisteredEmail:         !c.SendRegisteredEmail,
 		DisablePasswordChangedEmail:    !c.SendPasswordChangedEmail,
+		DisableUsernameChangedEmail:    !c.SendUsernameChangedEmail,
+		RequireInvitation:              c.RequireInvitation,
+		EnableMultipleEmails:           c.EnableMultipleEmails,
+		InvitationExpiration:           time.Duration(c.InvitationExpiration),
 		ConfirmEmailExpiration:         time.Duration(c.ConfirmEmailExpiration),
 		ResetPasswordExpiration:        time.Duration(c.ResetPasswordExpiration),
 		LoginLinkExpiration:            time.Duration(c.LoginLinkExpiration),

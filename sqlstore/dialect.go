@@ -42,15 +42,18 @@ func newDialect(name string) *dialect {
 }
 
 // rebind rewrites a query written for SQLite for this dialect: ? becomes
-// $1, $2, ..., {SEP} the role separator, and {SKIP_LOCKED} PostgreSQL's
-// FOR UPDATE SKIP LOCKED (nothing on SQLite, where one writer at a time
-// makes row locks moot). Queries contain no ? inside string literals.
+// $1, $2, ..., {SEP} the role separator, {SKIP_LOCKED} PostgreSQL's
+// FOR UPDATE SKIP LOCKED and {FOR_UPDATE} its FOR UPDATE (both nothing on
+// SQLite, where one writer at a time makes row locks moot). Queries contain
+// no ? inside string literals.
 func (d *dialect) rebind(q string) string {
 	if d.name == DialectSQLite {
 		q = strings.ReplaceAll(q, "{SKIP_LOCKED}", "")
+		q = strings.ReplaceAll(q, "{FOR_UPDATE}", "")
 		return strings.ReplaceAll(q, "{SEP}", "char(31)")
 	}
 	q = strings.ReplaceAll(q, "{SKIP_LOCKED}", "FOR UPDATE SKIP LOCKED")
+	q = strings.ReplaceAll(q, "{FOR_UPDATE}", "FOR UPDATE")
 	q = strings.ReplaceAll(q, "{SEP}", "chr(31)")
 	var b strings.Builder
 	b.Grow(len(q) + 16)

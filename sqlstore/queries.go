@@ -38,6 +38,21 @@ const (
 	qListMessages
 	qListMessagesTo
 	qDeleteSentMessages
+	qLockUser
+	qInsertUserEmail
+	qAddressTaken
+	qListUserEmails
+	qUserEmailByAddress
+	qUserEmailOf
+	qConfirmUserEmail
+	qConfirmUserPrimary
+	qDemotePrimary
+	qPromoteEmail
+	qSetUserAddress
+	qUpdatePrimaryAddress
+	qUpdatePrimaryConfirmed
+	qDeleteOwnSecondary
+	qRemoveUserEmail
 	numQueries
 )
 
@@ -56,14 +71,23 @@ const tokenCols = `hash, kind, user_id, email, created_at, expires_at, used_at`
 const messageCols = `id, kind, to_addr, locale, vars, created_at, next_attempt_at,
 	attempts, last_error, sent_at`
 
+// userEmailCols selects an address in the order scanUserEmail reads them.
+const userEmailCols = `id, user_id, email, is_primary, confirmed_at, created_at`
+
 // sessionCols selects a session (table alias s) in the order scanSession
 // reads them.
 const sessionCols = `s.id, s.user_id, s.token_hash, s.created_at, s.last_seen_at,
 	s.expires_at, s.remember, s.ip, s.user_agent, s.must_change_password`
 
 var queries = [numQueries]string{
-	qUserByID:       `SELECT ` + userCols + ` FROM users u WHERE u.id = ?`,
-	qUserByEmail:    `SELECT ` + userCols + ` FROM users u WHERE u.email_key = ?`,
+	qUserByID: `SELECT ` + userCols + ` FROM users u WHERE u.id = ?`,
+	// UserByEmail runs at every log-in: the primary address is a probe
+	// into users' unique email_key, a confirmed secondary one a probe into
+	// the partial unique index user_emails_taken (at most one row, so the
+	// scalar subquery cannot fail), then one into users' primary key.
+	qUserByEmail: `SELECT ` + userCols + ` FROM users u
+		WHERE u.email_key = ?
+			OR u.id = (SELECT e.user_id FROM user_emails e WHERE e.email_key = ? AND e.confirmed_at IS NOT NULL)`,
 	qUserByUsername: `SELECT ` + userCols + ` FROM users u WHERE u.username_key = ?`,
 	// SessionUser runs on every authenticated request: one statement, one
 	// index probe on token_hash, one on users.id, one range on user_roles.
@@ -146,4 +170,36 @@ var queries = [numQueries]string{
 	qListMessages:       `SELECT ` + messageCols + ` FROM outbox ORDER BY id DESC LIMIT ?`,
 	qListMessagesTo:     `SELECT ` + messageCols + ` FROM outbox WHERE to_addr = ? ORDER BY id DESC LIMIT ?`,
 	qDeleteSentMessages: `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?`,
+
+	// Multi-statement changes to a user's addresses lock the user's row
+	// first (PostgreSQL), so that two of them for one user run one after
+	// the other and users.email stays equal to the primary row.
+	qLockUser: `SELECT 1 FROM users WHERE id = ? {FOR_UPDATE}`,
+	qInsertUserEmail: `INSERT INTO user_emails (` + userEmailCols + `, email_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	// An unconfirmed secondary address does not take the address (it is
+	// outside user_emails_taken), so AddUserEmail checks this first.
+	qAddressTaken: `SELECT 1 FROM user_emails
+		WHERE email_key = ? AND (is_primary OR confirmed_at IS NOT NULL) LIMIT 1`,
+	qListUserEmails: `SELECT ` + userEmailCols + ` FROM user_emails WHERE user_id = ?
+		ORDER BY is_primary DESC, created_at ASC NULLS FIRST, id ASC`,
+	// The address's owner (primary or confirmed) if it has one, else the
+	// newest of the users who added it.
+	qUserEmailByAddress: `SELECT ` + userEmailCols + ` FROM user_emails WHERE email_key = ?
+		ORDER BY (is_primary OR confirmed_at IS NOT NULL) DESC, created_at DESC NULLS LAST, id DESC
+		LIMIT 1`,
+	qUserEmailOf: `SELECT ` + userEmailCols + `, email_key FROM user_emails WHERE id = ? AND user_id = ?`,
+	// Confirming puts the row into user_emails_taken: a unique violation
+	// if another user has the address as primary or confirmed.
+	qConfirmUserEmail: `UPDATE user_emails SET confirmed_at = ? WHERE id = ? AND user_id = ?
+		RETURNING is_primary`,
+	qConfirmUserPrimary: `UPDATE users SET email_confirmed_at = ? WHERE id = ?`,
+	qDemotePrimary:      `UPDATE user_emails SET is_primary = FALSE WHERE user_id = ? AND is_primary`,
+	qPromoteEmail:       `UPDATE user_emails SET is_primary = TRUE WHERE id = ?`,
+	qSetUserAddress:     `UPDATE users SET email = ?, email_key = ?, email_confirmed_at = ? WHERE id = ?`,
+	qUpdatePrimaryAddress: `UPDATE user_emails SET email = ?, email_key = ?
+		WHERE user_id = ? AND is_primary`,
+	qUpdatePrimaryConfirmed: `UPDATE user_emails SET confirmed_at = ? WHERE user_id = ? AND is_primary`,
+	qDeleteOwnSecondary:     `DELETE FROM user_emails WHERE user_id = ? AND email_key = ? AND NOT is_primary`,
+	qRemoveUserEmail:        `DELETE FROM user_emails WHERE id = ? AND user_id = ? AND NOT is_primary`,
 }

@@ -167,9 +167,11 @@ func profileJSON(p map[string]string) (any, error) {
 	return string(b), nil
 }
 
-// CreateUser inserts u with its roles and profile, in one transaction.
-// It returns usher.ErrUserExists if the ID, the e-mail address or the
-// username (compared case-insensitively) is taken.
+// CreateUser inserts u with its roles, its profile and its primary address
+// (a user_emails row), in one transaction. It returns usher.ErrUserExists
+// if the ID, the e-mail address or the username (compared
+// case-insensitively) is taken; an address is taken by another user's
+// primary or confirmed address, not by an unconfirmed one.
 func (s *Store) CreateUser(ctx context.Context, u *usher.User) error {
 	if u.ID == "" {
 		return errors.New("sqlstore: CreateUser: the user has no ID")
@@ -181,11 +183,17 @@ func (s *Store) CreateUser(ctx context.Context, u *usher.User) error {
 	roles := slices.Clone(u.Roles)
 	slices.Sort(roles)
 	roles = slices.Compact(roles)
-	insert := func(q querier) error {
+	key := usher.FoldEmail(u.Email)
+	return s.inTx(ctx, func(tx *Store) error {
+		q := tx.tx
 		_, err := q.ExecContext(ctx, s.d.q[qInsertUser],
-			u.ID, u.Email, usher.FoldEmail(u.Email), nullString(u.Username), nullString(usher.FoldUsername(u.Username)),
+			u.ID, u.Email, key, nullString(u.Username), nullString(usher.FoldUsername(u.Username)),
 			u.PasswordHash, u.Enabled, s.d.time(u.EmailConfirmedAt), s.d.time(u.SignedUpAt), s.d.time(u.LastLoginAt),
 			s.d.time(u.PasswordChangedAt), u.PasswordFailures, s.d.time(u.LockedAt), u.PasswordResetRequired, profile)
+		if err == nil {
+			_, err = q.ExecContext(ctx, s.d.q[qInsertUserEmail],
+				usher.NewID(), u.ID, u.Email, true, s.d.time(u.EmailConfirmedAt), s.d.time(u.SignedUpAt), key)
+		}
 		if err != nil {
 			if isUnique(err) {
 				return userExists(err)
@@ -198,16 +206,12 @@ func (s *Store) CreateUser(ctx context.Context, u *usher.User) error {
 			}
 		}
 		return nil
-	}
-	if len(roles) == 0 {
-		return insert(s.writer())
-	}
-	return s.inTx(ctx, func(tx *Store) error { return insert(tx.tx) })
+	})
 }
 
 // userBy runs one of the user lookups.
-func (s *Store) userBy(ctx context.Context, k int, key string) (*usher.User, error) {
-	u, err := scanUser(s.queryRow(ctx, s.r, k, key))
+func (s *Store) userBy(ctx context.Context, k int, args ...any) (*usher.User, error) {
+	u, err := scanUser(s.queryRow(ctx, s.r, k, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, usher.ErrNotFound
 	}
@@ -222,10 +226,12 @@ func (s *Store) UserByID(ctx context.Context, id string) (*usher.User, error) {
 	return s.userBy(ctx, qUserByID, id)
 }
 
-// UserByEmail returns the user whose address matches email
-// case-insensitively, or usher.ErrNotFound.
+// UserByEmail returns the user whose primary address, or one of whose
+// confirmed secondary addresses, matches email case-insensitively, or
+// usher.ErrNotFound. It is one prepared query (see qUserByEmail).
 func (s *Store) UserByEmail(ctx context.Context, email string) (*usher.User, error) {
-	return s.userBy(ctx, qUserByEmail, usher.FoldEmail(email))
+	key := usher.FoldEmail(email)
+	return s.userBy(ctx, qUserByEmail, key, key)
 }
 
 // UserByUsername returns the user whose username matches username
@@ -238,10 +244,14 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*usher.Use
 	return s.userBy(ctx, qUserByUsername, key)
 }
 
-// UpdateUser changes the fields set in up in one statement, so either all
-// change or none do. It returns usher.ErrNotFound if there is no such user
-// and usher.ErrUserExists if the new e-mail address or username is taken.
-// An empty Username removes the username.
+// UpdateUser changes the fields set in up, so that either all change or
+// none do: in one statement, or, when Email or EmailConfirmedAt is set, in
+// one transaction that changes the user's primary user_emails row the same
+// way. It returns usher.ErrNotFound if there is no such user and
+// usher.ErrUserExists if the new e-mail address (another user's primary or
+// confirmed address) or username is taken. A new address that the user
+// already has as a secondary one becomes the primary one: the secondary
+// row is dropped. An empty Username removes the username.
 func (s *Store) UpdateUser(ctx context.Context, id string, up usher.UserUpdate) error {
 	var (
 		set  []string
@@ -289,14 +299,44 @@ func (s *Store) UpdateUser(ctx context.Context, id string, up usher.UserUpdate) 
 	}
 	args = append(args, id)
 	q := s.d.rebind("UPDATE users SET " + strings.Join(set, ", ") + " WHERE id = ?")
-	res, err := s.writer().ExecContext(ctx, q, args...)
-	if err != nil {
-		if isUnique(err) {
-			return userExists(err)
+	update := func(w querier) error {
+		res, err := w.ExecContext(ctx, q, args...)
+		if err != nil {
+			if isUnique(err) {
+				return userExists(err)
+			}
+			return wrap("UpdateUser", err)
 		}
-		return wrap("UpdateUser", err)
+		return affected(res, "UpdateUser")
 	}
-	return affected(res, "UpdateUser")
+	if up.Email == nil && up.EmailConfirmedAt == nil {
+		return update(s.writer())
+	}
+	// The primary row follows. The UPDATE of users comes first, so that it
+	// locks the user's row as the other multi-statement changes do.
+	return s.inTx(ctx, func(tx *Store) error {
+		if err := update(tx.tx); err != nil {
+			return err
+		}
+		var err error
+		if up.Email != nil {
+			key := usher.FoldEmail(*up.Email)
+			_, err = tx.tx.ExecContext(ctx, s.d.q[qDeleteOwnSecondary], id, key)
+			if err == nil {
+				_, err = tx.tx.ExecContext(ctx, s.d.q[qUpdatePrimaryAddress], *up.Email, key, id)
+			}
+		}
+		if err == nil && up.EmailConfirmedAt != nil {
+			_, err = tx.tx.ExecContext(ctx, s.d.q[qUpdatePrimaryConfirmed], s.d.time(*up.EmailConfirmedAt), id)
+		}
+		if err != nil {
+			if isUnique(err) {
+				return userExists(err)
+			}
+			return wrap("UpdateUser", err)
+		}
+		return nil
+	})
 }
 
 // mustExist returns usher.ErrNotFound unless the user exists.
@@ -390,8 +430,8 @@ func (s *Store) CountUsers(ctx context.Context, q usher.UserQuery) (int, error) 
 	return n, nil
 }
 
-// DeleteUser removes the user; the database removes their sessions and
-// roles with them (ON DELETE CASCADE). Events stay. It returns
+// DeleteUser removes the user; the database removes their sessions, roles,
+// addresses and tokens with them (ON DELETE CASCADE). Events stay. It returns
 // usher.ErrNotFound if there is no such user.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	res, err := s.writer().ExecContext(ctx, s.d.q[qDeleteUser], id)

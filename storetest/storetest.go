@@ -78,6 +78,15 @@ func Run(t *testing.T, newDatabase NewDatabase) {
 		{"Outbox", testOutbox},
 		{"ClaimConcurrent", testClaimConcurrent},
 		{"MailInTx", testMailInTx},
+		{"EmailsPrimaryRow", testEmailsPrimaryRow},
+		{"AddUserEmail", testAddUserEmail},
+		{"EmailsUnconfirmedShared", testEmailsUnconfirmedShared},
+		{"ConfirmUserEmail", testConfirmUserEmail},
+		{"SetPrimaryEmail", testSetPrimaryEmail},
+		{"RemoveUserEmail", testRemoveUserEmail},
+		{"DeleteUserEmails", testDeleteUserEmails},
+		{"ConfirmEmailConcurrent", testConfirmEmailConcurrent},
+		{"EmailsInTx", testEmailsInTx},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -131,6 +131,9 @@ type signupBody struct {
 	Profile  map[string]string `json:"profile"`
 	Remember bool              `json:"remember"`
 	Bearer   bool              `json:"bearer"`
+	// InvitationToken is the token of an invitation link; it fixes the
+	// address.
+	InvitationToken string `json:"invitation_token"`
 }
 
 // handleSignup serves POST /user/api/signup.
@@ -141,6 +144,7 @@ func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
 	}
 	u, sess, err := h.svc.SignupWithEmail(r.Context(), usher.Signup{
 		Email: b.Email, Username: b.Username, Password: b.Password, Profile: b.Profile, Remember: b.Remember,
+		InvitationToken: b.InvitationToken,
 	}, h.client(r))
 	if err != nil {
 		h.writeError(w, r, err)

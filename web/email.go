@@ -29,6 +29,14 @@ func (h *Handler) emailRoutes() {
 	h.mux.HandleFunc("POST "+p+"/reset-password/{token}", h.handleResetPasswordPage)
 	h.mux.HandleFunc("GET "+p+"/login-link/{token}", h.linkPage("login", "Log in", "Log in"))
 	h.mux.HandleFunc("POST "+p+"/login-link/{token}", h.handleLoginLinkPage)
+	h.mux.HandleFunc("GET "+p+"/api/emails", h.handleListEmails)
+	h.mux.HandleFunc("POST "+p+"/api/emails", h.handleAddEmail)
+	h.mux.HandleFunc("POST "+p+"/api/emails/{id}/primary", h.handleSetPrimaryEmail)
+	h.mux.HandleFunc("DELETE "+p+"/api/emails/{id}", h.handleRemoveEmail)
+	h.mux.HandleFunc("POST "+p+"/api/change-username", h.handleChangeUsernameAPI)
+	h.mux.HandleFunc("POST "+p+"/api/invite", h.handleInviteAPI)
+	h.mux.HandleFunc("GET "+p+"/register", h.linkPage("invite", "Create your account", "Create account"))
+	h.mux.HandleFunc("POST "+p+"/register", h.handleInvitedRegisterPage)
 	if h.opts.DevMailbox != nil {
 		h.mux.Handle(p+"/dev/mailbox", localOnly(h.opts.DevMailbox))
 	}
@@ -127,7 +135,7 @@ var linkPageTmpl = template.Must(template.New("link").Parse(`<!doctype html>
 {{if .Error}}<p role="alert" id="error">{{.Error}}</p>{{end}}
 {{if .Done}}<p id="done">{{.Done}}</p><p><a href="{{.Next}}">Continue</a></p>
 {{else}}<form method="post">
-{{if eq .Kind "reset"}}<p><label for="new_password">New password</label><br>
+{{if or (eq .Kind "reset") (eq .Kind "invite")}}<p><label for="new_password">New password</label><br>
 <input id="new_password" name="new_password" type="password" autocomplete="new-password" required{{if .Error}} aria-describedby="error"{{end}}></p>
 <p><label for="retype_password">Retype the new password</label><br>
 <input id="retype_password" name="retype_password" type="password" autocomplete="new-password" required></p>{{end}}
@@ -220,4 +228,137 @@ func (h *Handler) handleLoginLinkPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+type changeUsernameBody struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// handleChangeUsernameAPI serves POST /user/api/change-username.
+func (h *Handler) handleChangeUsernameAPI(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.requireAuth(w, r)
+	if !ok {
+		return
+	}
+	var b changeUsernameBody
+	if !h.decodeOrFail(w, r, &b) {
+		return
+	}
+	u, err := h.svc.ChangeUsername(r.Context(), a.sess, b.Username, b.Password, h.client(r))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(u)})
+}
+
+// handleInviteAPI serves POST /user/api/invite: a logged-in user invites
+// someone by e-mail.
+func (h *Handler) handleInviteAPI(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.requireAuth(w, r)
+	if !ok {
+		return
+	}
+	var b emailBody
+	if !h.decodeOrFail(w, r, &b) {
+		return
+	}
+	if err := h.svc.Invite(r.Context(), b.Email, a.user.ID, h.client(r)); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+// handleInvitedRegisterPage serves the form of an invitation link
+// (/user/register?token=...): the address comes from the invitation.
+func (h *Handler) handleInvitedRegisterPage(w http.ResponseWriter, r *http.Request) {
+	d := linkPageData{Kind: "invite", Title: "Create your account", Button: "Create account"}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	pw := r.PostFormValue("new_password")
+	if pw != r.PostFormValue("retype_password") {
+		h.pageError(w, r, d, &usher.ValidationError{Fields: map[string]string{"retype_password": usher.MsgPasswordMismatch}})
+		return
+	}
+	_, sess, err := h.svc.SignupWithEmail(r.Context(), usher.Signup{Password: pw, InvitationToken: r.URL.Query().Get("token")}, h.client(r))
+	if err != nil {
+		h.pageError(w, r, d, err)
+		return
+	}
+	if sess != nil {
+		h.setSessionCookies(w, r, sess)
+	}
+	d.Done = h.msg(r, "account_created")
+	h.page(w, http.StatusOK, d)
+}
+
+type emailJSON struct {
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	Primary   bool   `json:"primary"`
+	Confirmed bool   `json:"confirmed"`
+}
+
+// handleListEmails serves GET /user/api/emails.
+func (h *Handler) handleListEmails(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.requireAuth(w, r)
+	if !ok {
+		return
+	}
+	list, err := h.svc.ListEmails(r.Context(), a.user.ID)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	out := make([]emailJSON, len(list))
+	for i, e := range list {
+		out[i] = emailJSON{ID: e.ID, Email: e.Email, Primary: e.Primary, Confirmed: !e.ConfirmedAt.IsZero()}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"emails": out})
+}
+
+// handleAddEmail serves POST /user/api/emails: add an address (a
+// confirmation link goes to it).
+func (h *Handler) handleAddEmail(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.requireAuth(w, r)
+	if !ok {
+		return
+	}
+	var b emailBody
+	if !h.decodeOrFail(w, r, &b) {
+		return
+	}
+	e, err := h.svc.AddEmail(r.Context(), a.user.ID, b.Email, h.client(r))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"email": emailJSON{ID: e.ID, Email: e.Email}})
+}
+
+// handleSetPrimaryEmail serves POST /user/api/emails/{id}/primary.
+func (h *Handler) handleSetPrimaryEmail(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.requireAuth(w, r)
+	if !ok {
+		return
+	}
+	if err := h.svc.SetPrimaryEmail(r.Context(), a.user.ID, r.PathValue("id"), h.client(r)); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+// handleRemoveEmail serves DELETE /user/api/emails/{id}.
+func (h *Handler) handleRemoveEmail(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.requireAuth(w, r)
+	if !ok {
+		return
+	}
+	if err := h.svc.RemoveEmail(r.Context(), a.user.ID, r.PathValue("id"), h.client(r)); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }

@@ -30,6 +30,8 @@ var messages = map[string]string{
 	"internal_error":             "Something went wrong on our side. Please try again.",
 	"email_confirmed":            "Thank you: your e-mail address is confirmed.",
 	"password_reset_done":        "Your password has been changed.",
+	"account_created":            "Your account is ready.",
+	"email_unconfirmed":          "Confirm this address first: we sent it a link.",
 	"field_required":             "This field is required.",
 	"field_too_long":             "This value is too long.",
 	"field_invalid_format":       "This value is not in the right format.",

@@ -214,4 +214,12 @@ func printConfig(w io.Writer, cfg app.Config) {
 		fmt.Fprintln(w)
 		toml.NewEncoder(w).Encode(map[string]any{"profile_fields": cfg.ProfileFields})
 	}
+	if len(cfg.Webhooks) > 0 {
+		masked := make([]map[string]any, len(cfg.Webhooks))
+		for i, h := range cfg.Webhooks {
+			masked[i] = map[string]any{"url": h.URL, "secret": "********", "events": h.Events}
+		}
+		fmt.Fprintln(w)
+		toml.NewEncoder(w).Encode(map[string]any{"webhooks": masked})
+	}
 }

@@ -1,0 +1,134 @@
+package usher
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Events of account changes.
+const (
+	EventInvited = "invited"
+)
+
+// ChangeUsername sets a new username for the user of sess (Flask-User's
+// change username). The password is required and a wrong one counts
+// towards the lock-out. The user is told by e-mail unless
+// DisableUsernameChangedEmail. It returns ErrNotFound when usernames are
+// off, a *ValidationError, ErrAuthenticationFailed,
+// ErrTooManyPasswordFailures or ErrUserExists.
+func (s *Service) ChangeUsername(ctx context.Context, sess *Session, newUsername, password string, c Client) (*User, error) {
+	if !s.cfg.EnableUsername {
+		return nil, ErrNotFound
+	}
+	newUsername = strings.TrimSpace(newUsername)
+	var v ValidationError
+	switch {
+	case newUsername == "":
+		v.add("username", MsgRequired)
+	case !validUsername(newUsername):
+		v.add("username", MsgInvalidUsername)
+	}
+	if password == "" {
+		v.add("password", MsgRequired)
+	}
+	if err := v.orNil(); err != nil {
+		return nil, err
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if s.locked(ctx, u) {
+		return nil, ErrTooManyPasswordFailures
+	}
+	ok, _, err := s.verifyPassword(ctx, u, password)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, s.passwordFailed(ctx, u, c)
+	}
+	old := u.Username
+	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
+		if err := tx.UpdateUser(ctx, u.ID, UserUpdate{Username: &newUsername}); err != nil {
+			return err
+		}
+		u.Username = newUsername
+		if !s.cfg.DisableUsernameChangedEmail {
+			vars := mailVars(u, "", 0)
+			vars["old_username"] = old
+			if err := s.enqueue(ctx, tx, MailUsernameChanged, u.Email, vars); err != nil {
+				return err
+			}
+		}
+		s.event(ctx, tx, u.ID, EventUsernameChanged, c, old+" -> "+newUsername)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.kickOutbox()
+	return u, nil
+}
+
+// Invite e-mails an invitation to register (Flask-User's invite_user).
+// invitedBy is the ID of the inviting user ("" for server code). The link
+// lets its holder register with that address only, which counts as
+// confirmed. It returns a *ValidationError, ErrUserExists (someone has the
+// address already) or a *RateLimitError.
+func (s *Service) Invite(ctx context.Context, email, invitedBy string, c Client) error {
+	email = strings.TrimSpace(email)
+	switch {
+	case email == "":
+		return &ValidationError{Fields: map[string]string{"email": MsgRequired}}
+	case !validEmail(email):
+		return &ValidationError{Fields: map[string]string{"email": MsgInvalidEmail}}
+	}
+	if err := s.checkRate(ctx, "mail", c.IP, s.cfg.MailRateLimit, time.Hour); err != nil {
+		return err
+	}
+	if _, err := s.store.UserByEmail(ctx, email); err == nil {
+		return ErrUserExists
+	} else if !isNotFound(err) {
+		return err
+	}
+	inviter := ""
+	if invitedBy != "" {
+		if u, err := s.store.UserByID(ctx, invitedBy); err == nil {
+			inviter = u.Email
+		}
+	}
+	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
+		tok, hash := newToken()
+		now := s.now()
+		ttl := s.cfg.InvitationExpiration
+		if err := tx.CreateToken(ctx, &Token{Hash: hash, Kind: TokenInvitation, Email: email, CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
+			return err
+		}
+		vars := map[string]string{"email": email, "link": s.cfg.BaseURL + s.cfg.LinkPrefix + "/register?token=" + tok,
+			"expires_in": humanDuration(ttl), "inviter": inviter}
+		s.event(ctx, tx, invitedBy, EventInvited, c, email)
+		return s.enqueue(ctx, tx, MailInvitation, email, vars)
+	})
+	if err == nil {
+		s.kickOutbox()
+	}
+	return err
+}
+
+// useInvitation consumes an invitation token in tx and returns the
+// address it was sent to, or ErrInvalidToken.
+func (s *Service) useInvitation(ctx context.Context, tx Store, token string) (string, error) {
+	if len(token) != tokenLen {
+		return "", ErrInvalidToken
+	}
+	t, err := tx.UseToken(ctx, hashToken(token), TokenInvitation, s.now())
+	if isNotFound(err) {
+		return "", ErrInvalidToken
+	}
+	if err != nil {
+		return "", err
+	}
+	return t.Email, nil
+}

@@ -1,0 +1,146 @@
+package usher
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Webhook is an HTTP endpoint told about events (Flask-User's signals, for
+// programs in other languages). Each delivery is a POST of the event as
+// JSON, signed with HMAC-SHA256 under Secret, and goes through the outbox:
+// it is written in the same transaction as the change and retried until
+// the endpoint answers 2xx.
+//
+// The signature header is "Usher-Signature: t=<unix seconds>,v1=<hex>",
+// where the HMAC is of "<t>.<body>", as Stripe does; a receiver should
+// check it with a constant-time comparison and refuse old timestamps.
+type Webhook struct {
+	URL    string   `toml:"url" json:"url"`
+	Secret string   `toml:"secret" json:"-"`
+	Events []string `toml:"events" json:"events"` // event types to send; empty means all
+}
+
+// webhookKind is the outbox kind of webhook deliveries.
+const webhookKind = "webhook"
+
+// pendingKey marks a context inside Service.inTx: events recorded there
+// reach the hooks only once the transaction has committed.
+type pendingKey struct{}
+
+type pendingEvents struct {
+	mu  sync.Mutex
+	evs []*Event
+}
+
+// inTx runs fn in a transaction of the Store. Events recorded in it are
+// handed to OnEvent after the commit — never for a change that was rolled
+// back — and the outbox worker is woken.
+func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context, tx Store) error) error {
+	p := &pendingEvents{}
+	tctx := context.WithValue(ctx, pendingKey{}, p)
+	if err := s.store.InTx(tctx, func(tx Store) error { return fn(tctx, tx) }); err != nil {
+		return err
+	}
+	for _, e := range p.evs {
+		s.fire(ctx, e)
+	}
+	if len(p.evs) > 0 && len(s.webhooks) > 0 {
+		s.kickOutbox()
+	}
+	return nil
+}
+
+// fire hands an event to the OnEvent hook. A panicking hook is logged, not
+// propagated: a hook must not break a log-in.
+func (s *Service) fire(ctx context.Context, e *Event) {
+	if s.onEvent == nil {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("usher: OnEvent hook panicked", "type", e.Type, "panic", fmt.Sprint(r))
+		}
+	}()
+	s.onEvent(ctx, *e)
+}
+
+// event records e in the audit trail in st, enqueues its webhooks there
+// too, evicts the user's cached sessions if the event can change them, and
+// hands it to OnEvent (after the commit, inside inTx). Failures are
+// logged, not returned: the audit trail never blocks a log-in.
+func (s *Service) event(ctx context.Context, st Store, userID, typ string, c Client, detail string) {
+	e := &Event{UserID: userID, Type: typ, IP: c.IP, UserAgent: truncate(c.UserAgent, 256), Detail: detail, At: s.now()}
+	if err := st.AddEvent(ctx, e); err != nil {
+		s.log.Error("usher: writing audit event", "type", typ, "err", err)
+	}
+	if !keepsSessions[typ] && userID != "" {
+		s.cache.evictUser(userID)
+	}
+	s.log.Info("usher: "+typ, "user", userID, "ip", c.IP)
+	for i, w := range s.webhooks {
+		if len(w.Events) > 0 && !slices.Contains(w.Events, typ) {
+			continue
+		}
+		body, _ := json.Marshal(map[string]any{"id": e.ID, "type": typ, "user_id": userID, "ip": c.IP, "detail": detail, "at": e.At})
+		if err := s.enqueue(ctx, st, webhookKind, w.URL, map[string]string{"hook": strconv.Itoa(i), "body": string(body)}); err != nil {
+			s.log.Error("usher: enqueuing a webhook", "type", typ, "err", err)
+		}
+	}
+	if p, ok := ctx.Value(pendingKey{}).(*pendingEvents); ok {
+		p.mu.Lock()
+		p.evs = append(p.evs, e)
+		p.mu.Unlock()
+		return
+	}
+	s.fire(ctx, e)
+	if len(s.webhooks) > 0 {
+		s.kickOutbox()
+	}
+}
+
+// Sign returns the Usher-Signature header value for a webhook body sent at
+// t: "t=<unix>,v1=<hex HMAC-SHA256(secret, "<unix>.<body>")>".
+func Sign(secret string, t time.Time, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts + "."))
+	m.Write(body)
+	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// sendWebhook delivers one webhook message.
+func (s *Service) sendWebhook(ctx context.Context, m *Message) error {
+	i, err := strconv.Atoi(m.Vars["hook"])
+	if err != nil || i < 0 || i >= len(s.webhooks) || s.webhooks[i].URL != m.To {
+		return fmt.Errorf("webhook %s is no longer configured", m.To)
+	}
+	body := []byte(m.Vars["body"])
+	req, err := http.NewRequestWithContext(ctx, "POST", m.To, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Usher-Webhook")
+	req.Header.Set("Usher-Signature", Sign(s.webhooks[i].Secret, s.now(), body))
+	res, err := s.httpClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	if res.StatusCode/100 != 2 {
+		return fmt.Errorf("webhook %s answered %s", m.To, res.Status)
+	}
+	return nil
+}
