@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/app"
 	"github.com/usher-auth/usher/internal/smtptest"
 	"github.com/usher-auth/usher/usertest"
@@ -107,11 +108,13 @@ func TestEmailFlows(t *testing.T) {
 }
 
 func emailFlows(t *testing.T, database string) {
-	srv, mail, _ := server(t, database, func(c *app.Config) { c.EnableLoginLink = true })
+	srv, mail, _ := server(t, database, func(c *app.Config) {
+		c.EnableLoginLink, c.EnableMultipleEmails, c.EnableUsername = true, true, true
+	})
 	b := browser()
 
 	// Sign up: no session until the address is confirmed.
-	st, body := postJSON(t, b, srv.URL+"/user/api/signup", map[string]any{"email": "ann@example.com", "password": pw})
+	st, body := postJSON(t, b, srv.URL+"/user/api/signup", map[string]any{"email": "ann@example.com", "username": "ann", "password": pw})
 	if st != 201 || body["session"] != nil {
 		t.Fatalf("signup: %d %v", st, body)
 	}
@@ -192,7 +195,7 @@ func emailFlows(t *testing.T, database string) {
 	}
 
 	// The JSON API takes the token too (single-page apps).
-	postJSON(t, browser(), srv.URL+"/user/api/signup", map[string]any{"email": "bob@example.com", "password": pw})
+	postJSON(t, browser(), srv.URL+"/user/api/signup", map[string]any{"email": "bob@example.com", "username": "bob", "password": pw})
 	link = mail.WaitFor("bob@example.com", "onfirm", 1).Link(t, "/user/confirm-email/")
 	tok := link[strings.LastIndexByte(link, '/')+1:]
 	if st, body := postJSON(t, browser(), srv.URL+"/user/api/confirm-email", map[string]any{"token": tok}); st != 200 || body["user"].(map[string]any)["email_confirmed"] != true {
@@ -200,6 +203,73 @@ func emailFlows(t *testing.T, database string) {
 	}
 	if st, body := postJSON(t, browser(), srv.URL+"/user/api/confirm-email", map[string]any{"token": tok}); st != 400 || body["error"].(map[string]any)["code"] != "invalid_token" {
 		t.Fatalf("replayed token through the API: %d %v", st, body)
+	}
+
+	// Change of username, with its notice.
+	if st, body := postJSON(t, c, srv.URL+"/user/api/change-username", map[string]any{"username": "annie", "password": "a brand new password"}); st != 200 {
+		t.Fatalf("change-username: %d %v", st, body)
+	}
+	if m := mail.WaitFor("ann@example.com", "sername", 1); !strings.Contains(m.Text, "annie") {
+		t.Errorf("username notice does not name the new username:\n%s", m.Text)
+	}
+
+	// A second address: add, confirm through its link, make it primary,
+	// log in with it, remove the old one.
+	if st, body := postJSON(t, c, srv.URL+"/user/api/emails", map[string]any{"email": "ann@work.example"}); st != 201 {
+		t.Fatalf("add address: %d %v", st, body)
+	}
+	link = mail.WaitFor("ann@work.example", "onfirm", 1).Link(t, "/user/confirm-email/")
+	if st, _ := follow(t, browser(), link, nil); st != 200 {
+		t.Fatalf("confirm the second address: %d", st)
+	}
+	res, _ := c.Get(srv.URL + "/user/api/emails")
+	var list struct {
+		Emails []struct {
+			ID, Email          string
+			Primary, Confirmed bool
+		}
+	}
+	json.NewDecoder(res.Body).Decode(&list)
+	res.Body.Close()
+	if len(list.Emails) != 2 || !list.Emails[1].Confirmed {
+		t.Fatalf("addresses: %+v", list)
+	}
+	if st, body := postJSON(t, c, srv.URL+"/user/api/emails/"+list.Emails[1].ID+"/primary", map[string]any{}); st != 200 {
+		t.Fatalf("make primary: %d %v", st, body)
+	}
+	mail.WaitFor("ann@example.com", "", 1)
+	if st, _ := postJSON(t, browser(), srv.URL+"/user/api/login", map[string]any{"email": "ann@work.example", "password": "a brand new password"}); st != 200 {
+		t.Fatalf("log-in with the new primary address: %d", st)
+	}
+	req, _ := http.NewRequest("DELETE", srv.URL+"/user/api/emails/"+list.Emails[0].ID, nil)
+	if res, err := c.Do(req); err != nil || res.StatusCode != 200 {
+		t.Fatalf("remove the old address: %v %v", res, err)
+	}
+}
+
+func TestInvitationFlow(t *testing.T) {
+	srv, mail, a := server(t, filepath.Join(t.TempDir(), "u.db"), func(c *app.Config) { c.RequireInvitation = true })
+	if _, err := a.Service.CreateUser(context.Background(), usertestUser("boss@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	boss := browser()
+	postJSON(t, boss, srv.URL+"/user/api/login", map[string]any{"email": "boss@example.com", "password": pw})
+	if st, body := postJSON(t, browser(), srv.URL+"/user/api/signup", map[string]any{"email": "ann@example.com", "password": pw}); st != 403 || body["error"].(map[string]any)["code"] != "signup_disabled" {
+		t.Fatalf("sign-up without invitation: %d %v", st, body)
+	}
+	if st, body := postJSON(t, boss, srv.URL+"/user/api/invite", map[string]any{"email": "ann@example.com"}); st != 200 {
+		t.Fatalf("invite: %d %v", st, body)
+	}
+	link := mail.WaitFor("ann@example.com", "nvit", 1).Link(t, "/user/register?token=")
+	ann := browser()
+	if st, page := follow(t, ann, link, url.Values{"new_password": {pw}, "retype_password": {pw}}); st != 200 || !strings.Contains(page, "ready") {
+		t.Fatalf("register through the invitation: %d %s", st, page)
+	}
+	if me(t, srv, ann) != 200 {
+		t.Fatal("not logged in after registering")
+	}
+	if st, _ := follow(t, browser(), link, url.Values{"new_password": {pw}, "retype_password": {pw}}); st != 400 {
+		t.Fatalf("replayed invitation: %d", st)
 	}
 }
 
@@ -231,4 +301,8 @@ func TestDevMailbox(t *testing.T) {
 	if res.StatusCode != 404 {
 		t.Errorf("dev mailbox through a proxy: %d; want 404", res.StatusCode)
 	}
+}
+
+func usertestUser(email string) usher.NewUser {
+	return usher.NewUser{Email: email, Password: pw, Enabled: true, Confirmed: true}
 }
