@@ -68,7 +68,6 @@ func (s *Service) ChangeUsername(ctx context.Context, sess *Session, newUsername
 	if err != nil {
 		return nil, err
 	}
-	s.kickOutbox()
 	return u, nil
 }
 
@@ -79,11 +78,8 @@ func (s *Service) ChangeUsername(ctx context.Context, sess *Session, newUsername
 // address already) or a *RateLimitError.
 func (s *Service) Invite(ctx context.Context, email, invitedBy string, c Client) error {
 	email = strings.TrimSpace(email)
-	switch {
-	case email == "":
-		return &ValidationError{Fields: map[string]string{"email": MsgRequired}}
-	case !validEmail(email):
-		return &ValidationError{Fields: map[string]string{"email": MsgInvalidEmail}}
+	if err := checkEmail(email); err != nil {
+		return err
 	}
 	if err := s.checkRate(ctx, "mail", c.IP, s.cfg.MailRateLimit, time.Hour); err != nil {
 		return err
@@ -111,9 +107,6 @@ func (s *Service) Invite(ctx context.Context, email, invitedBy string, c Client)
 		s.event(ctx, tx, invitedBy, EventInvited, c, email)
 		return s.enqueue(ctx, tx, MailInvitation, email, vars)
 	})
-	if err == nil {
-		s.kickOutbox()
-	}
 	return err
 }
 

@@ -127,7 +127,6 @@ func (s *Service) SetPassword(ctx context.Context, id, password string) error {
 		return nil
 	})
 	s.basic.dropUser(id)
-	s.kickOutbox()
 	return err
 }
 

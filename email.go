@@ -26,6 +26,16 @@ func (s *Service) newLinkToken(ctx context.Context, st Store, kind, path string,
 	return s.cfg.BaseURL + s.cfg.LinkPrefix + path + "/" + tok, nil
 }
 
+// mailLink creates a one-time token of kind for u in tx and enqueues the
+// e-mail of mailKind that carries its link (to u.Email).
+func (s *Service) mailLink(ctx context.Context, tx Store, u *User, kind, path, mailKind string, ttl time.Duration) error {
+	link, err := s.newLinkToken(ctx, tx, kind, path, u, ttl)
+	if err != nil {
+		return err
+	}
+	return s.enqueue(ctx, tx, mailKind, u.Email, mailVars(u, link, ttl))
+}
+
 // mailVars are the template variables every e-mail about u has.
 func mailVars(u *User, link string, ttl time.Duration) map[string]string {
 	v := map[string]string{"email": u.Email, "username": u.Username}
@@ -71,11 +81,7 @@ func itoa(n int) string {
 // link when confirmation is on, else the welcome message (unless off).
 func (s *Service) enqueueSignupMail(ctx context.Context, tx Store, u *User) error {
 	if s.cfg.EnableConfirmEmail && !u.EmailConfirmed() {
-		link, err := s.newLinkToken(ctx, tx, TokenConfirmEmail, "/confirm-email", u, s.cfg.ConfirmEmailExpiration)
-		if err != nil {
-			return err
-		}
-		return s.enqueue(ctx, tx, MailConfirmEmail, u.Email, mailVars(u, link, s.cfg.ConfirmEmailExpiration))
+		return s.mailLink(ctx, tx, u, TokenConfirmEmail, "/confirm-email", MailConfirmEmail, s.cfg.ConfirmEmailExpiration)
 	}
 	if s.cfg.DisableRegisteredEmail {
 		return nil
@@ -89,11 +95,8 @@ func (s *Service) enqueueSignupMail(ctx context.Context, tx Store, u *User) erro
 // success, so that the answer does not tell whether an account exists.
 func (s *Service) mailRequest(ctx context.Context, email string, c Client) (*User, error) {
 	email = strings.TrimSpace(email)
-	switch {
-	case email == "":
-		return nil, &ValidationError{Fields: map[string]string{"email": MsgRequired}}
-	case !validEmail(email):
-		return nil, &ValidationError{Fields: map[string]string{"email": MsgInvalidEmail}}
+	if err := checkEmail(email); err != nil {
+		return nil, err
 	}
 	if err := s.checkRate(ctx, "mail", c.IP, s.cfg.MailRateLimit, time.Hour); err != nil {
 		return nil, err
@@ -114,17 +117,9 @@ func (s *Service) SendConfirmEmail(ctx context.Context, email string, c Client) 
 	if err != nil || u == nil || u.EmailConfirmed() {
 		return err
 	}
-	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
-		link, err := s.newLinkToken(ctx, tx, TokenConfirmEmail, "/confirm-email", u, s.cfg.ConfirmEmailExpiration)
-		if err != nil {
-			return err
-		}
-		return s.enqueue(ctx, tx, MailConfirmEmail, u.Email, mailVars(u, link, s.cfg.ConfirmEmailExpiration))
+	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
+		return s.mailLink(ctx, tx, u, TokenConfirmEmail, "/confirm-email", MailConfirmEmail, s.cfg.ConfirmEmailExpiration)
 	})
-	if err == nil {
-		s.kickOutbox()
-	}
-	return err
 }
 
 // useToken consumes a token in tx and returns it with its user. A token
@@ -225,21 +220,13 @@ func (s *Service) SendPasswordResetEmail(ctx context.Context, email string, c Cl
 	if err != nil || u == nil {
 		return err
 	}
-	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
+	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		if _, err := tx.DeleteTokens(ctx, u.ID, TokenResetPassword); err != nil {
 			return err
 		}
-		link, err := s.newLinkToken(ctx, tx, TokenResetPassword, "/reset-password", u, s.cfg.ResetPasswordExpiration)
-		if err != nil {
-			return err
-		}
 		s.event(ctx, tx, u.ID, EventForgotPassword, c, "")
-		return s.enqueue(ctx, tx, MailResetPassword, u.Email, mailVars(u, link, s.cfg.ResetPasswordExpiration))
+		return s.mailLink(ctx, tx, u, TokenResetPassword, "/reset-password", MailResetPassword, s.cfg.ResetPasswordExpiration)
 	})
-	if err == nil {
-		s.kickOutbox()
-	}
-	return err
 }
 
 // ResetPasswordWithToken sets a new password through a reset link. The
@@ -307,7 +294,6 @@ func (s *Service) ResetPasswordWithToken(ctx context.Context, token, newPassword
 		return nil, nil, err
 	}
 	s.basic.dropUser(u.ID)
-	s.kickOutbox()
 	return u, sess, nil
 }
 
@@ -324,17 +310,9 @@ func (s *Service) SendLoginLink(ctx context.Context, email string, c Client) err
 	if err != nil || u == nil || !u.Enabled {
 		return err
 	}
-	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
-		link, err := s.newLinkToken(ctx, tx, TokenLoginLink, "/login-link", u, s.cfg.LoginLinkExpiration)
-		if err != nil {
-			return err
-		}
-		return s.enqueue(ctx, tx, MailLoginLink, u.Email, mailVars(u, link, s.cfg.LoginLinkExpiration))
+	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
+		return s.mailLink(ctx, tx, u, TokenLoginLink, "/login-link", MailLoginLink, s.cfg.LoginLinkExpiration)
 	})
-	if err == nil {
-		s.kickOutbox()
-	}
-	return err
 }
 
 // LoginWithLink logs in with a login link. The link proves the address,

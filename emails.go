@@ -32,11 +32,8 @@ func (s *Service) AddEmail(ctx context.Context, userID, email string, c Client) 
 		return nil, ErrNotFound
 	}
 	email = strings.TrimSpace(email)
-	switch {
-	case email == "":
-		return nil, &ValidationError{Fields: map[string]string{"email": MsgRequired}}
-	case !validEmail(email):
-		return nil, &ValidationError{Fields: map[string]string{"email": MsgInvalidEmail}}
+	if err := checkEmail(email); err != nil {
+		return nil, err
 	}
 	if err := s.checkRate(ctx, "mail", c.IP, s.cfg.MailRateLimit, time.Hour); err != nil {
 		return nil, err
@@ -53,11 +50,7 @@ func (s *Service) AddEmail(ctx context.Context, userID, email string, c Client) 
 		}
 		target := *u
 		target.Email = email
-		link, err := s.newLinkToken(ctx, tx, TokenConfirmEmail, "/confirm-email", &target, s.cfg.ConfirmEmailExpiration)
-		if err != nil {
-			return err
-		}
-		if err := s.enqueue(ctx, tx, MailConfirmEmail, email, mailVars(&target, link, s.cfg.ConfirmEmailExpiration)); err != nil {
+		if err := s.mailLink(ctx, tx, &target, TokenConfirmEmail, "/confirm-email", MailConfirmEmail, s.cfg.ConfirmEmailExpiration); err != nil {
 			return err
 		}
 		vars := mailVars(u, "", 0)
@@ -71,7 +64,6 @@ func (s *Service) AddEmail(ctx context.Context, userID, email string, c Client) 
 	if err != nil {
 		return nil, err
 	}
-	s.kickOutbox()
 	return e, nil
 }
 
@@ -118,9 +110,6 @@ func (s *Service) SetPrimaryEmail(ctx context.Context, userID, emailID string, c
 		s.event(ctx, tx, userID, EventPrimaryEmailChanged, c, old.Email+" -> "+next.Email)
 		return nil
 	})
-	if err == nil {
-		s.kickOutbox()
-	}
 	return err
 }
 

@@ -39,13 +39,14 @@ const webhookKind = "webhook"
 type pendingKey struct{}
 
 type pendingEvents struct {
-	mu  sync.Mutex
-	evs []*Event
+	mu       sync.Mutex
+	evs      []*Event
+	enqueued bool // the transaction added to the outbox
 }
 
 // inTx runs fn in a transaction of the Store. Events recorded in it are
 // handed to OnEvent after the commit — never for a change that was rolled
-// back — and the outbox worker is woken.
+// back — and if it added to the outbox, the outbox worker is woken.
 func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context, tx Store) error) error {
 	p := &pendingEvents{}
 	tctx := context.WithValue(ctx, pendingKey{}, p)
@@ -55,7 +56,7 @@ func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context, tx Stor
 	for _, e := range p.evs {
 		s.fire(ctx, e)
 	}
-	if len(p.evs) > 0 && len(s.webhooks) > 0 {
+	if p.enqueued {
 		s.kickOutbox()
 	}
 	return nil
@@ -104,9 +105,6 @@ func (s *Service) event(ctx context.Context, st Store, userID, typ string, c Cli
 		return
 	}
 	s.fire(ctx, e)
-	if len(s.webhooks) > 0 {
-		s.kickOutbox()
-	}
 }
 
 // Sign returns the Usher-Signature header value for a webhook body sent at

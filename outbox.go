@@ -22,13 +22,23 @@ const (
 
 // enqueue adds an e-mail to the outbox in st (the caller's transaction,
 // so the e-mail exists if and only if the change that causes it does).
+// Outside inTx (no transaction to wait for) it wakes the worker at once.
 func (s *Service) enqueue(ctx context.Context, st Store, kind, to string, vars map[string]string) error {
 	now := s.now()
-	return st.EnqueueMessage(ctx, &Message{Kind: kind, To: to, Vars: vars, CreatedAt: now, NextAttemptAt: now})
+	if err := st.EnqueueMessage(ctx, &Message{Kind: kind, To: to, Vars: vars, CreatedAt: now, NextAttemptAt: now}); err != nil {
+		return err
+	}
+	if p, ok := ctx.Value(pendingKey{}).(*pendingEvents); ok {
+		p.mu.Lock()
+		p.enqueued = true
+		p.mu.Unlock()
+	} else {
+		s.kickOutbox()
+	}
+	return nil
 }
 
-// kickOutbox wakes the outbox worker after a transaction that enqueued
-// e-mail has committed.
+// kickOutbox wakes the outbox worker.
 func (s *Service) kickOutbox() {
 	select {
 	case s.kick <- struct{}{}:

@@ -76,7 +76,6 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, oldPassword
 		return nil, err
 	}
 	s.basic.dropUser(u.ID)
-	s.kickOutbox()
 	return fresh, nil
 }
 

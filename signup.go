@@ -83,7 +83,6 @@ func (s *Service) SignupWithEmail(ctx context.Context, in Signup, c Client) (*Us
 	if err != nil {
 		return nil, nil, err
 	}
-	s.kickOutbox()
 	return u, sess, nil
 }
 

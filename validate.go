@@ -25,6 +25,18 @@ func validEmail(s string) bool {
 	return at > 0 && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
 }
 
+// checkEmail returns nil, or a *ValidationError for a missing or
+// malformed address.
+func checkEmail(email string) error {
+	switch {
+	case email == "":
+		return &ValidationError{Fields: map[string]string{"email": MsgRequired}}
+	case !validEmail(email):
+		return &ValidationError{Fields: map[string]string{"email": MsgInvalidEmail}}
+	}
+	return nil
+}
+
 // validUsername applies Flask-User's username rule: at least 3 characters,
 // each an ASCII letter, a digit, '-', '.' or '_'; and at most 64.
 func validUsername(s string) bool {

@@ -16,12 +16,12 @@ import (
 
 func (h *Handler) emailRoutes() {
 	p := h.opts.Prefix
-	h.mux.HandleFunc("POST "+p+"/api/confirm-email", h.handleConfirmEmailAPI)
+	h.mux.HandleFunc("POST "+p+"/api/confirm-email", h.tokenAPI(h.confirmEmailAPI))
 	h.mux.HandleFunc("POST "+p+"/api/resend-confirmation", h.mailRequestAPI(h.svc.SendConfirmEmail))
 	h.mux.HandleFunc("POST "+p+"/api/password-reset", h.mailRequestAPI(h.svc.SendPasswordResetEmail))
-	h.mux.HandleFunc("POST "+p+"/api/password-reset/confirm", h.handleResetPasswordAPI)
+	h.mux.HandleFunc("POST "+p+"/api/password-reset/confirm", h.tokenAPI(h.resetPasswordAPI))
 	h.mux.HandleFunc("POST "+p+"/api/login-link", h.mailRequestAPI(h.svc.SendLoginLink))
-	h.mux.HandleFunc("POST "+p+"/api/login-link/confirm", h.handleLoginLinkAPI)
+	h.mux.HandleFunc("POST "+p+"/api/login-link/confirm", h.tokenAPI(h.loginLinkAPI))
 
 	h.mux.HandleFunc("GET "+p+"/confirm-email/{token}", h.linkPage("confirm", "Confirm your e-mail address", "Confirm"))
 	h.mux.HandleFunc("POST "+p+"/confirm-email/{token}", h.handleConfirmEmailPage)
@@ -83,46 +83,39 @@ type tokenBody struct {
 	Bearer      bool   `json:"bearer"`
 }
 
-// handleConfirmEmailAPI serves POST /user/api/confirm-email.
-func (h *Handler) handleConfirmEmailAPI(w http.ResponseWriter, r *http.Request) {
-	var b tokenBody
-	if !h.decodeOrFail(w, r, &b) {
-		return
+// tokenAPI serves the JSON routes that use an e-mailed token: act does the
+// work; a session it starts is answered as a log-in is (cookies, or the
+// token with "bearer"). A session that may only set a new password is
+// answered too, so that the client can set it.
+func (h *Handler) tokenAPI(act func(r *http.Request, b tokenBody) (*usher.User, *usher.Session, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var b tokenBody
+		if !h.decodeOrFail(w, r, &b) {
+			return
+		}
+		u, sess, err := act(r, b)
+		if err != nil && !(errors.Is(err, usher.ErrPasswordResetRequested) && sess != nil) {
+			h.writeError(w, r, err)
+			return
+		}
+		h.loginAnswer(w, r, http.StatusOK, u, sess, b.Bearer)
 	}
-	u, sess, err := h.svc.ConfirmEmail(r.Context(), b.Token, h.client(r))
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.loginAnswer(w, r, http.StatusOK, u, sess, b.Bearer)
 }
 
-// handleResetPasswordAPI serves POST /user/api/password-reset/confirm.
-func (h *Handler) handleResetPasswordAPI(w http.ResponseWriter, r *http.Request) {
-	var b tokenBody
-	if !h.decodeOrFail(w, r, &b) {
-		return
-	}
-	u, sess, err := h.svc.ResetPasswordWithToken(r.Context(), b.Token, b.NewPassword, h.client(r))
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.loginAnswer(w, r, http.StatusOK, u, sess, b.Bearer)
+// confirmEmailAPI serves POST /user/api/confirm-email.
+func (h *Handler) confirmEmailAPI(r *http.Request, b tokenBody) (*usher.User, *usher.Session, error) {
+	return h.svc.ConfirmEmail(r.Context(), b.Token, h.client(r))
 }
 
-// handleLoginLinkAPI serves POST /user/api/login-link/confirm.
-func (h *Handler) handleLoginLinkAPI(w http.ResponseWriter, r *http.Request) {
-	var b tokenBody
-	if !h.decodeOrFail(w, r, &b) {
-		return
-	}
+// resetPasswordAPI serves POST /user/api/password-reset/confirm.
+func (h *Handler) resetPasswordAPI(r *http.Request, b tokenBody) (*usher.User, *usher.Session, error) {
+	return h.svc.ResetPasswordWithToken(r.Context(), b.Token, b.NewPassword, h.client(r))
+}
+
+// loginLinkAPI serves POST /user/api/login-link/confirm.
+func (h *Handler) loginLinkAPI(r *http.Request, b tokenBody) (*usher.User, *usher.Session, error) {
 	sess, u, err := h.svc.LoginWithLink(r.Context(), b.Token, b.Remember, h.client(r))
-	if err != nil && !(errors.Is(err, usher.ErrPasswordResetRequested) && sess != nil) {
-		h.writeError(w, r, err)
-		return
-	}
-	h.loginAnswer(w, r, http.StatusOK, u, sess, b.Bearer)
+	return u, sess, err
 }
 
 // linkPageTmpl is the small page an e-mailed link opens (the pages issue
