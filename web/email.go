@@ -23,20 +23,16 @@ func (h *Handler) emailRoutes() {
 	h.mux.HandleFunc("POST "+p+"/api/login-link", h.mailRequestAPI(h.svc.SendLoginLink))
 	h.mux.HandleFunc("POST "+p+"/api/login-link/confirm", h.tokenAPI(h.loginLinkAPI))
 
-	h.mux.HandleFunc("GET "+p+"/confirm-email/{token}", h.linkPage("confirm", "Confirm your e-mail address", "Confirm"))
-	h.mux.HandleFunc("POST "+p+"/confirm-email/{token}", h.handleConfirmEmailPage)
-	h.mux.HandleFunc("GET "+p+"/reset-password/{token}", h.linkPage("reset", "Choose a new password", "Set password"))
-	h.mux.HandleFunc("POST "+p+"/reset-password/{token}", h.handleResetPasswordPage)
-	h.mux.HandleFunc("GET "+p+"/login-link/{token}", h.linkPage("login", "Log in", "Log in"))
-	h.mux.HandleFunc("POST "+p+"/login-link/{token}", h.handleLoginLinkPage)
+	for _, f := range h.linkFlows() {
+		h.mux.HandleFunc("GET "+p+f.path, func(w http.ResponseWriter, r *http.Request) { h.page(w, http.StatusOK, f.page) })
+		h.mux.HandleFunc("POST "+p+f.path, h.linkAction(f))
+	}
 	h.mux.HandleFunc("GET "+p+"/api/emails", h.handleListEmails)
 	h.mux.HandleFunc("POST "+p+"/api/emails", h.handleAddEmail)
 	h.mux.HandleFunc("POST "+p+"/api/emails/{id}/primary", h.handleSetPrimaryEmail)
 	h.mux.HandleFunc("DELETE "+p+"/api/emails/{id}", h.handleRemoveEmail)
 	h.mux.HandleFunc("POST "+p+"/api/change-username", h.handleChangeUsernameAPI)
 	h.mux.HandleFunc("POST "+p+"/api/invite", h.handleInviteAPI)
-	h.mux.HandleFunc("GET "+p+"/register", h.linkPage("invite", "Create your account", "Create account"))
-	h.mux.HandleFunc("POST "+p+"/register", h.handleInvitedRegisterPage)
 	if h.opts.DevMailbox != nil {
 		h.mux.Handle(p+"/dev/mailbox", localOnly(h.opts.DevMailbox))
 	}
@@ -155,13 +151,6 @@ func (h *Handler) page(w http.ResponseWriter, status int, d linkPageData) {
 	linkPageTmpl.Execute(w, d)
 }
 
-// linkPage serves the GET of an e-mailed link: a page with a button.
-func (h *Handler) linkPage(kind, title, button string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		h.page(w, http.StatusOK, linkPageData{Kind: kind, Title: title, Button: button})
-	}
-}
-
 // pageError writes a link page for a failed action: the message in the
 // user's language, the status from the error table.
 func (h *Handler) pageError(w http.ResponseWriter, r *http.Request, d linkPageData, err error) {
@@ -173,54 +162,6 @@ func (h *Handler) pageError(w http.ResponseWriter, r *http.Request, d linkPageDa
 		}
 	}
 	h.page(w, status, d)
-}
-
-func (h *Handler) handleConfirmEmailPage(w http.ResponseWriter, r *http.Request) {
-	d := linkPageData{Kind: "confirm", Title: "Confirm your e-mail address", Button: "Confirm"}
-	_, sess, err := h.svc.ConfirmEmail(r.Context(), r.PathValue("token"), h.client(r))
-	if err != nil {
-		h.pageError(w, r, d, err)
-		return
-	}
-	if sess != nil {
-		h.setSessionCookies(w, r, sess)
-	}
-	d.Done = h.msg(r, "email_confirmed")
-	h.page(w, http.StatusOK, d)
-}
-
-func (h *Handler) handleResetPasswordPage(w http.ResponseWriter, r *http.Request) {
-	d := linkPageData{Kind: "reset", Title: "Choose a new password", Button: "Set password"}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	pw := r.PostFormValue("new_password")
-	if pw != r.PostFormValue("retype_password") {
-		h.pageError(w, r, d, &usher.ValidationError{Fields: map[string]string{"retype_password": usher.MsgPasswordMismatch}})
-		return
-	}
-	_, sess, err := h.svc.ResetPasswordWithToken(r.Context(), r.PathValue("token"), pw, h.client(r))
-	if err != nil {
-		h.pageError(w, r, d, err)
-		return
-	}
-	if sess != nil {
-		h.setSessionCookies(w, r, sess)
-	}
-	d.Done = h.msg(r, "password_reset_done")
-	h.page(w, http.StatusOK, d)
-}
-
-func (h *Handler) handleLoginLinkPage(w http.ResponseWriter, r *http.Request) {
-	d := linkPageData{Kind: "login", Title: "Log in", Button: "Log in"}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	sess, _, err := h.svc.LoginWithLink(r.Context(), r.PathValue("token"), r.PostFormValue("remember") != "", h.client(r))
-	if sess != nil {
-		h.setSessionCookies(w, r, sess)
-	}
-	if err != nil {
-		h.pageError(w, r, d, err)
-		return
-	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 type changeUsernameBody struct {
@@ -264,26 +205,68 @@ func (h *Handler) handleInviteAPI(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
-// handleInvitedRegisterPage serves the form of an invitation link
-// (/user/register?token=...): the address comes from the invitation.
-func (h *Handler) handleInvitedRegisterPage(w http.ResponseWriter, r *http.Request) {
-	d := linkPageData{Kind: "invite", Title: "Create your account", Button: "Create account"}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	pw := r.PostFormValue("new_password")
-	if pw != r.PostFormValue("retype_password") {
-		h.pageError(w, r, d, &usher.ValidationError{Fields: map[string]string{"retype_password": usher.MsgPasswordMismatch}})
-		return
+// linkFlow is one kind of e-mailed link: its page, and the action of the
+// page's form.
+type linkFlow struct {
+	path   string // the route under Prefix
+	page   linkPageData
+	retype bool   // the form asks for a new password twice
+	done   string // message ID shown on success; "" redirects to "/"
+	act    func(r *http.Request, password string) (*usher.Session, error)
+}
+
+func (h *Handler) linkFlows() []linkFlow {
+	return []linkFlow{
+		{path: "/confirm-email/{token}", page: linkPageData{Kind: "confirm", Title: "Confirm your e-mail address", Button: "Confirm"},
+			done: "email_confirmed", act: func(r *http.Request, _ string) (*usher.Session, error) {
+				_, sess, err := h.svc.ConfirmEmail(r.Context(), r.PathValue("token"), h.client(r))
+				return sess, err
+			}},
+		{path: "/reset-password/{token}", page: linkPageData{Kind: "reset", Title: "Choose a new password", Button: "Set password"},
+			retype: true, done: "password_reset_done", act: func(r *http.Request, pw string) (*usher.Session, error) {
+				_, sess, err := h.svc.ResetPasswordWithToken(r.Context(), r.PathValue("token"), pw, h.client(r))
+				return sess, err
+			}},
+		{path: "/login-link/{token}", page: linkPageData{Kind: "login", Title: "Log in", Button: "Log in"},
+			act: func(r *http.Request, _ string) (*usher.Session, error) {
+				sess, _, err := h.svc.LoginWithLink(r.Context(), r.PathValue("token"), r.PostFormValue("remember") != "", h.client(r))
+				return sess, err
+			}},
+		{path: "/register", page: linkPageData{Kind: "invite", Title: "Create your account", Button: "Create account"},
+			retype: true, done: "account_created", act: func(r *http.Request, pw string) (*usher.Session, error) {
+				_, sess, err := h.svc.SignupWithEmail(r.Context(), usher.Signup{Password: pw, InvitationToken: r.URL.Query().Get("token")}, h.client(r))
+				return sess, err
+			}},
 	}
-	_, sess, err := h.svc.SignupWithEmail(r.Context(), usher.Signup{Password: pw, InvitationToken: r.URL.Query().Get("token")}, h.client(r))
-	if err != nil {
-		h.pageError(w, r, d, err)
-		return
+}
+
+// linkAction serves the POST of a link page: it runs the flow's action,
+// sets the cookies of a session it starts (even one that may only set a
+// new password), and shows the outcome.
+func (h *Handler) linkAction(f linkFlow) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		pw := r.PostFormValue("new_password")
+		if f.retype && pw != r.PostFormValue("retype_password") {
+			h.pageError(w, r, f.page, &usher.ValidationError{Fields: map[string]string{"retype_password": usher.MsgPasswordMismatch}})
+			return
+		}
+		sess, err := f.act(r, pw)
+		if sess != nil {
+			h.setSessionCookies(w, r, sess)
+		}
+		if err != nil {
+			h.pageError(w, r, f.page, err)
+			return
+		}
+		if f.done == "" {
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return
+		}
+		d := f.page
+		d.Done = h.msg(r, f.done)
+		h.page(w, http.StatusOK, d)
 	}
-	if sess != nil {
-		h.setSessionCookies(w, r, sess)
-	}
-	d.Done = h.msg(r, "account_created")
-	h.page(w, http.StatusOK, d)
 }
 
 type emailJSON struct {
