@@ -249,3 +249,24 @@ func TestNotifications(t *testing.T) {
 		t.Errorf("notifications turned off, yet %d e-mails", len(msgs))
 	}
 }
+
+// TestLinkForAnAddressNoLongerTheUsers: a confirmation link sent to an
+// address the user has since removed is refused, and changes nothing.
+func TestLinkForAnAddressNoLongerTheUsers(t *testing.T) {
+	svc, _ := newService(t, usher.Config{EnableMultipleEmails: true})
+	u := usertest.MustCreateUser(t, svc, "ann@example.com")
+	e, err := svc.AddEmail(ctx, u.ID, "ann@old.example", client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := lastLink(t, svc, "ann@old.example", usher.MailConfirmEmail)
+	if err := svc.RemoveEmail(ctx, u.ID, e.ID, client); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.ConfirmEmail(ctx, tok, client); err != usher.ErrInvalidToken {
+		t.Fatalf("link for a removed address: %v; want ErrInvalidToken", err)
+	}
+	if _, _, err := svc.LoginWithEmail(ctx, "ann@old.example", pw, false, client); err != usher.ErrAuthenticationFailed {
+		t.Errorf("log-in with the removed address: %v", err)
+	}
+}

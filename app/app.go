@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"os"
 
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/mail"
@@ -57,10 +58,14 @@ func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 	}
 	policy := password.Policy{MinLength: cfg.PasswordMinLength, FlaskUser: cfg.PasswordRules == "flask-user"}
 	sc := cfg.Service()
-	mailer, err := mail.New(mail.Options{
+	mo := mail.Options{
 		SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, FromName: cfg.MailFromName,
 		AppName: cfg.AppName, BaseURL: sc.BaseURL, Logger: log,
-	})
+	}
+	if cfg.TemplatesDir != "" {
+		mo.Templates = os.DirFS(cfg.TemplatesDir)
+	}
+	mailer, err := mail.New(mo)
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +81,11 @@ func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 		InsecureCookies: cfg.InsecureCookies,
 		ClientIPHeader:  cfg.ClientIPHeader,
 		Logger:          log,
+
+		AfterConfirmURL:       cfg.AfterConfirmURL,
+		AfterResetPasswordURL: cfg.AfterResetPasswordURL,
+		AfterLoginURL:         cfg.AfterLoginURL,
+		AfterRegisterURL:      cfg.AfterRegisterURL,
 	}
 	if mb := mailer.Mailbox(); mb != nil {
 		opts.DevMailbox = mb

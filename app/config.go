@@ -3,9 +3,11 @@ package app
 import (
 	"fmt"
 	"net"
+	"os"
 	"time"
 
 	"github.com/usher-auth/usher"
+	"github.com/usher-auth/usher/web"
 )
 
 // Config is the whole server's configuration, as the usher binary reads it
@@ -44,6 +46,12 @@ type Config struct {
 	ResetPasswordExpiration     Duration `toml:"reset_password_expiration" help:"lifetime of a password-reset link"`
 	LoginLinkExpiration         Duration `toml:"login_link_expiration" help:"lifetime of a login link"`
 	MailRateLimit               int      `toml:"mail_rate_limit" help:"e-mail requests and link uses per IP address per hour (-1 = no limit)"`
+
+	AfterConfirmURL       string `toml:"after_confirm_url" help:"where to send users after confirming their address (a path on this site)"`
+	AfterResetPasswordURL string `toml:"after_reset_password_url" help:"where to send users after resetting their password (a path)"`
+	AfterLoginURL         string `toml:"after_login_url" help:"where to send users after a login link (a path)"`
+	AfterRegisterURL      string `toml:"after_register_url" help:"where to send users after registering through an invitation (a path)"`
+	TemplatesDir          string `toml:"templates_dir" help:"a folder of template overrides: emails/<name> replaces that e-mail template"`
 
 	EnableRememberMe bool     `toml:"enable_remember_me" help:"honour remember-me at log-in"`
 	RememberDuration Duration `toml:"remember_duration" help:"lifetime of a remember-me session"`
@@ -206,6 +214,19 @@ func (c Config) Validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log_format is %q; want text or json", c.LogFormat)
+	}
+	for _, u := range []struct{ name, v string }{
+		{"after_confirm_url", c.AfterConfirmURL}, {"after_reset_password_url", c.AfterResetPasswordURL},
+		{"after_login_url", c.AfterLoginURL}, {"after_register_url", c.AfterRegisterURL},
+	} {
+		if u.v != "" && !web.LocalPath(u.v) {
+			return fmt.Errorf("%s is %q; want a path on this site such as /welcome", u.name, u.v)
+		}
+	}
+	if c.TemplatesDir != "" {
+		if fi, err := os.Stat(c.TemplatesDir); err != nil || !fi.IsDir() {
+			return fmt.Errorf("templates_dir %q is not a folder", c.TemplatesDir)
+		}
 	}
 	return c.Service().Validate()
 }

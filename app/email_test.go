@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -305,4 +306,34 @@ func TestDevMailbox(t *testing.T) {
 
 func usertestUser(email string) usher.NewUser {
 	return usher.NewUser{Email: email, Password: pw, Enabled: true, Confirmed: true}
+}
+
+// TestTemplatesDirAndRedirects: a template file in templates_dir replaces
+// the embedded one, and a login link lands on after_login_url.
+func TestTemplatesDirAndRedirects(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "emails"), 0o755)
+	os.WriteFile(filepath.Join(dir, "emails", "login_link_subject.txt"), []byte(`{{define "subject"}}Your magic door{{end}}`), 0o644)
+	srv, mail, a := server(t, filepath.Join(t.TempDir(), "u.db"), func(c *app.Config) {
+		c.EnableLoginLink, c.TemplatesDir, c.AfterLoginURL = true, dir, "/welcome"
+	})
+	a.Service.CreateUser(context.Background(), usertestUser("ann@example.com"))
+	postJSON(t, browser(), srv.URL+"/user/api/login-link", map[string]any{"email": "ann@example.com"})
+	link := mail.WaitFor("ann@example.com", "Your magic door", 1).Link(t, "/user/login-link/")
+	c := browser()
+	res, err := c.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	req, _ := http.NewRequest("POST", link, strings.NewReader(""))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 303 || res.Header.Get("Location") != "/welcome" {
+		t.Fatalf("login link: %d to %q; want 303 to /welcome", res.StatusCode, res.Header.Get("Location"))
+	}
 }

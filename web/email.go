@@ -211,29 +211,30 @@ type linkFlow struct {
 	path   string // the route under Prefix
 	page   linkPageData
 	retype bool   // the form asks for a new password twice
-	done   string // message ID shown on success; "" redirects to "/"
+	done   string // message ID shown on success; "" redirects to next
+	next   string // where the user goes afterwards
 	act    func(r *http.Request, password string) (*usher.Session, error)
 }
 
 func (h *Handler) linkFlows() []linkFlow {
 	return []linkFlow{
 		{path: "/confirm-email/{token}", page: linkPageData{Kind: "confirm", Title: "Confirm your e-mail address", Button: "Confirm"},
-			done: "email_confirmed", act: func(r *http.Request, _ string) (*usher.Session, error) {
+			done: "email_confirmed", next: h.opts.AfterConfirmURL, act: func(r *http.Request, _ string) (*usher.Session, error) {
 				_, sess, err := h.svc.ConfirmEmail(r.Context(), r.PathValue("token"), h.client(r))
 				return sess, err
 			}},
 		{path: "/reset-password/{token}", page: linkPageData{Kind: "reset", Title: "Choose a new password", Button: "Set password"},
-			retype: true, done: "password_reset_done", act: func(r *http.Request, pw string) (*usher.Session, error) {
+			retype: true, done: "password_reset_done", next: h.opts.AfterResetPasswordURL, act: func(r *http.Request, pw string) (*usher.Session, error) {
 				_, sess, err := h.svc.ResetPasswordWithToken(r.Context(), r.PathValue("token"), pw, h.client(r))
 				return sess, err
 			}},
 		{path: "/login-link/{token}", page: linkPageData{Kind: "login", Title: "Log in", Button: "Log in"},
-			act: func(r *http.Request, _ string) (*usher.Session, error) {
+			next: h.opts.AfterLoginURL, act: func(r *http.Request, _ string) (*usher.Session, error) {
 				sess, _, err := h.svc.LoginWithLink(r.Context(), r.PathValue("token"), r.PostFormValue("remember") != "", h.client(r))
 				return sess, err
 			}},
 		{path: "/register", page: linkPageData{Kind: "invite", Title: "Create your account", Button: "Create account"},
-			retype: true, done: "account_created", act: func(r *http.Request, pw string) (*usher.Session, error) {
+			retype: true, done: "account_created", next: h.opts.AfterRegisterURL, act: func(r *http.Request, pw string) (*usher.Session, error) {
 				_, sess, err := h.svc.SignupWithEmail(r.Context(), usher.Signup{Password: pw, InvitationToken: r.URL.Query().Get("token")}, h.client(r))
 				return sess, err
 			}},
@@ -260,11 +261,11 @@ func (h *Handler) linkAction(f linkFlow) http.HandlerFunc {
 			return
 		}
 		if f.done == "" {
-			http.Redirect(w, r, "/", http.StatusSeeOther)
+			http.Redirect(w, r, f.next, http.StatusSeeOther)
 			return
 		}
 		d := f.page
-		d.Done = h.msg(r, f.done)
+		d.Done, d.Next = h.msg(r, f.done), f.next
 		h.page(w, http.StatusOK, d)
 	}
 }

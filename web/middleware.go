@@ -103,6 +103,21 @@ func (h *Handler) LoginRequired(next http.Handler) http.Handler {
 	return h.RolesRequired()(next)
 }
 
+// ConfirmEmailRequired lets through a logged-in user whose e-mail address
+// is confirmed (Flask-User's confirm_email_required), for apps that let
+// unconfirmed users log in (EnableLoginWithoutConfirmEmail) but keep some
+// routes for confirmed ones. Not logged in → 401; unconfirmed → 403
+// email_not_confirmed.
+func (h *Handler) ConfirmEmailRequired(next http.Handler) http.Handler {
+	return h.LoginRequired(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !UserFromContext(r.Context()).EmailConfirmed() {
+			h.writeError(w, r, usher.ErrEmailNotConfirmed)
+			return
+		}
+		next.ServeHTTP(w, r)
+	}))
+}
+
 // RolesRequired returns middleware that lets through a logged-in user who
 // meets every requirement, with Flask-User's semantics: each argument is a
 // role the user must have, or an usher.AnyOf of which they must have one.

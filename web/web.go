@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/usher-auth/usher"
@@ -32,6 +33,14 @@ type Options struct {
 	// BasicRealm is the realm of WWW-Authenticate: Basic; "" means the app
 	// name.
 	BasicRealm string
+	// AfterConfirmURL, AfterResetPasswordURL, AfterLoginURL and
+	// AfterRegisterURL are where the pages of e-mailed links send the
+	// user once done (Flask-User's USER_AFTER_*_ENDPOINT); each must be a
+	// path on this site. "" means "/".
+	AfterConfirmURL       string
+	AfterResetPasswordURL string
+	AfterLoginURL         string
+	AfterRegisterURL      string
 	// DevMailbox, if set, is served at Prefix + "/dev/mailbox" to requests
 	// from this machine only: the development mailbox of package mail.
 	DevMailbox http.Handler
@@ -57,6 +66,11 @@ func New(svc *usher.Service, opts Options) *Handler {
 	opts.Prefix = strings.TrimSuffix(opts.Prefix, "/")
 	if opts.CookieName == "" {
 		opts.CookieName = "usher_session"
+	}
+	for _, u := range []*string{&opts.AfterConfirmURL, &opts.AfterResetPasswordURL, &opts.AfterLoginURL, &opts.AfterRegisterURL} {
+		if !LocalPath(*u) {
+			*u = "/"
+		}
 	}
 	if opts.BasicRealm == "" {
 		opts.BasicRealm = svc.Config().AppName
@@ -100,6 +114,18 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc(p+"/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, usher.ErrNotFound)
 	})
+}
+
+// LocalPath reports whether u is a path on this site: it starts with a
+// single "/" and names no other host ("//evil.example", "/\\evil" and
+// "https://..." are not). Only such paths are used as redirect targets, so
+// that Usher is never an open redirect.
+func LocalPath(u string) bool {
+	if u == "" || u[0] != '/' || strings.HasPrefix(u, "//") || strings.HasPrefix(u, "/\\") || strings.ContainsAny(u, "\r\n\t") {
+		return false
+	}
+	p, err := url.Parse(u)
+	return err == nil && p.Scheme == "" && p.Host == "" && p.User == nil
 }
 
 // securityHeaders marks every answer as not to be cached, sniffed or

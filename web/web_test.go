@@ -476,3 +476,44 @@ func TestBasicAuth(t *testing.T) {
 		t.Fatalf("require credentials: %d %q", res.StatusCode, body)
 	}
 }
+
+// TestLocalPath: only paths on this site are redirect targets (no open
+// redirects).
+func TestLocalPath(t *testing.T) {
+	for u, want := range map[string]bool{
+		"/": true, "/welcome": true, "/a/b?x=1#y": true,
+		"": false, "welcome": false, "//evil.example": false, "/\\evil.example": false,
+		"https://evil.example/": false, "javascript:alert(1)": false, "/x\r\nLocation: //evil": false, "\t/x": false,
+	} {
+		if got := web.LocalPath(u); got != want {
+			t.Errorf("LocalPath(%q) = %v; want %v", u, got, want)
+		}
+	}
+}
+
+func TestConfirmEmailRequired(t *testing.T) {
+	svc := usertest.NewService(t, usher.Config{EnableConfirmEmail: true, EnableLoginWithoutConfirmEmail: true}, usertest.NewSQLiteStore(t), nil)
+	h := web.New(svc, web.Options{Logger: usertest.Discard})
+	mux := http.NewServeMux()
+	mux.Handle("/user/", h)
+	mux.Handle("GET /confirmed-only", h.ConfirmEmailRequired(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	e := &env{t: t, srv: srv, svc: svc, h: h}
+	b := e.browser()
+	if r := e.do(b, "GET", "/confirmed-only", nil); r.status != 401 {
+		t.Errorf("not logged in: %d", r.status)
+	}
+	e.do(b, "POST", "/user/api/signup", map[string]any{"email": "ann@example.com", "password": pw})
+	if r := e.do(b, "GET", "/confirmed-only", nil); r.status != 403 || r.errCode() != "email_not_confirmed" {
+		t.Errorf("unconfirmed: %d %s", r.status, r.raw)
+	}
+	msgs, _ := svc.Store().ListMessages(t.Context(), "ann@example.com", 1)
+	link := msgs[0].Vars["link"]
+	if _, _, err := svc.ConfirmEmail(t.Context(), link[strings.LastIndexByte(link, '/')+1:], usher.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do(b, "GET", "/confirmed-only", nil); r.status != 200 {
+		t.Errorf("confirmed: %d %s", r.status, r.raw)
+	}
+}
