@@ -61,6 +61,10 @@ type Config struct {
 	// EnableLoginLink lets users log in with a link sent by e-mail
 	// (Anvil's use_token).
 	EnableLoginLink bool
+	// NoAutoLoginAfterRegister leaves a new user logged out after sign-up
+	// even when the account could log in at once
+	// (USER_AUTO_LOGIN_AFTER_REGISTER = false).
+	NoAutoLoginAfterRegister bool
 	// AutoLoginAfterConfirm logs the user in when they confirm their
 	// address (USER_AUTO_LOGIN_AFTER_CONFIRM); AutoLoginAfterReset when
 	// they reset their password (USER_AUTO_LOGIN_AFTER_RESET_PASSWORD).

@@ -482,6 +482,7 @@ func TestSignup(t *testing.T) {
 		{"username required", usher.Config{EnableUsername: true}, usher.Signup{Email: "a@example.com", Password: pw}, usher.ErrValidation, map[string]string{"username": usher.MsgRequired}, false},
 		{"username rule", usher.Config{EnableUsername: true}, usher.Signup{Email: "a@example.com", Username: "a b", Password: pw}, usher.ErrValidation, map[string]string{"username": usher.MsgInvalidUsername}, false},
 		{"username ok", usher.Config{EnableUsername: true}, usher.Signup{Email: "a@example.com", Username: "ann_lee", Password: pw}, nil, nil, true},
+		{"no auto-login", usher.Config{NoAutoLoginAfterRegister: true}, usher.Signup{Email: "a@example.com", Password: pw}, nil, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,7 +23,8 @@ type Signup struct {
 
 // SignupWithEmail registers a new user (Anvil's signup_with_email). The user
 // is logged in — the returned Session is non-nil — only when the account is
-// enabled at once and confirmation is not required before log-in.
+// enabled at once, confirmation is not required before log-in, and
+// NoAutoLoginAfterRegister is not set.
 //
 // It returns ErrSignupDisabled, a *RateLimitError, a *ValidationError, a
 // *PasswordError (ErrPasswordNotAcceptable) or ErrUserExists.
@@ -63,7 +64,7 @@ func (s *Service) SignupWithEmail(ctx context.Context, in Signup, c Client) (*Us
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
-		if u.Enabled && s.mayLogInUnconfirmed(u) {
+		if u.Enabled && s.mayLogInUnconfirmed(u) && !s.cfg.NoAutoLoginAfterRegister {
 			now := s.now()
 			if err := tx.RecordLogin(ctx, u.ID, now, ""); err != nil {
 				return err

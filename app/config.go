@@ -38,6 +38,7 @@ type Config struct {
 	EnableMultipleEmails        bool     `toml:"enable_multiple_emails" help:"let users add e-mail addresses to their account"`
 	SendUsernameChangedEmail    bool     `toml:"send_username_changed_email" help:"tell users by e-mail when their username changes"`
 	InvitationExpiration        Duration `toml:"invitation_expiration" help:"lifetime of an invitation link"`
+	AutoLoginAfterRegister      bool     `toml:"auto_login_after_register" help:"log the user in at sign-up when the account may log in at once"`
 	AutoLoginAfterConfirm       bool     `toml:"auto_login_after_confirm" help:"log the user in when they confirm their address"`
 	AutoLoginAfterResetPassword bool     `toml:"auto_login_after_reset_password" help:"log the user in when they reset their password"`
 	SendRegisteredEmail         bool     `toml:"send_registered_email" help:"send a welcome e-mail at sign-up (when no confirmation is needed)"`
@@ -93,6 +94,7 @@ func Defaults() Config {
 		EnableRegistration:          true,
 		EnableConfirmEmail:          true,
 		MailFrom:                    "usher@localhost",
+		AutoLoginAfterRegister:      true,
 		AutoLoginAfterConfirm:       true,
 		AutoLoginAfterResetPassword: true,
 		SendRegisteredEmail:         true,
@@ -136,6 +138,7 @@ func (c Config) Service() usher.Config {
 		ShowAccountDoesNotExist:        c.ShowUsernameDoesNotExist,
 		BaseURL:                        c.baseURL(),
 		EnableLoginLink:                c.EnableLoginLink,
+		NoAutoLoginAfterRegister:       !c.AutoLoginAfterRegister,
 		AutoLoginAfterConfirm:          c.AutoLoginAfterConfirm,
 		AutoLoginAfterReset:            c.AutoLoginAfterResetPassword,
 		DisableRegisteredEmail:         !c.SendRegisteredEmail,
