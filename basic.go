@@ -43,6 +43,13 @@ func (s *Service) CheckBasic(ctx context.Context, username, password string, c C
 	if u.PasswordResetRequired {
 		return nil, ErrPasswordResetRequested
 	}
+	// Basic auth has no way to ask for a second factor: a user who has one
+	// cannot use it (Anvil behaves so too, short of a remembered device).
+	if methods, err := s.store.ListMFAMethods(ctx, u.ID); err != nil {
+		return nil, err
+	} else if len(methods) > 0 {
+		return nil, ErrMFARequired
+	}
 	if rehash != "" || u.PasswordFailures > 0 {
 		if err := s.store.RecordLogin(ctx, u.ID, s.now(), rehash); err != nil {
 			return nil, err

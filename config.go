@@ -87,6 +87,11 @@ type Config struct {
 	// how many link uses; 0 means 20, negative means no limit.
 	MailRateLimit int
 
+	// MFARememberDuration is how long "remember this device" spares a
+	// device the second factor (Anvil's mfa_timeout_days); 0 means 30
+	// days, negative means the option is off.
+	MFARememberDuration time.Duration
+
 	// DisableRememberMe ignores the remember flag of log-ins
 	// (USER_ENABLE_REMEMBER_ME = false).
 	DisableRememberMe bool
@@ -169,6 +174,9 @@ func (c Config) defaults() Config {
 		if *d.v == 0 {
 			*d.v = d.def
 		}
+	}
+	if c.MFARememberDuration == 0 {
+		c.MFARememberDuration = defaultMFARememberDuration
 	}
 	if c.MailRateLimit == 0 {
 		c.MailRateLimit = 20

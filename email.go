@@ -201,14 +201,16 @@ func (s *Service) ConfirmEmail(ctx context.Context, token string, c Client) (*Us
 	return u, sess, nil
 }
 
-// loginInTx records a log-in and starts a session in tx.
+// loginInTx is the automatic log-in after confirming an address or
+// resetting a password: it starts a session in tx — unless the user has a
+// second factor, which such a link cannot stand in for (then nil: the
+// user logs in the usual way).
 func (s *Service) loginInTx(ctx context.Context, tx Store, u *User, remember bool, c Client) (*Session, error) {
-	now := s.now()
-	if err := tx.RecordLogin(ctx, u.ID, now, ""); err != nil {
+	methods, err := tx.ListMFAMethods(ctx, u.ID)
+	if err != nil || len(methods) > 0 {
 		return nil, err
 	}
-	u.LastLoginAt, u.PasswordFailures, u.LockedAt = now, 0, time.Time{}
-	return s.createSession(ctx, tx, u, remember, false, c)
+	return s.startSession(ctx, tx, u, remember, false, c, "link")
 }
 
 // SendPasswordResetEmail sends a password-reset link (Anvil's
@@ -316,10 +318,14 @@ func (s *Service) SendLoginLink(ctx context.Context, email string, c Client) err
 }
 
 // LoginWithLink logs in with a login link. The link proves the address,
-// which is confirmed if it was not. It returns ErrNotFound when
-// EnableLoginLink is off, ErrInvalidToken, ErrAccountIsNotEnabled (the
-// account was disabled after the link was sent) or a *RateLimitError.
-func (s *Service) LoginWithLink(ctx context.Context, token string, remember bool, c Client) (*Session, *User, error) {
+// which is confirmed if it was not. A user with a second factor must give
+// it too (unless deviceToken remembers the device): the link is then used
+// up and an *MFARequiredError carries the pending log-in to complete with
+// CompleteMFALogin — a login link never skips the second factor. It
+// returns ErrNotFound when EnableLoginLink is off, ErrInvalidToken,
+// ErrAccountIsNotEnabled (the account was disabled after the link was
+// sent) or a *RateLimitError.
+func (s *Service) LoginWithLink(ctx context.Context, token string, remember bool, deviceToken string, c Client) (*Session, *User, error) {
 	if !s.cfg.EnableLoginLink {
 		return nil, nil, ErrNotFound
 	}
@@ -327,7 +333,6 @@ func (s *Service) LoginWithLink(ctx context.Context, token string, remember bool
 		return nil, nil, err
 	}
 	var u *User
-	var sess *Session
 	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		var err error
 		if _, u, err = s.useToken(ctx, tx, token, TokenLoginLink); err != nil {
@@ -343,14 +348,20 @@ func (s *Service) LoginWithLink(ctx context.Context, token string, remember bool
 			}
 			u.EmailConfirmedAt = now
 		}
-		if sess, err = s.createSession(ctx, tx, u, remember, u.PasswordResetRequired, c); err != nil {
-			return err
-		}
-		if err := tx.RecordLogin(ctx, u.ID, s.now(), ""); err != nil {
-			return err
-		}
 		s.event(ctx, tx, u.ID, EventLoginLink, c, "")
 		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := s.secondFactor(ctx, s.store, u, nil, deviceToken, c); err != nil {
+		return nil, u, err
+	}
+	var sess *Session
+	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
+		var err error
+		sess, err = s.startSession(ctx, tx, u, remember, false, c, "login link")
+		return err
 	})
 	if err != nil {
 		return nil, nil, err

@@ -211,17 +211,17 @@ func TestLoginLinkFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := lastLink(t, svc, u.Email, usher.MailLoginLink)
-	sess, got, err := svc.LoginWithLink(ctx, tok, true, client)
+	sess, got, err := svc.LoginWithLink(ctx, tok, true, "", client)
 	if err != nil || got.ID != u.ID || !sess.Remember {
 		t.Fatalf("LoginWithLink: %v, %v, %v", sess, got, err)
 	}
-	if _, _, err := svc.LoginWithLink(ctx, tok, false, client); err != usher.ErrInvalidToken {
+	if _, _, err := svc.LoginWithLink(ctx, tok, false, "", client); err != usher.ErrInvalidToken {
 		t.Fatalf("replayed login link: %v", err)
 	}
 	svc.SendLoginLink(ctx, u.Email, client)
 	tok = lastLink(t, svc, u.Email, usher.MailLoginLink)
 	svc.DisableUser(ctx, u.ID)
-	if _, _, err := svc.LoginWithLink(ctx, tok, false, client); err != usher.ErrAccountIsNotEnabled {
+	if _, _, err := svc.LoginWithLink(ctx, tok, false, "", client); err != usher.ErrAccountIsNotEnabled {
 		t.Fatalf("login link of a disabled user: %v", err)
 	}
 	off, _ := newService(t, usher.Config{})

@@ -72,6 +72,7 @@ const (
 	MsgPasswordWeak      = "password_weak"
 	MsgPasswordMismatch  = "password_mismatch"
 	MsgPasswordSameEmail = "password_contains_identity"
+	MsgMFACodeWrong      = "mfa_code_wrong"
 )
 
 // ValidationError reports input that was missing or malformed, field by

@@ -19,6 +19,14 @@ type Credentials struct {
 	Login    string
 	Password string
 	Remember bool
+	// MFA is the second factor, for a user who has one (Anvil's mfa
+	// argument). Without it such a user gets an *MFARequiredError.
+	MFA *SecondFactor
+	// RememberDevice asks, with a right second factor, for a
+	// Session.DeviceToken that spares this device the second factor for
+	// a while; DeviceToken is such a token from an earlier log-in.
+	RememberDevice bool
+	DeviceToken    string
 }
 
 // LoginWithEmail logs a user in with e-mail address and password (Anvil's
@@ -45,7 +53,11 @@ func (s *Service) LoginWithUsername(ctx context.Context, username, password stri
 //     ErrTooManyPasswordFailures;
 //  5. only after a correct password: ErrAccountIsNotEnabled, then
 //     ErrEmailNotConfirmed;
-//  6. an admin's demand for a new password → the Session (which may only
+//  6. the second factor, if the user has one (unless the device is
+//     remembered): missing → an *MFARequiredError carrying a pending
+//     log-in (CompleteMFALogin); wrong → counted as a failure, then the
+//     same (or ErrTooManyPasswordFailures);
+//  7. an admin's demand for a new password → the Session (which may only
 //     change the password) with ErrPasswordResetRequested.
 //
 // On success the failure count is cleared and a hash in an old format is
@@ -55,23 +67,21 @@ func (s *Service) Login(ctx context.Context, cr Credentials, c Client) (*Session
 	if err != nil {
 		return nil, nil, err
 	}
+	verified, err := s.secondFactor(ctx, s.store, u, cr.MFA, cr.DeviceToken, c)
+	if err != nil {
+		return nil, nil, err
+	}
 	var sess *Session
 	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
-		now := s.now()
-		if err := tx.RecordLogin(ctx, u.ID, now, rehash); err != nil {
-			return err
-		}
-		u.LastLoginAt, u.PasswordFailures, u.LockedAt = now, 0, time.Time{}
 		if rehash != "" {
+			if err := tx.RecordLogin(ctx, u.ID, s.now(), rehash); err != nil {
+				return err
+			}
 			u.PasswordHash = rehash
 		}
 		var err error
-		sess, err = s.createSession(ctx, tx, u, cr.Remember, u.PasswordResetRequired, c)
-		if err != nil {
-			return err
-		}
-		s.event(ctx, tx, u.ID, EventLogin, c, "password")
-		return nil
+		sess, err = s.startSession(ctx, tx, u, cr.Remember, verified && cr.RememberDevice, c, "password")
+		return err
 	})
 	if err != nil {
 		return nil, nil, err

@@ -26,6 +26,10 @@ type Deps struct {
 	// Throttle keeps the per-IP counters. nil means counters in this
 	// process's memory; pass the Store to share them between instances.
 	Throttle Throttle
+	// MFA and Sealer enable second factors (package mfa provides both);
+	// without them the second-factor calls return ErrNotFound.
+	MFA    MFA
+	Sealer Sealer
 	// Mailer delivers the outbox's e-mails. nil means e-mails are kept in
 	// the outbox and nobody sends them (tests that read the outbox).
 	Mailer Mailer
@@ -74,6 +78,8 @@ type Service struct {
 	lastSync time.Time
 	seen     map[int64]time.Time // events already applied to the cache
 
+	mfa        MFA
+	sealer     Sealer
 	mailer     Mailer
 	kick       chan struct{} // wakes the outbox worker
 	onEvent    func(context.Context, Event)
@@ -116,6 +122,8 @@ func New(cfg Config, d Deps) (*Service, error) {
 		log:        d.Logger,
 		touched:    map[string]time.Time{},
 		mailer:     d.Mailer,
+		mfa:        d.MFA,
+		sealer:     d.Sealer,
 		onEvent:    d.OnEvent,
 		webhooks:   d.Webhooks,
 		httpClient: d.HTTPClient,

@@ -26,4 +26,8 @@ type Session struct {
 	// MustChangePassword marks a session that may only set a new password
 	// (an administrator required it, see ErrPasswordResetRequested).
 	MustChangePassword bool
+	// DeviceToken is set only on the Session of a log-in that asked to
+	// remember the device for the second factor: the client keeps it and
+	// sends it with later log-ins. It is never stored.
+	DeviceToken string
 }

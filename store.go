@@ -139,6 +139,35 @@ type Store interface {
 	// removed).
 	RemoveUserEmail(ctx context.Context, userID, emailID string) error
 
+	// ListMFAMethods returns the user's second factors, oldest first.
+	ListMFAMethods(ctx context.Context, userID string) ([]*MFAMethod, error)
+	// AddMFAMethod stores a second factor (m.ID set by the caller); with
+	// clearExisting, the user's other methods are removed in the same
+	// transaction (Anvil's add_mfa_method(clear_existing=True)).
+	AddMFAMethod(ctx context.Context, m *MFAMethod, clearExisting bool) error
+	// DeleteMFAMethod removes one of the user's methods; ErrNotFound if
+	// the user has no such method.
+	DeleteMFAMethod(ctx context.Context, userID, methodID string) error
+	// UseTOTPStep records that the method accepted a code of time step
+	// step at now — atomically, and only if step is after LastStep;
+	// otherwise (a replayed code) ErrNotFound.
+	UseTOTPStep(ctx context.Context, methodID string, step int64, now time.Time) error
+	// ReplaceMFASecrets rewrites every method's sealed secret (key
+	// rotation): reseal gets the stored bytes and returns the new ones. It
+	// returns how many it rewrote.
+	ReplaceMFASecrets(ctx context.Context, reseal func(old []byte) ([]byte, error)) (int, error)
+	// SetRecoveryCodes replaces the user's recovery codes by these
+	// hashes (SHA-256 of each code).
+	SetRecoveryCodes(ctx context.Context, userID string, hashes [][]byte, now time.Time) error
+	// UseRecoveryCode marks the user's unused code with this hash as used
+	// at now, atomically; ErrNotFound if there is none.
+	UseRecoveryCode(ctx context.Context, userID string, hash []byte, now time.Time) error
+	// CountRecoveryCodes returns how many unused codes the user has.
+	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
+	// FindToken returns the unused, unexpired token of the kind with this
+	// hash without using it (remembered devices); ErrNotFound otherwise.
+	FindToken(ctx context.Context, hash []byte, kind string, now time.Time) (*Token, error)
+
 	// EventsSince returns events whose At is at or after since, oldest
 	// first (by At, then ID), at most limit. Services sharing a database
 	// follow each other's changes through it.

@@ -5,13 +5,17 @@ package app
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/mail"
+	"github.com/usher-auth/usher/mfa"
 	"github.com/usher-auth/usher/password"
 	"github.com/usher-auth/usher/sqlstore"
 	"github.com/usher-auth/usher/web"
@@ -70,6 +74,13 @@ func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	deps := usher.Deps{Store: st, Passwords: hasher, Policy: policy, Mailer: mailer, Logger: log, Webhooks: cfg.Webhooks}
+	sealer, err := openSealer(cfg, st, log)
+	if err != nil {
+		return nil, err
+	}
+	if sealer != nil {
+		deps.MFA, deps.Sealer = mfa.Provider{}, sealer
+	}
 	if cfg.SharedRateLimits == "yes" || (cfg.SharedRateLimits == "auto" && st.Dialect() == "postgres") {
 		deps.Throttle = st
 	}
@@ -92,6 +103,52 @@ func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 	}
 	h := web.New(svc, opts)
 	return &App{Config: cfg, Store: st, Service: svc, Web: h, Mailer: mailer}, nil
+}
+
+// openSealer returns the Sealer of second-factor secrets: from secret_key
+// (comma-separated keys, the first sealing, the others only opening, for
+// rotation); or, with SQLite and no key set, from the file
+// <database>.key, created with a new key on first start (mode 0600). With
+// PostgreSQL and no key, several instances could not agree on one, so
+// second factors stay off (nil) and a warning says why.
+func openSealer(cfg Config, st *sqlstore.Store, log *slog.Logger) (*mfa.Sealer, error) {
+	var keys [][]byte
+	if cfg.SecretKey != "" {
+		for _, k := range strings.Split(cfg.SecretKey, ",") {
+			key, err := mfa.ParseKey(k)
+			if err != nil {
+				return nil, fmt.Errorf("secret_key: %w", err)
+			}
+			keys = append(keys, key)
+		}
+		return mfa.NewSealer(keys...)
+	}
+	if st.Dialect() != sqlstore.DialectSQLite || cfg.Database == "" || strings.Contains(cfg.Database, ":memory:") {
+		log.Warn("usher: secret_key is not set; two-factor authentication is off (set USHER_SECRET_KEY to a 32-byte key, e.g. from `openssl rand -base64 32`)")
+		return nil, nil
+	}
+	path := strings.TrimPrefix(strings.TrimPrefix(cfg.Database, "sqlite:"), "file:") + ".key"
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i] + ".key"
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		key := mfa.NewKey()
+		enc := base64.StdEncoding.EncodeToString(key) + "\n"
+		if err := os.WriteFile(path, []byte(enc), 0o600); err != nil {
+			return nil, fmt.Errorf("writing the new secret key to %s: %w", path, err)
+		}
+		log.Info("usher: generated a secret key for second-factor secrets", "file", path)
+		return mfa.NewSealer(key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the secret key: %w", err)
+	}
+	key, err := mfa.ParseKey(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("secret key file %s: %w", path, err)
+	}
+	return mfa.NewSealer(key)
 }
 
 // Handler returns the server's whole HTTP surface: Usher's routes under

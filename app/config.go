@@ -54,6 +54,9 @@ type Config struct {
 	AfterRegisterURL      string `toml:"after_register_url" help:"where to send users after registering through an invitation (a path)"`
 	TemplatesDir          string `toml:"templates_dir" help:"a folder of template overrides: emails/<name> replaces that e-mail template"`
 
+	SecretKey           string   `toml:"secret_key" help:"32-byte key (base64 or hex) sealing second-factor secrets; several, comma-separated, to rotate (the first seals); unset with SQLite: generated into <database>.key" secret:"true"`
+	MFARememberDuration Duration `toml:"mfa_remember_duration" help:"how long \"remember this device\" spares the second factor (0 = never)"`
+
 	EnableRememberMe bool     `toml:"enable_remember_me" help:"honour remember-me at log-in"`
 	RememberDuration Duration `toml:"remember_duration" help:"lifetime of a remember-me session"`
 	IdleTimeout      Duration `toml:"idle_timeout" help:"a browser session ends after this long unused"`
@@ -105,6 +108,7 @@ func Defaults() Config {
 		ResetPasswordExpiration:     Duration(time.Hour),
 		LoginLinkExpiration:         Duration(15 * time.Minute),
 		MailRateLimit:               20,
+		MFARememberDuration:         Duration(30 * 24 * time.Hour),
 		EnableRememberMe:            true,
 		RememberDuration:            Duration(30 * 24 * time.Hour),
 		IdleTimeout:                 Duration(30 * time.Minute),
@@ -151,6 +155,7 @@ func (c Config) Service() usher.Config {
 		ResetPasswordExpiration:        time.Duration(c.ResetPasswordExpiration),
 		LoginLinkExpiration:            time.Duration(c.LoginLinkExpiration),
 		MailRateLimit:                  c.MailRateLimit,
+		MFARememberDuration:            time.Duration(c.MFARememberDuration),
 		ProfileFields:                  c.ProfileFields,
 		DisableRememberMe:              !c.EnableRememberMe,
 		RememberDuration:               time.Duration(c.RememberDuration),
@@ -176,6 +181,9 @@ func (c Config) Service() usher.Config {
 	}
 	if c.SessionCacheTTL == 0 {
 		sc.SessionCacheTTL = -1
+	}
+	if c.MFARememberDuration == 0 {
+		sc.MFARememberDuration = -1
 	}
 	return sc
 }

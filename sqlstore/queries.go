@@ -53,6 +53,18 @@ const (
 	qUpdatePrimaryConfirmed
 	qDeleteOwnSecondary
 	qRemoveUserEmail
+	qListMFAMethods
+	qInsertMFAMethod
+	qDeleteUserMFAMethods
+	qDeleteMFAMethod
+	qUseTOTPStep
+	qMFASecrets
+	qSetMFASecret
+	qDeleteRecoveryCodes
+	qInsertRecoveryCode
+	qUseRecoveryCode
+	qCountRecoveryCodes
+	qFindToken
 	numQueries
 )
 
@@ -73,6 +85,9 @@ const messageCols = `id, kind, to_addr, locale, vars, created_at, next_attempt_a
 
 // userEmailCols selects an address in the order scanUserEmail reads them.
 const userEmailCols = `id, user_id, email, is_primary, confirmed_at, created_at`
+
+// mfaCols selects a second factor in the order scanMFAMethod reads them.
+const mfaCols = `id, user_id, type, name, secret, last_step, created_at, last_used_at`
 
 // sessionCols selects a session (table alias s) in the order scanSession
 // reads them.
@@ -202,4 +217,29 @@ var queries = [numQueries]string{
 	qUpdatePrimaryConfirmed: `UPDATE user_emails SET confirmed_at = ? WHERE user_id = ? AND is_primary`,
 	qDeleteOwnSecondary:     `DELETE FROM user_emails WHERE user_id = ? AND email_key = ? AND NOT is_primary`,
 	qRemoveUserEmail:        `DELETE FROM user_emails WHERE id = ? AND user_id = ? AND NOT is_primary`,
+
+	qListMFAMethods: `SELECT ` + mfaCols + ` FROM mfa_methods WHERE user_id = ?
+		ORDER BY created_at ASC NULLS FIRST, id ASC`,
+	qInsertMFAMethod:      `INSERT INTO mfa_methods (` + mfaCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	qDeleteUserMFAMethods: `DELETE FROM mfa_methods WHERE user_id = ?`,
+	qDeleteMFAMethod:      `DELETE FROM mfa_methods WHERE id = ? AND user_id = ?`,
+	// One statement that both checks and records the step: of two
+	// concurrent uses of one code, the second finds last_step moved
+	// (PostgreSQL re-checks the row after waiting for the first's lock;
+	// SQLite runs them one after the other) and changes nothing.
+	qUseTOTPStep: `UPDATE mfa_methods SET last_step = ?, last_used_at = ?
+		WHERE id = ? AND last_step < ?`,
+	// Key rotation locks every method it reads, so that two rotations run
+	// one after the other and the second reseals what the first wrote.
+	qMFASecrets:          `SELECT id, secret FROM mfa_methods ORDER BY id {FOR_UPDATE}`,
+	qSetMFASecret:        `UPDATE mfa_methods SET secret = ? WHERE id = ?`,
+	qDeleteRecoveryCodes: `DELETE FROM recovery_codes WHERE user_id = ?`,
+	qInsertRecoveryCode: `INSERT INTO recovery_codes (user_id, code_hash, created_at, used_at)
+		VALUES (?, ?, ?, NULL) ON CONFLICT (user_id, code_hash) DO NOTHING`,
+	// Checks and spends the code in one statement, like qUseToken.
+	qUseRecoveryCode: `UPDATE recovery_codes SET used_at = ?
+		WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`,
+	qCountRecoveryCodes: `SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`,
+	qFindToken: `SELECT ` + tokenCols + ` FROM tokens
+		WHERE hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ?`,
 }

@@ -87,6 +87,14 @@ func Run(t *testing.T, newDatabase NewDatabase) {
 		{"DeleteUserEmails", testDeleteUserEmails},
 		{"ConfirmEmailConcurrent", testConfirmEmailConcurrent},
 		{"EmailsInTx", testEmailsInTx},
+		{"MFAMethods", testMFAMethods},
+		{"UseTOTPStep", testUseTOTPStep},
+		{"UseTOTPStepConcurrent", testUseTOTPStepConcurrent},
+		{"ReplaceMFASecrets", testReplaceMFASecrets},
+		{"RecoveryCodes", testRecoveryCodes},
+		{"UseRecoveryCodeConcurrent", testUseRecoveryCodeConcurrent},
+		{"FindToken", testFindToken},
+		{"MFAInTx", testMFAInTx},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

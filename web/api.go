@@ -116,6 +116,9 @@ func (h *Handler) loginAnswer(w http.ResponseWriter, r *http.Request, status int
 		sj := toSessionJSON(sess)
 		if bearer {
 			sj.Token = sess.Token
+			if sess.DeviceToken != "" {
+				body["device_token"] = sess.DeviceToken
+			}
 		} else {
 			h.setSessionCookies(w, r, sess)
 		}
@@ -160,6 +163,10 @@ type loginBody struct {
 	Password string `json:"password"`
 	Remember bool   `json:"remember"`
 	Bearer   bool   `json:"bearer"`
+	// MFA is the second factor ({"type":"totp","code":"123456"}).
+	MFA            *usher.SecondFactor `json:"mfa"`
+	RememberDevice bool                `json:"remember_device"`
+	DeviceToken    string              `json:"device_token"`
 }
 
 // handleLogin serves POST /user/api/login. A session that may only set a
@@ -172,6 +179,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, u, err := h.svc.Login(r.Context(), usher.Credentials{
 		Email: b.Email, Username: b.Username, Login: b.Login, Password: b.Password, Remember: b.Remember,
+		MFA: b.MFA, RememberDevice: b.RememberDevice, DeviceToken: h.deviceToken(r, b.DeviceToken),
 	}, h.client(r))
 	if errors.Is(err, usher.ErrPasswordResetRequested) && sess != nil {
 		status, e := h.classify(r, err)

@@ -42,6 +42,13 @@ func (h *Handler) setSessionCookies(w http.ResponseWriter, r *http.Request, sess
 		Name: h.opts.CookieName, Value: sess.Token, Path: "/",
 		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
 	})
+	if sess.DeviceToken != "" {
+		http.SetCookie(w, &http.Cookie{
+			Name: h.opts.CookieName + "_mfa_device", Value: sess.DeviceToken, Path: "/",
+			MaxAge:   int(h.svc.Config().MFARememberDuration / time.Second),
+			HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+		})
+	}
 	if sess.Remember {
 		http.SetCookie(w, &http.Cookie{
 			Name: h.rememberCookieName(), Value: sess.Token, Path: "/",
@@ -64,6 +71,18 @@ func (h *Handler) clearCookie(w http.ResponseWriter, r *http.Request, name strin
 		Name: name, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode,
 	})
+}
+
+// deviceToken returns the remembered-device token for the second factor:
+// fromBody if the client sent one, else the browser's cookie.
+func (h *Handler) deviceToken(r *http.Request, fromBody string) string {
+	if fromBody != "" {
+		return fromBody
+	}
+	if c, err := r.Cookie(h.opts.CookieName + "_mfa_device"); err == nil {
+		return c.Value
+	}
+	return ""
 }
 
 // tokenSource says where a request's session token came from.

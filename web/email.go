@@ -110,7 +110,7 @@ func (h *Handler) resetPasswordAPI(r *http.Request, b tokenBody) (*usher.User, *
 
 // loginLinkAPI serves POST /user/api/login-link/confirm.
 func (h *Handler) loginLinkAPI(r *http.Request, b tokenBody) (*usher.User, *usher.Session, error) {
-	sess, u, err := h.svc.LoginWithLink(r.Context(), b.Token, b.Remember, h.client(r))
+	sess, u, err := h.svc.LoginWithLink(r.Context(), b.Token, b.Remember, h.deviceToken(r, ""), h.client(r))
 	return u, sess, err
 }
 
@@ -230,7 +230,7 @@ func (h *Handler) linkFlows() []linkFlow {
 			}},
 		{path: "/login-link/{token}", page: linkPageData{Kind: "login", Title: "Log in", Button: "Log in"},
 			next: h.opts.AfterLoginURL, act: func(r *http.Request, _ string) (*usher.Session, error) {
-				sess, _, err := h.svc.LoginWithLink(r.Context(), r.PathValue("token"), r.PostFormValue("remember") != "", h.client(r))
+				sess, _, err := h.svc.LoginWithLink(r.Context(), r.PathValue("token"), r.PostFormValue("remember") != "", h.deviceToken(r, ""), h.client(r))
 				return sess, err
 			}},
 		{path: "/register", page: linkPageData{Kind: "invite", Title: "Create your account", Button: "Create account"},

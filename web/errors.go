@@ -89,5 +89,12 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if errors.As(err, &rl) {
 		w.Header().Set("Retry-After", strconv.Itoa(rl.RetryAfter))
 	}
-	writeJSON(w, status, map[string]any{"error": e})
+	body := map[string]any{"error": e}
+	var mfa *usher.MFARequiredError
+	if errors.As(err, &mfa) {
+		// The pending log-in: POST it with the second factor to
+		// /user/api/mfa/login.
+		body["mfa_token"], body["mfa_types"] = mfa.Pending, mfa.Types
+	}
+	writeJSON(w, status, body)
 }

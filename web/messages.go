@@ -31,6 +31,7 @@ var messages = map[string]string{
 	"email_confirmed":            "Thank you: your e-mail address is confirmed.",
 	"password_reset_done":        "Your password has been changed.",
 	"account_created":            "Your account is ready.",
+	"mfa_code_wrong":             "This code is not right. Check the time on your phone and try the newest code.",
 	"email_unconfirmed":          "Confirm this address first: we sent it a link.",
 	"field_required":             "This field is required.",
 	"field_too_long":             "This value is too long.",

@@ -111,6 +111,7 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("DELETE "+p+"/api/sessions/{id}", h.handleRevokeSession)
 	h.mux.HandleFunc("GET "+p+"/api/verify", h.handleVerify)
 	h.emailRoutes()
+	h.mfaRoutes()
 	h.mux.HandleFunc(p+"/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, usher.ErrNotFound)
 	})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/usher-auth/usher/app"
+	"github.com/usher-auth/usher/sqlstore"
 )
 
 // cmdServe runs the server until ctx ends (SIGINT or SIGTERM), then shuts
@@ -104,12 +105,12 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if err != nil {
 		return err
 	}
-	a, err := app.Open(ctx, cfg, nil) // Open applies the migrations.
+	st, err := sqlstore.Open(ctx, cfg.Database) // Open applies the migrations.
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	cur, latest, err := a.Store.SchemaVersion(ctx)
+	defer st.Close()
+	cur, latest, err := st.SchemaVersion(ctx)
 	if err != nil {
 		return err
 	}
