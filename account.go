@@ -39,15 +39,8 @@ func (s *Service) ChangeUsername(ctx context.Context, sess *Session, newUsername
 	if err != nil {
 		return nil, err
 	}
-	if s.locked(ctx, u) {
-		return nil, ErrTooManyPasswordFailures
-	}
-	ok, _, err := s.verifyPassword(ctx, u, password)
-	if err != nil {
+	if err := s.reauthenticate(ctx, u, password, c); err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, s.passwordFailed(ctx, u, c)
 	}
 	old := u.Username
 	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {

@@ -105,15 +105,8 @@ func (s *Service) AddMFAMethod(ctx context.Context, sess *Session, password, met
 	if password == "" {
 		return nil, &ValidationError{Fields: map[string]string{"password": MsgRequired}}
 	}
-	if s.locked(ctx, u) {
-		return nil, ErrTooManyPasswordFailures
-	}
-	ok, _, err := s.verifyPassword(ctx, u, password)
-	if err != nil {
+	if err := s.reauthenticate(ctx, u, password, c); err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, s.passwordFailed(ctx, u, c)
 	}
 	secret, err := s.openMethod(method)
 	if err != nil {

@@ -31,15 +31,8 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, oldPassword
 		return nil, err
 	}
 	if !sess.MustChangePassword {
-		if s.locked(ctx, u) {
-			return nil, ErrTooManyPasswordFailures
-		}
-		ok, _, err := s.verifyPassword(ctx, u, oldPassword)
-		if err != nil {
+		if err := s.reauthenticate(ctx, u, oldPassword, c); err != nil {
 			return nil, err
-		}
-		if !ok {
-			return nil, s.passwordFailed(ctx, u, c)
 		}
 	}
 	if err := s.policy.Check(newPassword, u.Email, u.Username); err != nil {
@@ -77,6 +70,24 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, oldPassword
 	}
 	s.basic.dropUser(u.ID)
 	return fresh, nil
+}
+
+// reauthenticate checks the password of a logged-in user before a
+// sensitive change (new password, username, second factor): a locked
+// account is refused, and a wrong password counts towards the lock-out.
+// It returns nil, ErrAuthenticationFailed or ErrTooManyPasswordFailures.
+func (s *Service) reauthenticate(ctx context.Context, u *User, password string, c Client) error {
+	if s.locked(ctx, u) {
+		return ErrTooManyPasswordFailures
+	}
+	ok, _, err := s.verifyPassword(ctx, u, password)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return s.passwordFailed(ctx, u, c)
+	}
+	return nil
 }
 
 // setPasswordHash stores a new password hash and clears what a new password
