@@ -151,6 +151,41 @@ func TestWrongCodesLockOut(t *testing.T) {
 	}
 }
 
+func TestKeyRotation(t *testing.T) {
+	oldKey, newKey := mfa.NewKey(), mfa.NewKey()
+	st := usertest.NewSQLiteStore(t)
+	clock := usertest.NewClock()
+	mk := func(keys ...[]byte) *usher.Service {
+		sealer, err := mfa.NewSealer(keys...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, err := usher.New(usher.Config{}, usher.Deps{Store: st, Passwords: usertest.FastHasher(), Policy: password.Policy{},
+			MFA: mfa.Provider{}, Sealer: sealer, Now: clock.Now, Logger: usertest.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { svc.Close() })
+		return svc
+	}
+	before := mk(oldKey)
+	u := usertest.MustCreateUser(t, before, "ann@example.com")
+	sess, _, _ := before.LoginWithEmail(ctx, u.Email, pw, false, client)
+	secret := enrolTOTP(t, before, clock, u, sess)
+	clock.Advance(30 * time.Second)
+	after := mk(newKey, oldKey)
+	if n, err := after.ResealSecrets(ctx); err != nil || n != 1 {
+		t.Fatalf("reseal: %d, %v", n, err)
+	}
+	only := mk(newKey) // the old key is gone now
+	if _, _, err := only.Login(ctx, usher.Credentials{Email: u.Email, Password: pw, MFA: &usher.SecondFactor{Type: "totp", Code: mfa.TOTPCode(secret, clock.Now())}}, client); err != nil {
+		t.Fatalf("log-in after rotation with the new key only: %v", err)
+	}
+	if _, err := mk(mfa.NewKey()).ResealSecrets(ctx); err == nil {
+		t.Error("re-sealing without the key that sealed succeeded")
+	}
+}
+
 func TestClearExistingReplaces(t *testing.T) {
 	svc, clock := newMFAService(t, usher.Config{})
 	u := usertest.MustCreateUser(t, svc, "ann@example.com")

@@ -375,3 +375,20 @@ func (s *Service) startSession(ctx context.Context, tx Store, u *User, remember,
 	s.event(ctx, tx, u.ID, EventLogin, c, how)
 	return sess, nil
 }
+
+// ResealSecrets re-seals every second-factor secret with the Sealer's
+// current key (after a new key was put first in secret_key, keeping the
+// old ones to open with) and returns how many it rewrote. It runs in one
+// transaction: if any secret cannot be opened, nothing changes.
+func (s *Service) ResealSecrets(ctx context.Context) (int, error) {
+	if s.sealer == nil {
+		return 0, ErrNotFound
+	}
+	return s.store.ReplaceMFASecrets(ctx, func(old []byte) ([]byte, error) {
+		plain, err := s.sealer.Open(old)
+		if err != nil {
+			return nil, err
+		}
+		return s.sealer.Seal(plain)
+	})
+}

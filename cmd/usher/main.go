@@ -29,6 +29,7 @@ Usage:
   usher migrate [flags]          apply database migrations and exit
   usher user <command> [flags]   manage users (usher user help)
   usher config [flags]           print the effective configuration
+  usher reseal [flags]           re-seal second-factor secrets with the first secret_key
   usher help <command>           show a command's flags
 
 Common flags: --database FILE|postgres://...  --addr HOST:PORT  --config FILE
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdUser(ctx, rest, stdin, stdout, stderr, getenv)
 	case "config":
 		err = cmdConfig(rest, stdout, stderr, getenv)
+	case "reseal":
+		err = cmdReseal(ctx, rest, stdout, stderr, getenv)
 	case "help", "-h", "--help", "-help":
 		if len(rest) > 0 {
 			return run(ctx, []string{rest[0], "-h"}, stdin, stdout, stderr, getenv)

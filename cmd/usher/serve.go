@@ -118,6 +118,31 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	return nil
 }
 
+// cmdReseal re-seals second-factor secrets with the first key of
+// secret_key: the second half of a key rotation.
+func cmdReseal(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := newFlagSet("reseal", "usher reseal [flags]", stderr)
+	cf := addConfigFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := cf.load(getenv)
+	if err != nil {
+		return err
+	}
+	a, err := app.Open(ctx, cfg, quietLogger())
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	n, err := a.Service.ResealSecrets(ctx)
+	if err != nil {
+		return fmt.Errorf("re-sealing: %w (is every old key still listed in secret_key?)", err)
+	}
+	fmt.Fprintf(stdout, "re-sealed %d second-factor secret(s) with the first key\n", n)
+	return nil
+}
+
 // cmdConfig prints the effective configuration.
 func cmdConfig(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := newFlagSet("config", "usher config [flags]", stderr)
