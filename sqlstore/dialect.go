@@ -141,6 +141,12 @@ func isForeignKey(err error) bool {
 	return false
 }
 
+// isBusy reports whether err is SQLite's SQLITE_BUSY (any extended code).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 // userExists wraps a unique violation so that it matches usher.ErrUserExists
 // and still shows the driver's detail.
 func userExists(err error) error {

@@ -302,7 +302,7 @@ func openSQLite(ctx context.Context, address string, o Options) (*Store, error) 
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := w.PingContext(ctx); err != nil {
+	if err := pingSQLite(ctx, w, busy); err != nil {
 		w.Close()
 		return nil, fail(err)
 	}
@@ -321,12 +321,31 @@ func openSQLite(ctx context.Context, address string, o Options) (*Store, error) 
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxLifetime(0)
 	r.SetConnMaxIdleTime(0)
-	if err := r.PingContext(ctx); err != nil {
+	if err := pingSQLite(ctx, r, busy); err != nil {
 		w.Close()
 		r.Close()
 		return nil, fail(err)
 	}
 	return newStore(DialectSQLite, w, r, path), nil
+}
+
+// pingSQLite opens db's first connection. On a new file, another process
+// switching it to WAL at the same moment can make the connection's pragmas
+// fail with SQLITE_BUSY at once, without the busy handler: that is retried
+// for up to busy.
+func pingSQLite(ctx context.Context, db *sql.DB, busy time.Duration) error {
+	deadline := time.Now().Add(busy)
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // checkSQLitePath explains the usual reasons a SQLite file cannot be
