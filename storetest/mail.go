@@ -122,20 +122,7 @@ func testUseTokenConcurrent(t *testing.T, h *harness) {
 	}
 	close(start)
 	wg.Wait()
-	ok, notFound := 0, 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case errors.Is(err, usher.ErrNotFound):
-			notFound++
-		default:
-			t.Errorf("UseToken: %v", err)
-		}
-	}
-	if ok != 1 || notFound != n-1 {
-		t.Errorf("%d concurrent UseToken: %d succeeded, %d ErrNotFound; want 1 and %d", n, ok, notFound, n-1)
-	}
+	wantOneWinner(t, "UseToken", errs, usher.ErrNotFound)
 }
 
 func testDeleteTokens(t *testing.T, h *harness) {

@@ -180,21 +180,7 @@ func testUseTOTPStepConcurrent(t *testing.T, h *harness) {
 	}
 	close(start)
 	wg.Wait()
-	ok, notFound := 0, 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case errors.Is(err, usher.ErrNotFound):
-			notFound++
-		default:
-			t.Errorf("UseTOTPStep: %v", err)
-		}
-	}
-	if ok != 1 || notFound != n-1 {
-		t.Errorf("%d concurrent UseTOTPStep of one step: %d succeeded, %d ErrNotFound; want 1 and %d",
-			n, ok, notFound, n-1)
-	}
+	wantOneWinner(t, "UseTOTPStep", errs, usher.ErrNotFound)
 }
 
 func testReplaceMFASecrets(t *testing.T, h *harness) {
@@ -359,21 +345,7 @@ func testUseRecoveryCodeConcurrent(t *testing.T, h *harness) {
 	}
 	close(start)
 	wg.Wait()
-	ok, notFound := 0, 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case errors.Is(err, usher.ErrNotFound):
-			notFound++
-		default:
-			t.Errorf("UseRecoveryCode: %v", err)
-		}
-	}
-	if ok != 1 || notFound != n-1 {
-		t.Errorf("%d concurrent UseRecoveryCode of one code: %d succeeded, %d ErrNotFound; want 1 and %d",
-			n, ok, notFound, n-1)
-	}
+	wantOneWinner(t, "UseRecoveryCode", errs, usher.ErrNotFound)
 	checkRecoveryCount(t, s1, "after the race", u.ID, 1)
 }
 

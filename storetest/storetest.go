@@ -1339,20 +1339,7 @@ func testConcurrentCreateTwoStores(t *testing.T, h *harness) {
 	}
 	close(start)
 	wg.Wait()
-	ok, exists := 0, 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case errors.Is(err, usher.ErrUserExists):
-			exists++
-		default:
-			t.Errorf("CreateUser: %v", err)
-		}
-	}
-	if ok != 1 || exists != n-1 {
-		t.Errorf("%d concurrent CreateUser with one address: %d succeeded, %d ErrUserExists; want 1 and %d", n, ok, exists, n-1)
-	}
+	wantOneWinner(t, "CreateUser", errs, usher.ErrUserExists)
 	for _, s := range []usher.Store{a, b} {
 		if c, err := s.CountUsers(ctx, usher.UserQuery{}); err != nil || c != 1 {
 			t.Errorf("CountUsers = %d, %v; want 1", c, err)
@@ -1360,5 +1347,25 @@ func testConcurrentCreateTwoStores(t *testing.T, h *harness) {
 		if roles, err := s.ListRoles(ctx); err != nil || !slices.Equal(roles, []usher.Role{{Name: "racer", Users: 1}}) {
 			t.Errorf("ListRoles = %v, %v; want racer once", roles, err)
 		}
+	}
+}
+
+// wantOneWinner checks the outcome of a race: exactly one call succeeded
+// and every other failed with loser.
+func wantOneWinner(t *testing.T, what string, errs []error, loser error) {
+	t.Helper()
+	ok, lost := 0, 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, loser):
+			lost++
+		default:
+			t.Errorf("%s: %v", what, err)
+		}
+	}
+	if ok != 1 || lost != len(errs)-1 {
+		t.Errorf("%d concurrent %s: %d succeeded, %d %v; want 1 and %d", len(errs), what, ok, lost, loser, len(errs)-1)
 	}
 }
