@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 
@@ -98,7 +100,12 @@ func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 		AfterLoginURL:         cfg.AfterLoginURL,
 		AfterRegisterURL:      cfg.AfterRegisterURL,
 	}
-	if mb := mailer.Mailbox(); mb != nil {
+	// The development mailbox shows everyone's links. Besides answering
+	// only requests from this machine (web), it is served only when the
+	// deployment itself is local — base_url on a loopback host — or
+	// dev_mailbox says so: a proxy on the same host that adds no
+	// X-Forwarded-For would otherwise make every visitor look local.
+	if mb := mailer.Mailbox(); mb != nil && (cfg.DevMailbox || loopbackURL(sc.BaseURL)) {
 		opts.DevMailbox = mb
 	}
 	h := web.New(svc, opts)
@@ -149,6 +156,20 @@ func openSealer(cfg Config, st *sqlstore.Store, log *slog.Logger) (*mfa.Sealer, 
 		return nil, fmt.Errorf("secret key file %s: %w", path, err)
 	}
 	return mfa.NewSealer(key)
+}
+
+// loopbackURL reports whether u's host is localhost or a loopback address.
+func loopbackURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	h := p.Hostname()
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Handler returns the server's whole HTTP surface: Usher's routes under

@@ -52,6 +52,7 @@ type Config struct {
 	AfterResetPasswordURL string `toml:"after_reset_password_url" help:"where to send users after resetting their password (a path)"`
 	AfterLoginURL         string `toml:"after_login_url" help:"where to send users after a login link (a path)"`
 	AfterRegisterURL      string `toml:"after_register_url" help:"where to send users after registering through an invitation (a path)"`
+	DevMailbox            bool   `toml:"dev_mailbox" help:"serve the development mailbox (no smtp_url) even when base_url is not on this machine; it shows everyone's links"`
 	TemplatesDir          string `toml:"templates_dir" help:"a folder of template overrides: emails/<name> replaces that e-mail template"`
 
 	SecretKey           string   `toml:"secret_key" help:"32-byte key (base64 or hex) sealing second-factor secrets; several, comma-separated, to rotate (the first seals); unset with SQLite: generated into <database>.key" secret:"true"`

@@ -292,6 +292,12 @@ func TestDevMailbox(t *testing.T) {
 	if !strings.Contains(page, "ann@example.com") {
 		t.Fatalf("dev mailbox does not show the message:\n%s", page)
 	}
+	// Not when the deployment is public (a local proxy might hide that
+	// visitors are remote).
+	pub, _, _ := server(t, filepath.Join(t.TempDir(), "p.db"), func(c *app.Config) { c.SMTPURL, c.BaseURL = "", "https://auth.example.com" })
+	if res, err := http.Get(pub.URL + "/user/dev/mailbox"); err != nil || res.StatusCode != 404 {
+		t.Errorf("dev mailbox with a public base_url: %v %v; want 404", res, err)
+	}
 	req, _ := http.NewRequest("GET", srv.URL+"/user/dev/mailbox", nil)
 	req.Header.Set("X-Forwarded-For", "203.0.113.9")
 	res, err := http.DefaultClient.Do(req)
