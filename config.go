@@ -87,6 +87,12 @@ type Config struct {
 	// how many link uses; 0 means 20, negative means no limit.
 	MailRateLimit int
 
+	// AllowMFAEmailReset lets users who lost their second factors turn
+	// two-factor authentication off through an e-mailed link plus their
+	// password (Anvil's allow_mfa_email_reset).
+	AllowMFAEmailReset bool
+	// MFAResetExpiration is the lifetime of such a link; 0 means 1 hour.
+	MFAResetExpiration time.Duration
 	// MFARememberDuration is how long "remember this device" spares a
 	// device the second factor (Anvil's mfa_timeout_days); 0 means 30
 	// days, negative means the option is off.
@@ -170,6 +176,7 @@ func (c Config) defaults() Config {
 	}{
 		{&c.ConfirmEmailExpiration, 48 * time.Hour}, {&c.ResetPasswordExpiration, time.Hour},
 		{&c.LoginLinkExpiration, 15 * time.Minute}, {&c.InvitationExpiration, 90 * 24 * time.Hour},
+		{&c.MFAResetExpiration, time.Hour},
 	} {
 		if *d.v == 0 {
 			*d.v = d.def

@@ -186,6 +186,43 @@ func TestKeyRotation(t *testing.T) {
 	}
 }
 
+func TestMFAResetByEmail(t *testing.T) {
+	svc, clock := newMFAService(t, usher.Config{AllowMFAEmailReset: true, MaxPasswordFailures: 5})
+	u := usertest.MustCreateUser(t, svc, "ann@example.com")
+	sess, _, _ := svc.LoginWithEmail(ctx, u.Email, pw, false, client)
+	enrolTOTP(t, svc, clock, u, sess)
+	svc.NewRecoveryCodes(ctx, u.ID, client)
+	if err := svc.SendMFAResetEmail(ctx, "nobody@example.com", client); err != nil {
+		t.Fatalf("unknown address: %v (must look like success)", err)
+	}
+	if err := svc.SendMFAResetEmail(ctx, u.Email, client); err != nil {
+		t.Fatal(err)
+	}
+	tok := lastLink(t, svc, u.Email, usher.MailMFAReset)
+	if err := svc.ResetMFAWithToken(ctx, tok, "wrong password!", client); err != usher.ErrAuthenticationFailed {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if methods, _ := svc.ListMFAMethods(ctx, u.ID); len(methods) != 1 {
+		t.Fatal("a wrong password removed the second factor")
+	}
+	if err := svc.ResetMFAWithToken(ctx, tok, pw, client); err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	if err := svc.ResetMFAWithToken(ctx, tok, pw, client); err != usher.ErrInvalidToken {
+		t.Fatalf("replayed reset link: %v", err)
+	}
+	if _, _, err := svc.Authenticate(ctx, sess.Token); err != usher.ErrAuthenticationFailed {
+		t.Errorf("a session survived the second-factor reset: %v", err)
+	}
+	if _, _, err := svc.LoginWithEmail(ctx, u.Email, pw, false, client); err != nil {
+		t.Fatalf("log-in after the reset: %v", err)
+	}
+	off, _ := newMFAService(t, usher.Config{})
+	if err := off.SendMFAResetEmail(ctx, u.Email, client); err != usher.ErrNotFound {
+		t.Errorf("option off: %v", err)
+	}
+}
+
 func TestClearExistingReplaces(t *testing.T) {
 	svc, clock := newMFAService(t, usher.Config{})
 	u := usertest.MustCreateUser(t, svc, "ann@example.com")

@@ -392,3 +392,83 @@ func (s *Service) ResealSecrets(ctx context.Context) (int, error) {
 		return s.sealer.Seal(plain)
 	})
 }
+
+// EventMFAReset is recorded when a user removes their second factors
+// through an e-mailed reset link.
+const EventMFAReset = "mfa_reset"
+
+// SendMFAResetEmail e-mails a link that turns two-factor authentication
+// off for a user who lost their second factors (Anvil's
+// send_mfa_reset_email) — when Config.AllowMFAEmailReset. The answer is
+// the same whether or not the account exists: nil, a *ValidationError or
+// a *RateLimitError; ErrNotFound when the option is off.
+func (s *Service) SendMFAResetEmail(ctx context.Context, email string, c Client) error {
+	if !s.cfg.AllowMFAEmailReset || !s.mfaReady() {
+		return ErrNotFound
+	}
+	u, err := s.mailRequest(ctx, email, c)
+	if err != nil || u == nil || !u.Enabled {
+		return err
+	}
+	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
+		return s.mailLink(ctx, tx, u, TokenMFAReset, "/mfa-reset", MailMFAReset, s.cfg.MFAResetExpiration)
+	})
+}
+
+// ResetMFAWithToken removes all the user's second factors and recovery
+// codes through an MFA-reset link. The password is required too, so that
+// the mailbox alone does not stand in for both factors; a wrong one counts
+// towards the lock-out and leaves the link usable. All the user's
+// sessions end; the user logs in again with the password and may set up a
+// new second factor. It returns ErrNotFound (option off),
+// ErrInvalidToken, ErrAuthenticationFailed or ErrTooManyPasswordFailures.
+func (s *Service) ResetMFAWithToken(ctx context.Context, token, password string, c Client) error {
+	if !s.cfg.AllowMFAEmailReset || !s.mfaReady() {
+		return ErrNotFound
+	}
+	if err := s.checkRate(ctx, "token", c.IP, s.cfg.MailRateLimit, time.Hour); err != nil {
+		return err
+	}
+	if len(token) != tokenLen {
+		return ErrInvalidToken
+	}
+	t, err := s.store.FindToken(ctx, hashToken(token), TokenMFAReset, s.now())
+	if isNotFound(err) {
+		return ErrInvalidToken
+	}
+	if err != nil {
+		return err
+	}
+	u, err := s.store.UserByID(ctx, t.UserID)
+	if err != nil {
+		return ErrInvalidToken
+	}
+	if password == "" {
+		return &ValidationError{Fields: map[string]string{"password": MsgRequired}}
+	}
+	if err := s.reauthenticate(ctx, u, password, c); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
+		if _, _, err := s.useToken(ctx, tx, token, TokenMFAReset); err != nil {
+			return err
+		}
+		methods, err := tx.ListMFAMethods(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		for _, m := range methods {
+			if err := tx.DeleteMFAMethod(ctx, u.ID, m.ID); err != nil {
+				return err
+			}
+		}
+		if err := tx.SetRecoveryCodes(ctx, u.ID, nil, s.now()); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteUserSessions(ctx, u.ID, ""); err != nil {
+			return err
+		}
+		s.event(ctx, tx, u.ID, EventMFAReset, c, "")
+		return nil
+	})
+}

@@ -56,6 +56,7 @@ type Config struct {
 	TemplatesDir          string `toml:"templates_dir" help:"a folder of template overrides: emails/<name> replaces that e-mail template"`
 
 	SecretKey           string   `toml:"secret_key" help:"32-byte key (base64 or hex) sealing second-factor secrets; several, comma-separated, to rotate (the first seals); unset with SQLite: generated into <database>.key" secret:"true"`
+	AllowMFAEmailReset  bool     `toml:"allow_mfa_email_reset" help:"let users who lost their second factors turn them off with an e-mailed link and their password"`
 	MFARememberDuration Duration `toml:"mfa_remember_duration" help:"how long \"remember this device\" spares the second factor (0 = never)"`
 
 	EnableRememberMe bool     `toml:"enable_remember_me" help:"honour remember-me at log-in"`
@@ -157,6 +158,7 @@ func (c Config) Service() usher.Config {
 		LoginLinkExpiration:            time.Duration(c.LoginLinkExpiration),
 		MailRateLimit:                  c.MailRateLimit,
 		MFARememberDuration:            time.Duration(c.MFARememberDuration),
+		AllowMFAEmailReset:             c.AllowMFAEmailReset,
 		ProfileFields:                  c.ProfileFields,
 		DisableRememberMe:              !c.EnableRememberMe,
 		RememberDuration:               time.Duration(c.RememberDuration),

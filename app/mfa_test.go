@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +16,7 @@ import (
 // log in with the password and the code in two steps.
 func TestTwoFactorOverHTTP(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "u.db")
-	srv, _, _ := server(t, db, func(c *app.Config) { c.EnableConfirmEmail = false })
+	srv, mail, _ := server(t, db, func(c *app.Config) { c.EnableConfirmEmail, c.AllowMFAEmailReset = false, true })
 	if fi, err := os.Stat(db + ".key"); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("secret key file: %v %v", fi, err)
 	}
@@ -48,5 +50,20 @@ func TestTwoFactorOverHTTP(t *testing.T) {
 	}
 	if me(t, srv, c) != 200 {
 		t.Fatal("no session after the second factor")
+	}
+
+	// Lost the phone: an e-mailed link plus the password turn 2FA off.
+	if st, _ := postJSON(t, browser(), srv.URL+"/user/api/mfa/reset", map[string]any{"email": "ann@example.com"}); st != 200 {
+		t.Fatalf("mfa reset request: %d", st)
+	}
+	link := mail.WaitFor("ann@example.com", "", 2).Link(t, "/user/mfa-reset/")
+	if st, page := follow(t, browser(), link, url.Values{"password": {"wrong password!"}}); st != 401 {
+		t.Fatalf("mfa reset with a wrong password: %d %s", st, page)
+	}
+	if st, page := follow(t, browser(), link, url.Values{"password": {pw}}); st != 200 || !strings.Contains(page, "off") {
+		t.Fatalf("mfa reset: %d %s", st, page)
+	}
+	if st, body := postJSON(t, browser(), srv.URL+"/user/api/login", map[string]any{"email": "ann@example.com", "password": pw}); st != 200 {
+		t.Fatalf("log-in after the reset: %d %v", st, body)
 	}
 }

@@ -129,6 +129,9 @@ var linkPageTmpl = template.Must(template.New("link").Parse(`<!doctype html>
 <p><label for="retype_password">Retype the new password</label><br>
 <input id="retype_password" name="retype_password" type="password" autocomplete="new-password" required></p>{{end}}
 {{if eq .Kind "login"}}<p><label><input type="checkbox" name="remember" value="1"> Remember me</label></p>{{end}}
+{{if eq .Kind "mfareset"}}<p>Two-factor authentication will be turned off; you can set it up again after logging in.</p>
+<p><label for="password">Your password</label><br>
+<input id="password" name="password" type="password" autocomplete="current-password" required{{if .Error}} aria-describedby="error"{{end}}></p>{{end}}
 <p><button type="submit">{{.Button}}</button></p>
 </form>{{end}}
 </main></body></html>
@@ -232,6 +235,10 @@ func (h *Handler) linkFlows() []linkFlow {
 			next: h.opts.AfterLoginURL, act: func(r *http.Request, _ string) (*usher.Session, error) {
 				sess, _, err := h.svc.LoginWithLink(r.Context(), r.PathValue("token"), r.PostFormValue("remember") != "", h.deviceToken(r, ""), h.client(r))
 				return sess, err
+			}},
+		{path: "/mfa-reset/{token}", page: linkPageData{Kind: "mfareset", Title: "Turn off two-factor authentication", Button: "Turn off"},
+			done: "mfa_reset_done", next: "/", act: func(r *http.Request, _ string) (*usher.Session, error) {
+				return nil, h.svc.ResetMFAWithToken(r.Context(), r.PathValue("token"), r.PostFormValue("password"), h.client(r))
 			}},
 		{path: "/register", page: linkPageData{Kind: "invite", Title: "Create your account", Button: "Create account"},
 			retype: true, done: "account_created", next: h.opts.AfterRegisterURL, act: func(r *http.Request, pw string) (*usher.Session, error) {

@@ -31,6 +31,7 @@ var messages = map[string]string{
 	"email_confirmed":            "Thank you: your e-mail address is confirmed.",
 	"password_reset_done":        "Your password has been changed.",
 	"account_created":            "Your account is ready.",
+	"mfa_reset_done":             "Two-factor authentication is off. Log in with your password and set it up again.",
 	"mfa_code_wrong":             "This code is not right. Check the time on your phone and try the newest code.",
 	"email_unconfirmed":          "Confirm this address first: we sent it a link.",
 	"field_required":             "This field is required.",

@@ -20,6 +20,8 @@ func (h *Handler) mfaRoutes() {
 	h.mux.HandleFunc("DELETE "+p+"/methods/{id}", h.handleRemoveMFAMethod)
 	h.mux.HandleFunc("POST "+p+"/available", h.handleAvailableMFA)
 	h.mux.HandleFunc("POST "+p+"/recovery-codes", h.handleRecoveryCodes)
+	h.mux.HandleFunc("POST "+p+"/reset", h.mailRequestAPI(h.svc.SendMFAResetEmail))
+	h.mux.HandleFunc("POST "+p+"/reset/confirm", h.handleMFAResetConfirm)
 }
 
 type mfaLoginBody struct {
@@ -168,6 +170,25 @@ func (h *Handler) handleAvailableMFA(w http.ResponseWriter, r *http.Request) {
 		types = []string{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"types": types})
+}
+
+type mfaResetBody struct {
+	Token    string `json:"token"`
+	Password string `json:"password"`
+}
+
+// handleMFAResetConfirm serves POST /user/api/mfa/reset/confirm: the
+// token of an MFA-reset link and the password turn the second factors off.
+func (h *Handler) handleMFAResetConfirm(w http.ResponseWriter, r *http.Request) {
+	var b mfaResetBody
+	if !h.decodeOrFail(w, r, &b) {
+		return
+	}
+	if err := h.svc.ResetMFAWithToken(r.Context(), b.Token, b.Password, h.client(r)); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
 // handleRecoveryCodes serves POST /user/api/mfa/recovery-codes: ten new
