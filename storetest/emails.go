@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -539,23 +538,9 @@ func testConfirmEmailConcurrent(t *testing.T, h *harness) {
 		}
 		addrs[i] = mustAddEmail(t, s1, newAddress(u.ID, email, at(time.Duration(i)*time.Second)))
 	}
-	errs := make([]error, n)
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-	)
-	for i, e := range addrs {
-		s := s1
-		if i%2 == 1 {
-			s = s2
-		}
-		wg.Go(func() {
-			<-start
-			errs[i] = s.ConfirmUserEmail(ctx, e.UserID, e.ID, at(time.Hour))
-		})
-	}
-	close(start)
-	wg.Wait()
+	errs := race(n, s1, s2, func(i int, s usher.Store) error {
+		return s.ConfirmUserEmail(ctx, addrs[i].UserID, addrs[i].ID, at(time.Hour))
+	})
 	ok, exists, winner := 0, 0, ""
 	for i, err := range errs {
 		switch {

@@ -105,23 +105,10 @@ func testUseTokenConcurrent(t *testing.T, h *harness) {
 	u := mustCreate(t, s1, newUser("race-token@example.com", ""))
 	tok := mustCreateToken(t, s1, newToken("race", usher.TokenResetPassword, u.ID, at(time.Hour)))
 	const n = 20
-	errs := make([]error, n)
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-	)
-	for i := range n {
-		s := s1
-		if i%2 == 1 {
-			s = s2
-		}
-		wg.Go(func() {
-			<-start
-			_, errs[i] = s.UseToken(ctx, tok.Hash, tok.Kind, at(time.Minute))
-		})
-	}
-	close(start)
-	wg.Wait()
+	errs := race(n, s1, s2, func(_ int, s usher.Store) error {
+		_, err := s.UseToken(ctx, tok.Hash, tok.Kind, at(time.Minute))
+		return err
+	})
 	wantOneWinner(t, "UseToken", errs, usher.ErrNotFound)
 }
 

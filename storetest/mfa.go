@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -163,23 +162,9 @@ func testUseTOTPStepConcurrent(t *testing.T, h *harness) {
 	u := mustCreate(t, s1, newUser("totp-race@example.com", ""))
 	m := mustAddMFA(t, s1, newMFA(u.ID, "Phone", base), false)
 	const n = 20
-	errs := make([]error, n)
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-	)
-	for i := range n {
-		s := s1
-		if i%2 == 1 {
-			s = s2
-		}
-		wg.Go(func() {
-			<-start
-			errs[i] = s.UseTOTPStep(ctx, m.ID, 1000, at(time.Minute))
-		})
-	}
-	close(start)
-	wg.Wait()
+	errs := race(n, s1, s2, func(_ int, s usher.Store) error {
+		return s.UseTOTPStep(ctx, m.ID, 1000, at(time.Minute))
+	})
 	wantOneWinner(t, "UseTOTPStep", errs, usher.ErrNotFound)
 }
 
@@ -328,23 +313,9 @@ func testUseRecoveryCodeConcurrent(t *testing.T, h *harness) {
 		t.Fatal(err)
 	}
 	const n = 20
-	errs := make([]error, n)
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-	)
-	for i := range n {
-		s := s1
-		if i%2 == 1 {
-			s = s2
-		}
-		wg.Go(func() {
-			<-start
-			errs[i] = s.UseRecoveryCode(ctx, u.ID, hashes[0], at(time.Minute))
-		})
-	}
-	close(start)
-	wg.Wait()
+	errs := race(n, s1, s2, func(_ int, s usher.Store) error {
+		return s.UseRecoveryCode(ctx, u.ID, hashes[0], at(time.Minute))
+	})
 	wantOneWinner(t, "UseRecoveryCode", errs, usher.ErrNotFound)
 	checkRecoveryCount(t, s1, "after the race", u.ID, 1)
 }

@@ -1315,30 +1315,16 @@ func second[T any](_ T, err error) error { return err }
 func testConcurrentCreateTwoStores(t *testing.T, h *harness) {
 	a, b := h.s, h.open()
 	const n = 100
-	errs := make([]error, n)
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-	)
-	for i := range n {
-		s := a
-		if i%2 == 1 {
-			s = b
-		}
+	errs := race(n, a, b, func(i int, s usher.Store) error {
 		// The same address, in varying case.
 		email := "race@example.com"
 		if i%3 == 1 {
 			email = "RACE@Example.com"
 		}
-		wg.Go(func() {
-			<-start
-			u := newUser(email, "")
-			u.Roles = []string{"racer"}
-			errs[i] = s.CreateUser(ctx, u)
-		})
-	}
-	close(start)
-	wg.Wait()
+		u := newUser(email, "")
+		u.Roles = []string{"racer"}
+		return s.CreateUser(ctx, u)
+	})
 	wantOneWinner(t, "CreateUser", errs, usher.ErrUserExists)
 	for _, s := range []usher.Store{a, b} {
 		if c, err := s.CountUsers(ctx, usher.UserQuery{}); err != nil || c != 1 {
@@ -1348,6 +1334,28 @@ func testConcurrentCreateTwoStores(t *testing.T, h *harness) {
 			t.Errorf("ListRoles = %v, %v; want racer once", roles, err)
 		}
 	}
+}
+
+// race calls call(i, s) for i from 0 to n-1 at once — released together,
+// alternating between the stores a and b (two processes on one database)
+// — and returns the errors by i.
+func race(n int, a, b usher.Store, call func(i int, s usher.Store) error) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		wg.Go(func() {
+			<-start
+			errs[i] = call(i, s)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
 }
 
 // wantOneWinner checks the outcome of a race: exactly one call succeeded
