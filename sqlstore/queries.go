@@ -27,6 +27,7 @@ const (
 	qInsertEvent
 	qListEvents
 	qListUserEvents
+	qEventsSince
 	qInsertToken
 	qUseToken
 	qDeleteTokens
@@ -156,6 +157,8 @@ var queries = [numQueries]string{
 		ORDER BY id DESC LIMIT ?`,
 	qListUserEvents: `SELECT id, user_id, type, ip, user_agent, detail, at FROM events
 		WHERE user_id = ? ORDER BY id DESC LIMIT ?`,
+	qEventsSince: `SELECT id, user_id, type, ip, user_agent, detail, at FROM events
+		WHERE at >= ? ORDER BY at, id LIMIT ?`,
 	qInsertToken: `INSERT INTO tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 	// One statement that both checks and spends the token: of two
 	// concurrent uses, the second finds used_at set (PostgreSQL re-checks

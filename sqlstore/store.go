@@ -685,19 +685,25 @@ func (s *Store) ListEvents(ctx context.Context, userID string, limit int) ([]*us
 	if err != nil {
 		return nil, wrap("ListEvents", err)
 	}
+	list, err := scanEvents(rows)
+	if err != nil {
+		return nil, wrap("ListEvents", err)
+	}
+	return list, nil
+}
+
+// scanEvents reads event rows (the columns of qListEvents) and closes them.
+func scanEvents(rows *sql.Rows) ([]*usher.Event, error) {
 	defer rows.Close()
 	list := []*usher.Event{}
 	for rows.Next() {
 		e := &usher.Event{}
 		var user sql.NullString
 		if err := rows.Scan(&e.ID, &user, &e.Type, &e.IP, &e.UserAgent, &e.Detail, timeCol{&e.At}); err != nil {
-			return nil, wrap("ListEvents", err)
+			return nil, err
 		}
 		e.UserID = user.String
 		list = append(list, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, wrap("ListEvents", err)
-	}
-	return list, nil
+	return list, rows.Err()
 }
