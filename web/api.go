@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -295,6 +296,23 @@ func (h *Handler) handleSessions(w http.ResponseWriter, r *http.Request) {
 		out = append(out, sj)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"sessions": out})
+}
+
+// ownItemAction serves a route that acts on one of the logged-in user's
+// own things named by {id} (an address, a second factor), answering
+// {"ok":true}: act gets the user's ID, so nobody can touch another user's.
+func (h *Handler) ownItemAction(act func(ctx context.Context, userID, id string, c usher.Client) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a, ok := h.requireAuth(w, r)
+		if !ok {
+			return
+		}
+		if err := act(r.Context(), a.user.ID, r.PathValue("id"), h.client(r)); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+	}
 }
 
 // handleRevokeSession serves DELETE /user/api/sessions/{id}.

@@ -29,8 +29,8 @@ func (h *Handler) emailRoutes() {
 	}
 	h.mux.HandleFunc("GET "+p+"/api/emails", h.handleListEmails)
 	h.mux.HandleFunc("POST "+p+"/api/emails", h.handleAddEmail)
-	h.mux.HandleFunc("POST "+p+"/api/emails/{id}/primary", h.handleSetPrimaryEmail)
-	h.mux.HandleFunc("DELETE "+p+"/api/emails/{id}", h.handleRemoveEmail)
+	h.mux.HandleFunc("POST "+p+"/api/emails/{id}/primary", h.ownItemAction(h.svc.SetPrimaryEmail))
+	h.mux.HandleFunc("DELETE "+p+"/api/emails/{id}", h.ownItemAction(h.svc.RemoveEmail))
 	h.mux.HandleFunc("POST "+p+"/api/change-username", h.handleChangeUsernameAPI)
 	h.mux.HandleFunc("POST "+p+"/api/invite", h.handleInviteAPI)
 	if h.opts.DevMailbox != nil {
@@ -319,30 +319,4 @@ func (h *Handler) handleAddEmail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"email": emailJSON{ID: e.ID, Email: e.Email}})
-}
-
-// handleSetPrimaryEmail serves POST /user/api/emails/{id}/primary.
-func (h *Handler) handleSetPrimaryEmail(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.requireAuth(w, r)
-	if !ok {
-		return
-	}
-	if err := h.svc.SetPrimaryEmail(r.Context(), a.user.ID, r.PathValue("id"), h.client(r)); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
-}
-
-// handleRemoveEmail serves DELETE /user/api/emails/{id}.
-func (h *Handler) handleRemoveEmail(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.requireAuth(w, r)
-	if !ok {
-		return
-	}
-	if err := h.svc.RemoveEmail(r.Context(), a.user.ID, r.PathValue("id"), h.client(r)); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }

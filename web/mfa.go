@@ -17,7 +17,7 @@ func (h *Handler) mfaRoutes() {
 	h.mux.HandleFunc("POST "+p+"/totp/validate", h.handleTOTPValidate)
 	h.mux.HandleFunc("GET "+p+"/methods", h.handleListMFAMethods)
 	h.mux.HandleFunc("POST "+p+"/methods", h.handleAddMFAMethod)
-	h.mux.HandleFunc("DELETE "+p+"/methods/{id}", h.handleRemoveMFAMethod)
+	h.mux.HandleFunc("DELETE "+p+"/methods/{id}", h.ownItemAction(h.svc.RemoveMFAMethod))
 	h.mux.HandleFunc("POST "+p+"/available", h.handleAvailableMFA)
 	h.mux.HandleFunc("POST "+p+"/recovery-codes", h.handleRecoveryCodes)
 	h.mux.HandleFunc("POST "+p+"/reset", h.mailRequestAPI(h.svc.SendMFAResetEmail))
@@ -139,19 +139,6 @@ func (h *Handler) handleAddMFAMethod(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"method": toMFAMethodJSON(m)})
-}
-
-// handleRemoveMFAMethod serves DELETE /user/api/mfa/methods/{id}.
-func (h *Handler) handleRemoveMFAMethod(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.requireAuth(w, r)
-	if !ok {
-		return
-	}
-	if err := h.svc.RemoveMFAMethod(r.Context(), a.user.ID, r.PathValue("id"), h.client(r)); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
 // handleAvailableMFA serves POST /user/api/mfa/available (Anvil's
