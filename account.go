@@ -51,7 +51,7 @@ func (s *Service) ChangeUsername(ctx context.Context, sess *Session, newUsername
 		if !s.cfg.DisableUsernameChangedEmail {
 			vars := mailVars(u, "", 0)
 			vars["old_username"] = old
-			if err := s.enqueue(ctx, tx, MailUsernameChanged, u.Email, vars); err != nil {
+			if err := s.enqueue(ctx, tx, MailUsernameChanged, u.Email, u.Locale, vars); err != nil {
 				return err
 			}
 		}
@@ -98,7 +98,7 @@ func (s *Service) Invite(ctx context.Context, email, invitedBy string, c Client)
 		vars := map[string]string{"email": email, "link": s.cfg.BaseURL + s.cfg.LinkPrefix + "/register?token=" + tok,
 			"expires_in": humanDuration(ttl), "inviter": inviter}
 		s.event(ctx, tx, invitedBy, EventInvited, c, email)
-		return s.enqueue(ctx, tx, MailInvitation, email, vars)
+		return s.enqueue(ctx, tx, MailInvitation, email, "", vars)
 	})
 	return err
 }

@@ -27,13 +27,13 @@ func (s *Service) newLinkToken(ctx context.Context, st Store, kind, path string,
 }
 
 // mailLink creates a one-time token of kind for u in tx and enqueues the
-// e-mail of mailKind that carries its link (to u.Email).
+// e-mail of mailKind that carries its link (to u.Email, in u.Locale).
 func (s *Service) mailLink(ctx context.Context, tx Store, u *User, kind, path, mailKind string, ttl time.Duration) error {
 	link, err := s.newLinkToken(ctx, tx, kind, path, u, ttl)
 	if err != nil {
 		return err
 	}
-	return s.enqueue(ctx, tx, mailKind, u.Email, mailVars(u, link, ttl))
+	return s.enqueue(ctx, tx, mailKind, u.Email, u.Locale, mailVars(u, link, ttl))
 }
 
 // mailVars are the template variables every e-mail about u has.
@@ -86,7 +86,7 @@ func (s *Service) enqueueSignupMail(ctx context.Context, tx Store, u *User) erro
 	if s.cfg.DisableRegisteredEmail {
 		return nil
 	}
-	return s.enqueue(ctx, tx, MailRegistered, u.Email, mailVars(u, "", 0))
+	return s.enqueue(ctx, tx, MailRegistered, u.Email, u.Locale, mailVars(u, "", 0))
 }
 
 // mailRequest is the common part of the "send me a link" requests: check

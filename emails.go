@@ -55,7 +55,7 @@ func (s *Service) AddEmail(ctx context.Context, userID, email string, c Client) 
 		}
 		vars := mailVars(u, "", 0)
 		vars["new_email"] = email
-		if err := s.enqueue(ctx, tx, MailEmailAdded, u.Email, vars); err != nil {
+		if err := s.enqueue(ctx, tx, MailEmailAdded, u.Email, u.Locale, vars); err != nil {
 			return err
 		}
 		s.event(ctx, tx, userID, EventEmailAdded, c, email)
@@ -76,6 +76,10 @@ func (s *Service) SetPrimaryEmail(ctx context.Context, userID, emailID string, c
 		return ErrNotFound
 	}
 	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
+		u, err := tx.UserByID(ctx, userID)
+		if err != nil {
+			return err
+		}
 		list, err := tx.ListUserEmails(ctx, userID)
 		if err != nil {
 			return err
@@ -103,7 +107,7 @@ func (s *Service) SetPrimaryEmail(ctx context.Context, userID, emailID string, c
 		}
 		for _, to := range []string{old.Email, next.Email} {
 			vars := map[string]string{"email": to, "old_email": old.Email, "new_email": next.Email}
-			if err := s.enqueue(ctx, tx, MailPrimaryChanged, to, vars); err != nil {
+			if err := s.enqueue(ctx, tx, MailPrimaryChanged, to, u.Locale, vars); err != nil {
 				return err
 			}
 		}

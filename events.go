@@ -94,7 +94,7 @@ func (s *Service) event(ctx context.Context, st Store, userID, typ string, c Cli
 			continue
 		}
 		body, _ := json.Marshal(map[string]any{"id": e.ID, "type": typ, "user_id": userID, "ip": c.IP, "detail": detail, "at": e.At})
-		if err := s.enqueue(ctx, st, webhookKind, w.URL, map[string]string{"hook": strconv.Itoa(i), "body": string(body)}); err != nil {
+		if err := s.enqueue(ctx, st, webhookKind, w.URL, "", map[string]string{"hook": strconv.Itoa(i), "body": string(body)}); err != nil {
 			s.log.Error("usher: enqueuing a webhook", "type", typ, "err", err)
 		}
 	}

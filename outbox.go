@@ -22,10 +22,12 @@ const (
 
 // enqueue adds an e-mail to the outbox in st (the caller's transaction,
 // so the e-mail exists if and only if the change that causes it does).
+// locale is the recipient's language (User.Locale; "" = the default).
 // Outside inTx (no transaction to wait for) it wakes the worker at once.
-func (s *Service) enqueue(ctx context.Context, st Store, kind, to string, vars map[string]string) error {
+func (s *Service) enqueue(ctx context.Context, st Store, kind, to, locale string, vars map[string]string) error {
 	now := s.now()
-	if err := st.EnqueueMessage(ctx, &Message{Kind: kind, To: to, Vars: vars, CreatedAt: now, NextAttemptAt: now}); err != nil {
+	m := &Message{Kind: kind, To: to, Locale: locale, Vars: vars, CreatedAt: now, NextAttemptAt: now}
+	if err := st.EnqueueMessage(ctx, m); err != nil {
 		return err
 	}
 	if p, ok := ctx.Value(pendingKey{}).(*pendingEvents); ok {

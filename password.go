@@ -110,5 +110,5 @@ func (s *Service) notifyPasswordChanged(ctx context.Context, tx Store, u *User) 
 	if s.cfg.DisablePasswordChangedEmail {
 		return nil
 	}
-	return s.enqueue(ctx, tx, MailPasswordChanged, u.Email, mailVars(u, "", 0))
+	return s.enqueue(ctx, tx, MailPasswordChanged, u.Email, u.Locale, mailVars(u, "", 0))
 }

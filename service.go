@@ -43,6 +43,12 @@ type Deps struct {
 	// login_failed, lockout, ...), after the change that caused it has
 	// committed. It runs on the request's goroutine: keep it quick.
 	OnEvent func(ctx context.Context, e Event)
+	// ValidateSignup, if set, checks a self-registration further after the
+	// built-in checks pass and before anything is stored (Anvil's custom
+	// sign-up: "Must supply a name"). It may normalise in. A returned
+	// *ValidationError's messages are shown by field, as message IDs of
+	// the catalogue or plain text; any other error is returned as it is.
+	ValidateSignup func(ctx context.Context, in *Signup) error
 	// Webhooks are told about events over HTTP, through the outbox.
 	Webhooks []Webhook
 	// HTTPClient sends webhooks; nil means a client with a 10 s timeout.
@@ -78,13 +84,15 @@ type Service struct {
 	lastSync time.Time
 	seen     map[int64]time.Time // events already applied to the cache
 
-	mfa        MFA
-	sealer     Sealer
-	mailer     Mailer
-	kick       chan struct{} // wakes the outbox worker
-	onEvent    func(context.Context, Event)
-	webhooks   []Webhook
-	httpClient *http.Client
+	mfa     MFA
+	sealer  Sealer
+	mailer  Mailer
+	kick    chan struct{} // wakes the outbox worker
+	onEvent func(context.Context, Event)
+	// validateSignup is Deps.ValidateSignup.
+	validateSignup func(context.Context, *Signup) error
+	webhooks       []Webhook
+	httpClient     *http.Client
 
 	touchMu sync.Mutex
 	touched map[string]time.Time // session ID → last seen, not yet written
@@ -113,23 +121,24 @@ func New(cfg Config, d Deps) (*Service, error) {
 		return nil, errors.New("usher: New needs a Store, a PasswordHasher and a PasswordPolicy")
 	}
 	s := &Service{
-		cfg:        cfg.defaults(),
-		store:      d.Store,
-		hasher:     d.Passwords,
-		policy:     d.Policy,
-		throttle:   d.Throttle,
-		now:        d.Now,
-		log:        d.Logger,
-		touched:    map[string]time.Time{},
-		mailer:     d.Mailer,
-		mfa:        d.MFA,
-		sealer:     d.Sealer,
-		onEvent:    d.OnEvent,
-		webhooks:   d.Webhooks,
-		httpClient: d.HTTPClient,
-		kick:       make(chan struct{}, 1),
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
+		cfg:            cfg.defaults(),
+		store:          d.Store,
+		hasher:         d.Passwords,
+		policy:         d.Policy,
+		throttle:       d.Throttle,
+		now:            d.Now,
+		log:            d.Logger,
+		touched:        map[string]time.Time{},
+		mailer:         d.Mailer,
+		mfa:            d.MFA,
+		sealer:         d.Sealer,
+		onEvent:        d.OnEvent,
+		validateSignup: d.ValidateSignup,
+		webhooks:       d.Webhooks,
+		httpClient:     d.HTTPClient,
+		kick:           make(chan struct{}, 1),
+		stop:           make(chan struct{}),
+		done:           make(chan struct{}),
 	}
 	if s.httpClient == nil {
 		s.httpClient = &http.Client{Timeout: 10 * time.Second}

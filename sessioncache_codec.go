@@ -48,6 +48,7 @@ func encodeEntry(s *Session, u *User) []byte {
 	str(s.UserAgent)
 	str(u.Email)
 	str(u.Username)
+	str(u.Locale)
 	flag(u.Enabled)
 	tm(u.EmailConfirmedAt)
 	tm(u.SignedUpAt)
@@ -98,7 +99,7 @@ func decodeEntry(b []byte, lastSeen time.Time) (*Session, *User) {
 	}
 	s := &Session{ID: str(), UserID: str(), CreatedAt: tm(), LastSeenAt: lastSeen, ExpiresAt: tm(),
 		Remember: flag(), MustChangePassword: flag(), IP: str(), UserAgent: str()}
-	u := &User{ID: s.UserID, Email: str(), Username: str(), Enabled: flag(), EmailConfirmedAt: tm(),
+	u := &User{ID: s.UserID, Email: str(), Username: str(), Locale: str(), Enabled: flag(), EmailConfirmedAt: tm(),
 		SignedUpAt: tm(), LastLoginAt: tm(), PasswordChangedAt: tm(), PasswordFailures: uint(),
 		LockedAt: tm(), PasswordResetRequired: flag()}
 	if n := uint(); n > 0 {

@@ -13,10 +13,13 @@ func TestCacheEntryRoundTrip(t *testing.T) {
 		u User
 	}{
 		{Session{ID: "s1", UserID: "u1", CreatedAt: at(100), LastSeenAt: at(150), ExpiresAt: at(200), Remember: true, IP: "192.0.2.1", UserAgent: "Mozilla/5.0 ünïcode"},
-			User{ID: "u1", Email: "ann@example.com", Username: "ann", Enabled: true, EmailConfirmedAt: at(50), SignedUpAt: at(40),
+			User{ID: "u1", Email: "ann@example.com", Username: "ann", Locale: "zh-Hant-TW", Enabled: true, EmailConfirmedAt: at(50), SignedUpAt: at(40),
 				LastLoginAt: at(100), PasswordChangedAt: at(40), PasswordFailures: 3, LockedAt: at(90), PasswordResetRequired: true,
 				Roles: []string{"admin", "staff"}, Profile: map[string]string{"name": "Ann", "team": ""}}},
 		{Session{ID: "s2", UserID: "u2", MustChangePassword: true}, User{ID: "u2"}},
+		// The locale sits between strings and flags: a wrong order would
+		// shift every field after it.
+		{Session{ID: "s3", UserID: "u3"}, User{ID: "u3", Locale: "fa", Username: "", Enabled: true, PasswordFailures: 1}},
 	}
 	for _, tt := range tests {
 		s, u := decodeEntry(encodeEntry(&tt.s, &tt.u), tt.s.LastSeenAt)

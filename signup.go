@@ -15,6 +15,10 @@ type Signup struct {
 	Password string
 	Profile  map[string]string // values for Config.ProfileFields
 	Remember bool
+	// Locale is the language the sign-up page was shown in (a BCP 47 tag;
+	// "" = not chosen). It becomes the new user's User.Locale, so that the
+	// confirmation or welcome e-mail is in that language.
+	Locale string
 	// InvitationToken is the token of an invitation link. It fixes the
 	// address (Email is then ignored, and counts as confirmed); with
 	// Config.RequireInvitation it is required.
@@ -42,9 +46,23 @@ func (s *Service) SignupWithEmail(ctx context.Context, in Signup, c Client) (*Us
 		// format check until the token is read inside the transaction.
 		email = "invited@invitation.invalid"
 	}
-	u, err := s.newUser(ctx, NewUser{
+	// The application's own checks run first and their problems are
+	// reported together with the built-in ones.
+	var pre ValidationError
+	if s.validateSignup != nil {
+		if err := s.validateSignup(ctx, &in); err != nil {
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				return nil, nil, err
+			}
+			for f, m := range ve.Fields {
+				pre.add(f, m)
+			}
+		}
+	}
+	u, err := s.newUser(ctx, &pre, NewUser{
 		Email: email, Username: in.Username, Password: in.Password, Profile: in.Profile,
-		Enabled: !s.cfg.RequireApproval,
+		Locale: in.Locale, Enabled: !s.cfg.RequireApproval,
 	}, false)
 	if err != nil {
 		return nil, nil, err
@@ -100,6 +118,8 @@ type NewUser struct {
 	Profile      map[string]string
 	Roles        []string
 	Enabled      bool
+	// Locale is the user's language (User.Locale); "" = not chosen.
+	Locale string
 	// Confirmed marks the e-mail address as confirmed.
 	Confirmed bool
 }
@@ -108,7 +128,7 @@ type NewUser struct {
 // visitors (DisableRegistration, throttling). The input is still validated.
 // It returns a *ValidationError, a *PasswordError or ErrUserExists.
 func (s *Service) CreateUser(ctx context.Context, in NewUser) (*User, error) {
-	u, err := s.newUser(ctx, in, true)
+	u, err := s.newUser(ctx, nil, in, true)
 	if err != nil {
 		return nil, err
 	}
@@ -126,8 +146,11 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (*User, error) {
 }
 
 // newUser validates in and returns the User to insert, password hashed.
-func (s *Service) newUser(ctx context.Context, in NewUser, admin bool) (*User, error) {
+func (s *Service) newUser(ctx context.Context, pre *ValidationError, in NewUser, admin bool) (*User, error) {
 	var v ValidationError
+	if pre != nil {
+		v = *pre
+	}
 	email := strings.TrimSpace(in.Email)
 	switch {
 	case email == "":
@@ -147,6 +170,10 @@ func (s *Service) newUser(ctx context.Context, in NewUser, admin bool) (*User, e
 		username = ""
 	}
 	profile := s.checkProfile(in.Profile, &v, admin)
+	locale := strings.TrimSpace(in.Locale)
+	if !validLocale(locale) {
+		v.add("locale", MsgInvalidFormat)
+	}
 	var roles []string
 	for _, r := range in.Roles {
 		if !validRole(r) {
@@ -174,7 +201,7 @@ func (s *Service) newUser(ctx context.Context, in NewUser, admin bool) (*User, e
 	}
 	now := s.now()
 	u := &User{
-		ID: NewID(), Email: email, Username: username, PasswordHash: hash,
+		ID: NewID(), Email: email, Username: username, Locale: locale, PasswordHash: hash,
 		Enabled: in.Enabled, SignedUpAt: now, Roles: sortedUnique(roles), Profile: profile,
 	}
 	if hash != "" {

@@ -184,6 +184,7 @@ type UserUpdate struct {
 	Enabled               *bool
 	EmailConfirmedAt      *time.Time // a zero time un-confirms
 	PasswordResetRequired *bool
+	Locale                *string           // "" clears the choice
 	Profile               map[string]string // replaces the whole profile when non-nil
 	// ClearFailures sets PasswordFailures to 0 and LockedAt to zero.
 	ClearFailures bool

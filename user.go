@@ -13,6 +13,10 @@ type User struct {
 	ID       string
 	Email    string // as the user typed it; compared case-insensitively
 	Username string // optional; compared case-insensitively
+	// Locale is the user's language for pages and e-mails, a BCP 47 tag
+	// such as "de", "fa" or "pt-BR"; "" = not chosen (the default
+	// language applies).
+	Locale string
 
 	PasswordHash string
 
@@ -102,4 +106,5 @@ const (
 	EventResetRequired   = "password_reset_required"
 	EventDeleted         = "deleted"
 	EventProfileUpdated  = "profile_updated"
+	EventLocaleChanged   = "locale_changed"
 )

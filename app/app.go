@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -64,18 +65,25 @@ func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 	}
 	policy := password.Policy{MinLength: cfg.PasswordMinLength, FlaskUser: cfg.PasswordRules == "flask-user"}
 	sc := cfg.Service()
+	cat, err := cfg.catalogue()
+	if err != nil {
+		return nil, err
+	}
 	mo := mail.Options{
 		SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, FromName: cfg.MailFromName,
-		AppName: cfg.AppName, BaseURL: sc.BaseURL, Logger: log,
+		AppName: cfg.AppName, BaseURL: sc.BaseURL, Logger: log, Translate: cat.Translate,
 	}
+	var templates fs.FS
 	if cfg.TemplatesDir != "" {
-		mo.Templates = os.DirFS(cfg.TemplatesDir)
+		templates = os.DirFS(cfg.TemplatesDir)
+		mo.Templates = templates
 	}
 	mailer, err := mail.New(mo)
 	if err != nil {
 		return nil, err
 	}
-	deps := usher.Deps{Store: st, Passwords: hasher, Policy: policy, Mailer: mailer, Logger: log, Webhooks: cfg.Webhooks}
+	deps := usher.Deps{Store: st, Passwords: hasher, Policy: policy, Mailer: mailer, Logger: log, Webhooks: cfg.Webhooks,
+		ValidateSignup: cfg.ValidateSignup, OnEvent: cfg.OnEvent}
 	sealer, err := openSealer(cfg, st, log)
 	if err != nil {
 		return nil, err
@@ -99,6 +107,14 @@ func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 		AfterResetPasswordURL: cfg.AfterResetPasswordURL,
 		AfterLoginURL:         cfg.AfterLoginURL,
 		AfterRegisterURL:      cfg.AfterRegisterURL,
+		AfterLogoutURL:        cfg.AfterLogoutURL,
+
+		LoginOrRegister: cfg.LoginOrRegister,
+		Templates:       templates,
+		Catalogue:       cat,
+		LogoURL:         cfg.LogoURL,
+		AccentColor:     cfg.AccentColor,
+		BackgroundColor: cfg.BackgroundColor,
 	}
 	// The development mailbox shows everyone's links. Besides answering
 	// only requests from this machine (web), it is served only when the
@@ -173,7 +189,8 @@ func loopbackURL(u string) bool {
 }
 
 // Handler returns the server's whole HTTP surface: Usher's routes under
-// /user/, a health check at /healthz and a short index page at /.
+// /user/, a health check at /healthz, and / sending
+// browsers to the account page (or, for visitors, the log-in page).
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/user/", a.Web)
@@ -185,8 +202,8 @@ func (a *App) Handler() http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte(a.Config.AppName + " is running.\n\nJSON API: POST /user/api/signup, POST /user/api/login, GET /user/api/me, ...\nSee docs/api.md.\n"))
+		// The account page, or for visitors the log-in page.
+		http.Redirect(w, r, "/user/profile", http.StatusSeeOther)
 	})
 	return mux
 }

@@ -1,12 +1,16 @@
 package app
 
 import (
+	"context"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/usher-auth/usher"
+	"github.com/usher-auth/usher/i18n"
 	"github.com/usher-auth/usher/web"
 )
 
@@ -53,7 +57,14 @@ type Config struct {
 	AfterLoginURL         string `toml:"after_login_url" help:"where to send users after a login link (a path)"`
 	AfterRegisterURL      string `toml:"after_register_url" help:"where to send users after registering through an invitation (a path)"`
 	DevMailbox            bool   `toml:"dev_mailbox" help:"serve the development mailbox (no smtp_url) even when base_url is not on this machine; it shows everyone's links"`
-	TemplatesDir          string `toml:"templates_dir" help:"a folder of template overrides: emails/<name> replaces that e-mail template"`
+	AfterLogoutURL        string `toml:"after_logout_url" help:"where to send users after logging out (a path)"`
+	TemplatesDir          string `toml:"templates_dir" help:"a folder of overrides: emails/<name> and pages/<name>.html replace those templates, i18n/<lang>.json rewords messages"`
+
+	LoginOrRegister bool   `toml:"login_or_register" help:"show the log-in and sign-up forms side by side on one page"`
+	Languages       string `toml:"languages" help:"comma-separated languages offered (empty = all: de,en,es,fa,fi,fr,it,nl,ru,sv,tr,zh)"`
+	LogoURL         string `toml:"logo_url" help:"logo shown on the pages: a path on this site or a data: URL"`
+	AccentColor     string `toml:"accent_color" help:"colour of buttons and links, #rrggbb"`
+	BackgroundColor string `toml:"background_color" help:"colour of the page background, #rrggbb"`
 
 	SecretKey           string   `toml:"secret_key" help:"32-byte key (base64 or hex) sealing second-factor secrets; several, comma-separated, to rotate (the first seals); unset with SQLite: generated into <database>.key" secret:"true"`
 	AllowMFAEmailReset  bool     `toml:"allow_mfa_email_reset" help:"let users who lost their second factors turn them off with an e-mailed link and their password"`
@@ -88,6 +99,12 @@ type Config struct {
 
 	ProfileFields []usher.ProfileField `toml:"profile_fields"`
 	Webhooks      []usher.Webhook      `toml:"webhooks"`
+
+	// ValidateSignup and OnEvent are the Go hooks of usher.Deps, for
+	// programs that build their server with this package; files, the
+	// environment and flags cannot set them.
+	ValidateSignup func(ctx context.Context, in *usher.Signup) error
+	OnEvent        func(ctx context.Context, e usher.Event)
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -232,6 +249,7 @@ func (c Config) Validate() error {
 	for _, u := range []struct{ name, v string }{
 		{"after_confirm_url", c.AfterConfirmURL}, {"after_reset_password_url", c.AfterResetPasswordURL},
 		{"after_login_url", c.AfterLoginURL}, {"after_register_url", c.AfterRegisterURL},
+		{"after_logout_url", c.AfterLogoutURL},
 	} {
 		if u.v != "" && !web.LocalPath(u.v) {
 			return fmt.Errorf("%s is %q; want a path on this site such as /welcome", u.name, u.v)
@@ -241,6 +259,20 @@ func (c Config) Validate() error {
 		if fi, err := os.Stat(c.TemplatesDir); err != nil || !fi.IsDir() {
 			return fmt.Errorf("templates_dir %q is not a folder", c.TemplatesDir)
 		}
+		if err := web.ParseTemplates(os.DirFS(c.TemplatesDir)); err != nil {
+			return fmt.Errorf("templates_dir: %w", err)
+		}
+	}
+	for _, col := range []struct{ name, v string }{{"accent_color", c.AccentColor}, {"background_color", c.BackgroundColor}} {
+		if col.v != "" && !web.ValidColor(col.v) {
+			return fmt.Errorf("%s is %q; want a colour such as #2563eb", col.name, col.v)
+		}
+	}
+	if c.LogoURL != "" && !web.LocalPath(c.LogoURL) && !strings.HasPrefix(c.LogoURL, "data:image/") {
+		return fmt.Errorf("logo_url is %q; want a path on this site or a data:image/ URL (pages load nothing from other hosts)", c.LogoURL)
+	}
+	if _, err := c.catalogue(); err != nil {
+		return err
 	}
 	return c.Service().Validate()
 }
@@ -261,3 +293,23 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // MarshalText writes the duration as Go writes it.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// catalogue loads the message catalogues for the configured languages,
+// with the rewordings of templates_dir/i18n.
+func (c Config) catalogue() (*i18n.Catalogue, error) {
+	var only []string
+	for _, l := range strings.Split(c.Languages, ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			only = append(only, l)
+		}
+	}
+	var over fs.FS
+	if c.TemplatesDir != "" {
+		over, _ = fs.Sub(os.DirFS(c.TemplatesDir), "i18n")
+	}
+	cat, err := i18n.Load(over, only)
+	if err != nil {
+		return nil, fmt.Errorf("languages: %w", err)
+	}
+	return cat, nil
+}

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -70,7 +72,8 @@ func postJSON(t *testing.T, c *http.Client, u string, body any) (int, map[string
 }
 
 // follow opens an e-mailed link as a browser does (GET, then the page's
-// form POST) and returns the final status and body.
+// form POST with its hidden fields, then any redirects) and returns the
+// final status and body.
 func follow(t *testing.T, c *http.Client, link string, form url.Values) (int, string) {
 	t.Helper()
 	res, err := c.Get(link)
@@ -79,20 +82,37 @@ func follow(t *testing.T, c *http.Client, link string, form url.Values) (int, st
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 200 || !strings.Contains(string(page), `<form method="post">`) {
+	if res.StatusCode != 200 || !strings.Contains(string(page), `<form method="post"`) {
 		t.Fatalf("GET %s: %d\n%s", link, res.StatusCode, page)
 	}
+	if form == nil {
+		form = url.Values{}
+	}
+	for _, m := range hiddenInput.FindAllStringSubmatch(string(page), -1) {
+		if m[1] != "next" {
+			form.Set(m[1], html.UnescapeString(m[2]))
+		}
+	}
+	origin := link[:strings.Index(link, "/user/")]
 	req, _ := http.NewRequest("POST", link, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", link[:strings.Index(link, "/user/")])
+	req.Header.Set("Origin", origin)
 	res, err = c.Do(req)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := 0; i < 5 && res.StatusCode == http.StatusSeeOther; i++ {
+		res.Body.Close()
+		if res, err = c.Get(origin + res.Header.Get("Location")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	return res.StatusCode, string(body)
 }
+
+var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
 
 func me(t *testing.T, srv *httptest.Server, c *http.Client) int {
 	res, err := c.Get(srv.URL + "/user/api/me")
@@ -185,8 +205,8 @@ func emailFlows(t *testing.T, database string) {
 	}
 	link = mail.WaitFor("ann@example.com", "sign-in link", 1).Link(t, "/user/login-link/")
 	c := browser()
-	if st, _ := follow(t, c, link, url.Values{"remember": {"1"}}); st != 303 {
-		t.Fatalf("login link: %d; want a redirect", st)
+	if st, _ := follow(t, c, link, url.Values{"remember": {"1"}}); st != 200 {
+		t.Fatalf("login link: %d; want the account page", st)
 	}
 	if me(t, srv, c) != 200 {
 		t.Fatal("not logged in after the login link")
@@ -263,13 +283,13 @@ func TestInvitationFlow(t *testing.T) {
 	}
 	link := mail.WaitFor("ann@example.com", "nvit", 1).Link(t, "/user/register?token=")
 	ann := browser()
-	if st, page := follow(t, ann, link, url.Values{"new_password": {pw}, "retype_password": {pw}}); st != 200 || !strings.Contains(page, "ready") {
+	if st, page := follow(t, ann, link, url.Values{"password": {pw}, "retype_password": {pw}}); st != 200 || !strings.Contains(page, "ready") {
 		t.Fatalf("register through the invitation: %d %s", st, page)
 	}
 	if me(t, srv, ann) != 200 {
 		t.Fatal("not logged in after registering")
 	}
-	if st, _ := follow(t, browser(), link, url.Values{"new_password": {pw}, "retype_password": {pw}}); st != 400 {
+	if st, _ := follow(t, browser(), link, url.Values{"password": {pw}, "retype_password": {pw}}); st != 400 {
 		t.Fatalf("replayed invitation: %d", st)
 	}
 }
@@ -331,8 +351,13 @@ func TestTemplatesDirAndRedirects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	req, _ := http.NewRequest("POST", link, strings.NewReader(""))
+	form := url.Values{}
+	for _, m := range hiddenInput.FindAllStringSubmatch(string(page), -1) {
+		form.Set(m[1], m[2])
+	}
+	req, _ := http.NewRequest("POST", link, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	res, err = c.Do(req)
 	if err != nil {

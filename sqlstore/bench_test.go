@@ -43,7 +43,7 @@ func seed(b *testing.B, s *Store, n int) (hashes [][]byte, emails []string) {
 			email := fmt.Sprintf("User%07d@Example.com", i)
 			if _, err := insUser.ExecContext(ctx, id, email, usher.FoldEmail(email), nil, nil,
 				"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", true,
-				s.d.time(now), s.d.time(now), nil, s.d.time(now), 0, nil, false, `{"name":"User Name"}`); err != nil {
+				s.d.time(now), s.d.time(now), nil, s.d.time(now), 0, nil, false, `{"name":"User Name"}`, ""); err != nil {
 				return err
 			}
 			if _, err := insEmail.ExecContext(ctx, "e"+id, id, email, true, s.d.time(now), s.d.time(now),

@@ -10,6 +10,13 @@ import (
 	"github.com/usher-auth/usher"
 )
 
+// insertUserV2 inserts a user into the users table of schema version 2
+// (qInsertUser names columns added since).
+const insertUserV2 = `INSERT INTO users (id, email, email_key, username, username_key,
+		password_hash, enabled, email_confirmed_at, signed_up_at, last_login_at,
+		password_changed_at, password_failures, locked_at, password_reset_required, profile)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 // TestMigrateUserEmailsBackfill opens a database at schema version 2 (before
 // user_emails), with users in it, and migrates it: every user gets their
 // address as the primary row.
@@ -47,7 +54,7 @@ func TestMigrateUserEmailsBackfill(t *testing.T) {
 				if i%5 != 0 {
 					signed = s.d.time(signedUp)
 				}
-				if _, err := s.w.ExecContext(ctx, s.d.q[qInsertUser], fmt.Sprint("u", i), email, usher.FoldEmail(email),
+				if _, err := s.w.ExecContext(ctx, s.d.rebind(insertUserV2), fmt.Sprint("u", i), email, usher.FoldEmail(email),
 					nil, nil, "", true, conf, signed, nil, nil, 0, nil, false, nil); err != nil {
 					t.Fatalf("inserting a user at version 2: %v", err)
 				}
@@ -103,6 +110,10 @@ func TestMigrateUserEmailsBackfill(t *testing.T) {
 			}
 			if u, err := s.UserByID(ctx, "u1"); err != nil || u.Email != "extra@example.com" {
 				t.Errorf("after SetPrimaryEmail on a backfilled user: %v, %v", u, err)
+			}
+			// Users from before 00005 have no language chosen.
+			if u, err := s.UserByID(ctx, "u3"); err != nil || u.Locale != "" {
+				t.Errorf("locale of a user from schema version 2: %v, %v; want \"\"", u, err)
 			}
 			if err := s.UpdateUser(ctx, "u2", usher.UserUpdate{Email: ptrTo("changed@example.com")}); err != nil {
 				t.Fatal(err)

@@ -71,7 +71,7 @@ const (
 
 // userCols selects a user (table alias u) with its roles aggregated into
 // one column, in the order scanUser reads them.
-const userCols = `u.id, u.email, u.username, u.password_hash, u.enabled,
+const userCols = `u.id, u.email, u.username, u.locale, u.password_hash, u.enabled,
 	u.email_confirmed_at, u.signed_up_at, u.last_login_at, u.password_changed_at,
 	u.password_failures, u.locked_at, u.password_reset_required, u.profile,
 	(SELECT string_agg(r.role, {SEP}) FROM user_roles r WHERE r.user_id = u.id)`
@@ -129,8 +129,9 @@ var queries = [numQueries]string{
 		WHERE id = ?`,
 	qInsertUser: `INSERT INTO users (id, email, email_key, username, username_key,
 			password_hash, enabled, email_confirmed_at, signed_up_at, last_login_at,
-			password_changed_at, password_failures, locked_at, password_reset_required, profile)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			password_changed_at, password_failures, locked_at, password_reset_required, profile,
+			locale)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	qInsertRole: `INSERT INTO user_roles (user_id, role) VALUES (?, ?)
 		ON CONFLICT (user_id, role) DO NOTHING`,
 	qDeleteRole: `DELETE FROM user_roles WHERE user_id = ? AND role = ?`,

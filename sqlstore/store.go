@@ -121,7 +121,7 @@ func scanUser(r row, before ...any) (*usher.User, error) {
 	u := &usher.User{}
 	var username, profile, roles sql.NullString
 	dest := append(before,
-		&u.ID, &u.Email, &username, &u.PasswordHash, &u.Enabled,
+		&u.ID, &u.Email, &username, &u.Locale, &u.PasswordHash, &u.Enabled,
 		timeCol{&u.EmailConfirmedAt}, timeCol{&u.SignedUpAt}, timeCol{&u.LastLoginAt}, timeCol{&u.PasswordChangedAt},
 		&u.PasswordFailures, timeCol{&u.LockedAt}, &u.PasswordResetRequired, &profile, &roles)
 	if err := r.Scan(dest...); err != nil {
@@ -189,7 +189,8 @@ func (s *Store) CreateUser(ctx context.Context, u *usher.User) error {
 		_, err := q.ExecContext(ctx, s.d.q[qInsertUser],
 			u.ID, u.Email, key, nullString(u.Username), nullString(usher.FoldUsername(u.Username)),
 			u.PasswordHash, u.Enabled, s.d.time(u.EmailConfirmedAt), s.d.time(u.SignedUpAt), s.d.time(u.LastLoginAt),
-			s.d.time(u.PasswordChangedAt), u.PasswordFailures, s.d.time(u.LockedAt), u.PasswordResetRequired, profile)
+			s.d.time(u.PasswordChangedAt), u.PasswordFailures, s.d.time(u.LockedAt), u.PasswordResetRequired, profile,
+			u.Locale)
 		if err == nil {
 			_, err = q.ExecContext(ctx, s.d.q[qInsertUserEmail],
 				usher.NewID(), u.ID, u.Email, true, s.d.time(u.EmailConfirmedAt), s.d.time(u.SignedUpAt), key)
@@ -283,6 +284,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, up usher.UserUpdate) 
 	}
 	if up.PasswordResetRequired != nil {
 		add("password_reset_required", *up.PasswordResetRequired)
+	}
+	if up.Locale != nil {
+		add("locale", *up.Locale)
 	}
 	if up.Profile != nil {
 		p, err := profileJSON(up.Profile)

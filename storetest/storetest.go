@@ -52,6 +52,7 @@ func Run(t *testing.T, newDatabase NewDatabase) {
 		{"UpdateUser", testUpdateUser},
 		{"UpdateUserTaken", testUpdateUserTaken},
 		{"Profile", testProfile},
+		{"Locale", testLocale},
 		{"Roles", testRoles},
 		{"RecordPasswordFailure", testRecordPasswordFailure},
 		{"RecordPasswordFailureConcurrent", testRecordPasswordFailureConcurrent},
@@ -194,6 +195,7 @@ func diffUser(got, want *usher.User) string {
 	f("ID", got.ID, want.ID)
 	f("Email", got.Email, want.Email)
 	f("Username", got.Username, want.Username)
+	f("Locale", got.Locale, want.Locale)
 	f("PasswordHash", got.PasswordHash, want.PasswordHash)
 	f("Enabled", got.Enabled, want.Enabled)
 	t("EmailConfirmedAt", got.EmailConfirmedAt, want.EmailConfirmedAt)
@@ -251,6 +253,7 @@ func testCreateAndGet(t *testing.T, h *harness) {
 	u.PasswordFailures = 2
 	u.LockedAt = at(3 * time.Hour)
 	u.PasswordResetRequired = true
+	u.Locale = "en-GB"
 	mustCreate(t, s, u)
 
 	want := *u
@@ -367,6 +370,10 @@ func testUpdateUser(t *testing.T, h *harness) {
 			func(u *usher.User) { u.Profile = map[string]string{"team": "Hut 8"} }},
 		{"Profile emptied", usher.UserUpdate{Profile: map[string]string{}},
 			func(u *usher.User) { u.Profile = map[string]string{} }},
+		{"Locale", usher.UserUpdate{Locale: ptr("de")},
+			func(u *usher.User) { u.Locale = "de" }},
+		{"Locale cleared", usher.UserUpdate{Locale: ptr("")},
+			func(u *usher.User) { u.Locale = "" }},
 		{"nothing", usher.UserUpdate{}, func(u *usher.User) {}},
 		{"several at once", usher.UserUpdate{Email: ptr("alan@example.org"), Enabled: ptr(false), Username: ptr("")},
 			func(u *usher.User) { u.Email, u.Enabled, u.Username = "alan@example.org", false, "" }},
@@ -1282,6 +1289,7 @@ func testNotFound(t *testing.T, h *harness) {
 		{"UserByUsername", second(s.UserByUsername(ctx, "nobody"))},
 		{"UpdateUser", s.UpdateUser(ctx, id, usher.UserUpdate{Enabled: ptr(false)})},
 		{"UpdateUser with nothing to change", s.UpdateUser(ctx, id, usher.UserUpdate{})},
+		{"UpdateUser Locale", s.UpdateUser(ctx, id, usher.UserUpdate{Locale: ptr("de")})},
 		{"UpdateUser ClearFailures", s.UpdateUser(ctx, id, usher.UserUpdate{ClearFailures: true})},
 		{"DeleteUser", s.DeleteUser(ctx, id)},
 		{"RecordPasswordFailure", second(s.RecordPasswordFailure(ctx, id, base, 3))},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/usher-auth/usher"
@@ -98,7 +99,9 @@ func (h *Handler) CurrentUser(r *http.Request) *usher.User {
 
 // LoginRequired lets through requests from a logged-in user (session
 // cookie, remember-me cookie or Bearer token) with the user in the
-// context; others get 401 (or 403 password_reset_requested).
+// context; others get 401 (or 403 password_reset_requested), except a
+// browser navigating to a page, which is sent to the log-in page with
+// next set to come back.
 func (h *Handler) LoginRequired(next http.Handler) http.Handler {
 	return h.RolesRequired()(next)
 }
@@ -121,7 +124,8 @@ func (h *Handler) ConfirmEmailRequired(next http.Handler) http.Handler {
 // RolesRequired returns middleware that lets through a logged-in user who
 // meets every requirement, with Flask-User's semantics: each argument is a
 // role the user must have, or an usher.AnyOf of which they must have one.
-// Not logged in → 401; logged in without the roles → 403.
+// Not logged in → 401 (a browser navigating to a page is sent to the
+// log-in page instead); logged in without the roles → 403.
 func (h *Handler) RolesRequired(reqs ...string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -131,6 +135,12 @@ func (h *Handler) RolesRequired(reqs ...string) func(http.Handler) http.Handler 
 				return
 			}
 			if a == nil {
+				if wantsPage(r) {
+					// A browser following a link: show it the log-in
+					// page, and bring it back here afterwards.
+					http.Redirect(w, r, h.opts.Prefix+"/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+					return
+				}
 				h.writeError(w, r, usher.ErrAuthenticationFailed)
 				return
 			}
@@ -141,6 +151,19 @@ func (h *Handler) RolesRequired(reqs ...string) func(http.Handler) http.Handler 
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, a)))
 		})
 	}
+}
+
+// wantsPage reports whether r is a browser's navigation to a page (a GET
+// whose Accept puts HTML first), which should be sent to the log-in page
+// rather than answered with a JSON 401.
+func wantsPage(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if m := r.Header.Get("Sec-Fetch-Mode"); m != "" {
+		return m == "navigate"
+	}
+	return strings.HasPrefix(r.Header.Get("Accept"), "text/html")
 }
 
 // AuthenticateUsers guards a developer's endpoint as Anvil's

@@ -6,6 +6,7 @@ package web
 
 import (
 	"encoding/json"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/usher-auth/usher"
+	"github.com/usher-auth/usher/i18n"
 )
 
 // Options configure a Handler. The zero value works.
@@ -41,6 +43,29 @@ type Options struct {
 	AfterResetPasswordURL string
 	AfterLoginURL         string
 	AfterRegisterURL      string
+	// AfterLogoutURL is where the log-out page sends the user; "" means
+	// "/".
+	AfterLogoutURL string
+	// LoginOrRegister shows Flask-User's combined page, with the log-in
+	// and the sign-up form side by side, at /user/login and
+	// /user/register.
+	LoginOrRegister bool
+	// Templates, if set, overrides page templates file by file: a file
+	// pages/<name>.html replaces the embedded one of that name (base.html,
+	// public_base.html, member_base.html, login.html, ...). See
+	// ParseTemplates.
+	Templates fs.FS
+	// Catalogue holds the messages in every language offered; nil means
+	// i18n.Default() (all built-in languages).
+	Catalogue *i18n.Catalogue
+	// LogoURL is an image shown beside the app name on every page: a path
+	// on this site or a data: URL (the pages' Content-Security-Policy
+	// allows no other host).
+	LogoURL string
+	// AccentColor and BackgroundColor are CSS colours (#rgb or #rrggbb)
+	// of buttons and links, and of the page; "" means the defaults.
+	AccentColor     string
+	BackgroundColor string
 	// DevMailbox, if set, is served at Prefix + "/dev/mailbox" to requests
 	// from this machine only: the development mailbox of package mail.
 	DevMailbox http.Handler
@@ -56,9 +81,14 @@ type Handler struct {
 	log  *slog.Logger
 	mux  *http.ServeMux
 	api  http.Handler
+
+	cat   *i18n.Catalogue
+	pages *pages
 }
 
-// New returns a Handler over svc.
+// New returns a Handler over svc. It panics if Options.Templates holds a
+// page template that does not parse: check them first with
+// ParseTemplates.
 func New(svc *usher.Service, opts Options) *Handler {
 	if opts.Prefix == "" {
 		opts.Prefix = "/user"
@@ -67,7 +97,7 @@ func New(svc *usher.Service, opts Options) *Handler {
 	if opts.CookieName == "" {
 		opts.CookieName = "usher_session"
 	}
-	for _, u := range []*string{&opts.AfterConfirmURL, &opts.AfterResetPasswordURL, &opts.AfterLoginURL, &opts.AfterRegisterURL} {
+	for _, u := range []*string{&opts.AfterConfirmURL, &opts.AfterResetPasswordURL, &opts.AfterLoginURL, &opts.AfterRegisterURL, &opts.AfterLogoutURL} {
 		if !LocalPath(*u) {
 			*u = "/"
 		}
@@ -75,10 +105,18 @@ func New(svc *usher.Service, opts Options) *Handler {
 	if opts.BasicRealm == "" {
 		opts.BasicRealm = svc.Config().AppName
 	}
-	h := &Handler{svc: svc, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	h := &Handler{svc: svc, opts: opts, log: opts.Logger, mux: http.NewServeMux(), cat: opts.Catalogue}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	if h.cat == nil {
+		h.cat = i18n.Default()
+	}
+	pg, err := loadPages(opts.Templates)
+	if err != nil {
+		panic(err) // see ParseTemplates
+	}
+	h.pages = pg
 	h.routes()
 	// Cross-origin state-changing requests from browsers are refused
 	// (Sec-Fetch-Site / Origin, Go's CSRF protection); requests without
@@ -90,6 +128,14 @@ func New(svc *usher.Service, opts Options) *Handler {
 	}))
 	h.api = securityHeaders(cop.Handler(h.mux))
 	return h
+}
+
+// ParseTemplates reports whether the page templates of fsys (files
+// pages/<name>.html, as in Options.Templates) parse, with the embedded
+// ones they do not replace.
+func ParseTemplates(fsys fs.FS) error {
+	_, err := loadPages(fsys)
+	return err
 }
 
 // Service returns the Service the Handler serves.
@@ -110,7 +156,11 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("DELETE "+p+"/api/sessions", h.handleRevokeOtherSessions)
 	h.mux.HandleFunc("DELETE "+p+"/api/sessions/{id}", h.handleRevokeSession)
 	h.mux.HandleFunc("GET "+p+"/api/verify", h.handleVerify)
+	h.mux.HandleFunc("GET "+p+"/api/i18n", h.handleI18n)
 	h.emailRoutes()
+	h.publicPageRoutes()
+	h.accountPageRoutes()
+	h.mfaPageRoutes()
 	h.mfaRoutes()
 	h.mux.HandleFunc(p+"/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, usher.ErrNotFound)

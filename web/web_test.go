@@ -30,12 +30,13 @@ type env struct {
 func newEnv(t *testing.T, cfg usher.Config) *env {
 	t.Helper()
 	svc := usertest.NewService(t, cfg, usertest.NewSQLiteStore(t), nil)
-	h := web.New(svc, web.Options{Logger: usertest.Discard})
+	h := web.New(svc, web.Options{Logger: testLogger(t)})
 	mux := http.NewServeMux()
 	mux.Handle("/user/", h)
 	whoami := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, web.UserFromContext(r.Context()).Email)
 	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "home") })
 	mux.Handle("GET /private", h.LoginRequired(whoami))
 	mux.Handle("GET /admin", h.RolesRequired("admin")(whoami))
 	mux.Handle("GET /art", h.RolesRequired("starving", usher.AnyOf("artist", "programmer"))(whoami))
@@ -493,7 +494,7 @@ func TestLocalPath(t *testing.T) {
 
 func TestConfirmEmailRequired(t *testing.T) {
 	svc := usertest.NewService(t, usher.Config{EnableConfirmEmail: true, EnableLoginWithoutConfirmEmail: true}, usertest.NewSQLiteStore(t), nil)
-	h := web.New(svc, web.Options{Logger: usertest.Discard})
+	h := web.New(svc, web.Options{Logger: testLogger(t)})
 	mux := http.NewServeMux()
 	mux.Handle("/user/", h)
 	mux.Handle("GET /confirmed-only", h.ConfirmEmailRequired(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))

@@ -1,0 +1,162 @@
+// Command basic is Flask-User's Basic App written with Usher: a home page
+// anyone may see, and a members page only logged-in users may see. Usher's
+// own pages under /user/ do the rest: register (with a username), confirm
+// the e-mail address, log in with the username or the address, log out,
+// forgot password.
+//
+//	go run ./examples/basic            # then open http://127.0.0.1:8080/
+//
+// With no -smtp-url, e-mails go to the development mailbox at
+// http://127.0.0.1:8080/user/dev/mailbox.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"html/template"
+	"log"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/usher-auth/usher"
+	"github.com/usher-auth/usher/app"
+	"github.com/usher-auth/usher/web"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	db := flag.String("db", "basic_app.db", "SQLite file, or a postgres:// address")
+	smtpURL := flag.String("smtp-url", os.Getenv("USHER_SMTP_URL"), "SMTP server for e-mails, e.g. smtp://user:pass@host:587 (empty: the development mailbox)")
+	flag.Parse()
+
+	cfg := app.Defaults()
+	cfg.Addr, cfg.Database, cfg.SMTPURL = *addr, *db, *smtpURL
+	h, a, err := newServer(cfg, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close()
+	log.Printf("Basic App on http://%s/", *addr)
+	if err := serve(*addr, h); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// newServer opens Usher with cfg (Flask-User's Basic App settings on top)
+// and returns the whole site: Usher under /user/, the home page and the
+// members page. The caller closes the App.
+func newServer(cfg app.Config, logger *slog.Logger) (http.Handler, *app.App, error) {
+	cfg.AppName = "Basic App"
+	cfg.EnableUsername = true // register with username and e-mail; log in with either
+	a, err := app.Open(context.Background(), cfg, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	devMailbox := cfg.SMTPURL == ""
+
+	mux := http.NewServeMux()
+	mux.Handle("/user/", a.Web) // sign-up, confirmation, log-in, log-out, password reset, account
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		render(w, homePage, pageData{Title: "Home page", User: a.Web.CurrentUser(r), DevMailbox: devMailbox})
+	})
+	mux.Handle("GET /members", a.Web.LoginRequired(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		render(w, membersPage, pageData{Title: "Members page", User: web.UserFromContext(r.Context())})
+	})))
+	return mux, a, nil
+}
+
+// serve serves h on addr until SIGINT or SIGTERM.
+func serve(addr string, h http.Handler) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv := &http.Server{Addr: addr, Handler: h}
+	go func() {
+		<-ctx.Done()
+		srv.Shutdown(context.Background())
+	}()
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+type pageData struct {
+	Title      string
+	User       *usher.User // nil for visitors
+	DevMailbox bool
+}
+
+// The pages link Usher's stylesheet and use its classes; like Usher's own
+// pages they have no inline script or style, so a strict
+// Content-Security-Policy holds.
+var layout = template.Must(template.New("layout").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} – Basic App</title>
+<link rel="stylesheet" href="/user/static/usher.css">
+</head>
+<body>
+<header class="top">
+<a class="brand" href="/"><span>Basic App</span></a>
+<nav class="topnav" aria-label="Account">
+{{- if .User}}
+<a href="/user/profile">{{.User.Username}}</a>
+<a href="/user/logout">Log out</a>
+{{- else}}
+<a href="/user/login">Log in</a>
+<a href="/user/register">Register</a>
+{{- end}}
+</nav>
+</header>
+<main id="main"><div class="card">
+<h1>{{.Title}}</h1>
+{{template "content" .}}
+<ul class="links">
+<li><a href="/">Home page</a> (anyone)</li>
+<li><a href="/members">Members page</a> (login required)</li>
+</ul>
+</div></main>
+</body>
+</html>
+`))
+
+var homePage = page(`{{define "content"}}
+<p>This page can be accessed by anyone.</p>
+{{if .User}}<p>You are logged in as {{.User.Username}}.</p>
+{{else}}<p><a href="/user/register">Register</a> or <a href="/user/login">log in</a> to see the members page.</p>{{end}}
+{{if .DevMailbox}}<p class="muted">No SMTP server is set: e-mails go to the <a href="/user/dev/mailbox">development mailbox</a>.</p>{{end}}
+{{end}}`)
+
+var membersPage = page(`{{define "content"}}
+<p>This page can only be accessed by authenticated users.</p>
+<p>You are logged in as <strong>{{.User.Username}}</strong>, e-mail address <strong>{{.User.Email}}</strong>.</p>
+<p><a href="/user/profile">Your account</a> · <a href="/user/change-password">Change password</a> · <a href="/user/change-username">Change username</a> · <a href="/user/logout">Log out</a></p>
+{{end}}`)
+
+// page returns the layout with src's "content".
+func page(src string) *template.Template {
+	return template.Must(template.Must(layout.Clone()).Parse(src))
+}
+
+const csp = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+func render(w http.ResponseWriter, t *template.Template, d pageData) {
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, d); err != nil {
+		slog.Error("page", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", csp)
+	h.Set("Cache-Control", "no-store") // pages show who is logged in
+	w.Write(buf.Bytes())
+}

@@ -1,0 +1,189 @@
+// Command custom-signup is Anvil's "custom sign-up flow" tutorial written
+// with Usher:
+//
+//   - the sign-up form asks for a name (a declared profile field);
+//   - a Go hook refuses a sign-up without one: "Must supply a name";
+//   - the passwords typed must match (Usher's sign-up page asks twice);
+//   - the confirmation and password reset e-mails are the app's own
+//     (templates/emails, embedded in the program);
+//   - opening the confirmation link logs the user in.
+//
+//	go run ./examples/custom-signup    # then open http://127.0.0.1:8080/
+package main
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"flag"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/usher-auth/usher"
+	"github.com/usher-auth/usher/app"
+)
+
+// templates holds the e-mail overrides: emails/<kind>_subject.txt,
+// _message.txt and _message.html for confirm_email and reset_password.
+//
+//go:embed templates
+var templates embed.FS
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	db := flag.String("db", "custom_signup.db", "SQLite file, or a postgres:// address")
+	smtpURL := flag.String("smtp-url", os.Getenv("USHER_SMTP_URL"), "SMTP server for e-mails (empty: the development mailbox at /user/dev/mailbox)")
+	dir := flag.String("templates", "", "folder of template overrides to use instead of the embedded ones (e.g. examples/custom-signup/templates, to edit them)")
+	flag.Parse()
+
+	cfg := app.Defaults()
+	cfg.Addr, cfg.Database, cfg.SMTPURL, cfg.TemplatesDir = *addr, *db, *smtpURL, *dir
+	if cfg.TemplatesDir == "" {
+		// Usher reads overrides from a folder: write the embedded ones to
+		// a temporary one, so that the program works from any directory.
+		tmp, err := os.MkdirTemp("", "custom-signup-templates-")
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(tmp)
+		if err := writeTemplates(tmp); err != nil {
+			log.Fatal(err)
+		}
+		cfg.TemplatesDir = tmp
+	}
+	h, a, err := newServer(cfg, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close()
+	log.Printf("Custom Sign-up on http://%s/", *addr)
+	if err := serve(*addr, h); err != nil {
+		log.Print(err)
+	}
+}
+
+// writeTemplates writes the embedded templates into dir (which must not
+// hold them already), for app.Config.TemplatesDir.
+func writeTemplates(dir string) error {
+	sub, err := fs.Sub(templates, "templates")
+	if err != nil {
+		return err
+	}
+	return os.CopyFS(dir, sub)
+}
+
+// newServer opens Usher with cfg and the sign-up rules of the example, and
+// returns the whole site: Usher under /user/ and the home page.
+// cfg.TemplatesDir must hold the e-mail templates (see writeTemplates).
+// The caller closes the App.
+func newServer(cfg app.Config, logger *slog.Logger) (http.Handler, *app.App, error) {
+	if cfg.TemplatesDir == "" {
+		return nil, nil, errors.New("TemplatesDir is not set: write the e-mail templates with writeTemplates")
+	}
+	cfg.AppName = "Custom Sign-up"
+	// Anvil's Users table gets a "name" column; Usher gets a declared
+	// profile field, which its sign-up page shows and its JSON API takes
+	// ({"profile": {"name": "..."}}).
+	cfg.ProfileFields = []usher.ProfileField{{Name: "name", Label: "Name", MaxLength: 100}}
+	cfg.ValidateSignup = validateSignup
+	a, err := app.Open(context.Background(), cfg, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/user/", a.Web)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		render(w, homePage, pageData{User: a.Web.CurrentUser(r), DevMailbox: cfg.SMTPURL == ""})
+	})
+	return mux, a, nil
+}
+
+// validateSignup is Anvil's _do_signup check, run on every self-service
+// sign-up (the page and POST /user/api/signup) before anything is stored.
+// Its message is shown under the field; the built-in checks (address,
+// password policy) are reported with it.
+func validateSignup(ctx context.Context, in *usher.Signup) error {
+	name := strings.TrimSpace(in.Profile["name"])
+	if name == "" {
+		return &usher.ValidationError{Fields: map[string]string{"name": "Must supply a name"}}
+	}
+	in.Profile["name"] = name // the hook may normalise what is stored
+	return nil
+}
+
+// serve serves h on addr until SIGINT or SIGTERM.
+func serve(addr string, h http.Handler) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv := &http.Server{Addr: addr, Handler: h}
+	go func() {
+		<-ctx.Done()
+		srv.Shutdown(context.Background())
+	}()
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	return nil
+}
+
+type pageData struct {
+	User       *usher.User // nil for visitors
+	DevMailbox bool
+}
+
+// homePage is Anvil's Form1: a status line and the log-in and sign-up
+// buttons. No inline script or style: Usher's stylesheet does the look.
+var homePage = template.Must(template.New("home").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Custom Sign-up</title>
+<link rel="stylesheet" href="/user/static/usher.css">
+</head>
+<body>
+<header class="top"><a class="brand" href="/"><span>Custom Sign-up</span></a></header>
+<main id="main"><div class="card narrow">
+<h1>Welcome</h1>
+{{with .User -}}
+<p id="login-status">You are logged in as {{.Email}}.</p>
+<p>Hello, {{index .Profile "name"}}!</p>
+<p><a class="button" href="/user/logout">Log out</a></p>
+{{- else -}}
+<p id="login-status">You are not logged in.</p>
+<p><a class="button" href="/user/login">Log in</a> <a class="button" href="/user/register">Sign up</a></p>
+{{- end}}
+<ul class="links">
+<li><a href="/user/forgot-password">Forgot your password?</a></li>
+<li><a href="/user/resend-confirm-email">Resend the confirmation email</a></li>
+{{if .DevMailbox}}<li><a href="/user/dev/mailbox">Development mailbox</a> (no SMTP server is set)</li>{{end}}
+</ul>
+</div></main>
+</body>
+</html>
+`))
+
+const csp = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+func render(w http.ResponseWriter, t *template.Template, d pageData) {
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, d); err != nil {
+		slog.Error("page", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", csp)
+	h.Set("Cache-Control", "no-store") // the page shows who is logged in
+	w.Write(buf.Bytes())
+}

@@ -1,0 +1,49 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/usher-auth/usher"
+)
+
+type i18nJSON struct {
+	Lang          string               `json:"lang"`
+	Dir           string               `json:"dir"`
+	Languages     []languageJSON       `json:"languages"`
+	Messages      map[string]string    `json:"messages"`
+	LoginWith     string               `json:"login_with"`
+	Signup        bool                 `json:"signup"`
+	Username      bool                 `json:"username"`
+	RememberMe    bool                 `json:"remember_me"`
+	LoginLink     bool                 `json:"login_link"`
+	MFAReset      bool                 `json:"mfa_reset"`
+	ProfileFields []usher.ProfileField `json:"profile_fields"`
+}
+
+type languageJSON struct {
+	Tag  string `json:"tag"`
+	Name string `json:"name"`
+	RTL  bool   `json:"rtl,omitempty"`
+}
+
+// handleI18n serves GET /user/api/i18n: what usher.js needs to draw its
+// dialogs: the messages in the request's language and the shape of the
+// forms (how users log in, whether they may sign up, the profile fields).
+func (h *Handler) handleI18n(w http.ResponseWriter, r *http.Request) {
+	lang := h.lang(r)
+	cfg := h.svc.Config()
+	out := i18nJSON{
+		Lang: lang, Dir: h.cat.Dir(lang), Messages: h.cat.Messages(lang),
+		LoginWith: cfg.LoginWith, Signup: !cfg.DisableRegistration && !cfg.RequireInvitation,
+		Username: cfg.EnableUsername, RememberMe: !cfg.DisableRememberMe, LoginLink: cfg.EnableLoginLink,
+		MFAReset:      cfg.AllowMFAEmailReset,
+		ProfileFields: cfg.ProfileFields,
+	}
+	if out.ProfileFields == nil {
+		out.ProfileFields = []usher.ProfileField{}
+	}
+	for _, l := range h.cat.Languages() {
+		out.Languages = append(out.Languages, languageJSON{Tag: l.Tag, Name: l.Name, RTL: l.RTL})
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,408 @@
+package web
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/usher-auth/usher"
+	"github.com/usher-auth/usher/i18n"
+)
+
+// The pages: server-rendered HTML forms for every flow, working without
+// JavaScript. Each page is a template file in templates/pages that calls
+// one of the layouts (public_base for visitors, member_base for logged-in
+// users, both built on base); an application overrides any file by giving
+// one of the same name under pages/ in Options.Templates.
+
+//go:embed templates/pages/*.html
+var pageFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// layouts are parsed into every page's template set.
+var layouts = []string{"base.html", "public_base.html", "member_base.html", "fields.html", "forms.html"}
+
+// pages parses the page templates once, and keeps per language a clone
+// whose T speaks that language (html/template escapes a set on its first
+// execution, so each language's clone is escaped once and then reused).
+type pages struct {
+	files  map[string]string // file name → source
+	master map[string]*template.Template
+	mu     sync.Mutex
+	byLang map[string]*template.Template // "page\x00lang" → ready to execute
+}
+
+// loadPages reads the embedded page templates, then the overrides under
+// pages/ in over, and parses every page with the layouts.
+func loadPages(over fs.FS) (*pages, error) {
+	p := &pages{files: map[string]string{}, master: map[string]*template.Template{}, byLang: map[string]*template.Template{}}
+	read := func(fsys fs.FS, dir string) error {
+		entries, err := fs.ReadDir(fsys, dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".html") {
+				continue
+			}
+			b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
+			if err != nil {
+				return err
+			}
+			p.files[e.Name()] = string(b)
+		}
+		return nil
+	}
+	if err := read(pageFiles, "templates/pages"); err != nil {
+		return nil, err
+	}
+	if over != nil {
+		if err := read(over, "pages"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("web: Templates: %w", err)
+		}
+	}
+	// Stand-in functions for parsing; each language's clone rebinds them.
+	funcs := pageFuncs(nil, "en")
+	for name, src := range p.files {
+		if isLayout(name) {
+			continue
+		}
+		// The layouts first, so that the page's definitions replace
+		// their defaults ({{block}}); the page is the set's root.
+		t := template.New(name).Funcs(funcs)
+		for _, l := range layouts {
+			if _, err := t.New(l).Parse(p.files[l]); err != nil {
+				return nil, fmt.Errorf("web: template %s: %w", l, err)
+			}
+		}
+		if _, err := t.Parse(src); err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", name, err)
+		}
+		p.master[strings.TrimSuffix(name, ".html")] = t
+	}
+	return p, nil
+}
+
+func isLayout(name string) bool {
+	for _, l := range layouts {
+		if l == name {
+			return true
+		}
+	}
+	return false
+}
+
+// get returns page name's template set for language lang.
+func (p *pages) get(cat *i18n.Catalogue, name, lang string) (*template.Template, error) {
+	key := name + "\x00" + lang
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t, ok := p.byLang[key]; ok {
+		return t, nil
+	}
+	m, ok := p.master[name]
+	if !ok {
+		return nil, fmt.Errorf("web: no page template %q", name)
+	}
+	t, err := m.Clone()
+	if err != nil {
+		return nil, err
+	}
+	t.Funcs(pageFuncs(cat, lang))
+	p.byLang[key] = t
+	return t, nil
+}
+
+// pageFuncs returns the functions templates use: T translates (T "English
+// text" args...), field describes a form field.
+func pageFuncs(cat *i18n.Catalogue, lang string) template.FuncMap {
+	return template.FuncMap{
+		"T": func(id string, args ...any) string {
+			if cat == nil {
+				return fmt.Sprintf(id, args...)
+			}
+			return cat.Sprintf(lang, id, args...)
+		},
+		// inputType is the input type of a profile field's type.
+		"inputType": func(t string) string {
+			switch t {
+			case "int":
+				return "number"
+			case "email", "url":
+				return t
+			}
+			return "text"
+		},
+		// field describes an input for the "field" template: field $
+		// name type label [autocomplete] ["optional"].
+		"field": func(d *pageData, name, typ, label string, more ...string) formField {
+			f := formField{Name: name, Type: typ, Label: label, Required: true}
+			for _, m := range more {
+				switch m {
+				case "optional":
+					f.Required = false
+				case "autofocus":
+					f.Autofocus = true
+				default:
+					f.Autocomplete = m
+				}
+			}
+			if d != nil {
+				if typ != "password" {
+					f.Value = d.Form.Get(name)
+				}
+				f.Error = d.Errors[name]
+				f.Autofocus = f.Autofocus || (f.Error != "" && d.firstError() == name)
+			}
+			return f
+		},
+	}
+}
+
+// formField is what the "field" template renders: a label, the input, and
+// the field's error tied to it with aria-describedby.
+type formField struct {
+	Name, Type, Label, Value, Error, Autocomplete string
+	Required, Autofocus                           bool
+}
+
+// pageData is what every page template gets.
+type pageData struct {
+	Lang      string
+	Dir       string
+	Languages []i18n.Language
+	AppName   string
+	LogoURL   string
+	Prefix    string
+	CSRF      string
+	Path      string // this page's path and query, for the language switcher
+	User      *usher.User
+	Config    usher.Config
+	Profile   []usher.ProfileField
+	Flash     string // a message ID
+	FlashErr  bool
+	Error     string // translated, for the whole form
+	Form      url.Values
+	Errors    map[string]string // field → translated message
+	Next      string
+	Done      bool // the action succeeded: show the outcome, not the form
+	Data      map[string]any
+}
+
+// firstError returns the name of the field whose error gets the focus.
+func (d *pageData) firstError() string {
+	for _, name := range d.Form["_order"] {
+		if d.Errors[name] != "" {
+			return name
+		}
+	}
+	for name := range d.Errors {
+		return name
+	}
+	return ""
+}
+
+// newPage starts the data of a page for r.
+func (h *Handler) newPage(w http.ResponseWriter, r *http.Request) *pageData {
+	lang := h.lang(r)
+	cfg := h.svc.Config()
+	d := &pageData{
+		Lang: lang, Dir: h.cat.Dir(lang), Languages: h.cat.Languages(),
+		AppName: cfg.AppName, LogoURL: h.opts.LogoURL, Prefix: h.opts.Prefix,
+		CSRF: h.csrfToken(w, r), Path: r.URL.RequestURI(),
+		Config: cfg, Profile: cfg.ProfileFields,
+		Form: url.Values{}, Errors: map[string]string{}, Data: map[string]any{},
+		Next: h.nextParam(r),
+	}
+	if a, _ := h.authenticate(r, true); a != nil {
+		d.User = a.user
+	}
+	d.Flash, d.FlashErr = h.takeFlash(w, r)
+	return d
+}
+
+// render writes page name with status.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
+	t, err := h.pages.get(h.cat, name, d.Lang)
+	var buf bytes.Buffer
+	if err == nil {
+		err = t.ExecuteTemplate(&buf, name+".html", d)
+	}
+	if err != nil {
+		h.log.Error("usher: page template", "page", name, "err", err)
+		http.Error(w, h.cat.Text(d.Lang, "internal_error"), http.StatusInternalServerError)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Content-Language", d.Lang)
+	hd.Set("Content-Security-Policy", pageCSP)
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// pageCSP allows only this site's own scripts, styles and images (and
+// images in data: URLs, for QR codes): no inline script or style at all.
+const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// formError fills d from err: the message for the form, and each field's
+// message in d's language. It returns the HTTP status for err.
+func (h *Handler) formError(r *http.Request, d *pageData, err error) int {
+	status, e := h.classify(r, err)
+	d.Error = e.Message
+	for f, m := range e.Fields {
+		d.Errors[f] = m
+	}
+	if len(e.Fields) > 0 && e.Code == "validation_failed" {
+		d.Error = h.cat.Text(d.Lang, "validation_failed")
+	}
+	return status
+}
+
+// lang picks the request's language: ?lang=, then the language cookie,
+// then the logged-in user's choice, then Accept-Language.
+func (h *Handler) lang(r *http.Request) string {
+	if l, ok := r.Context().Value(langKey{}).(string); ok {
+		return l
+	}
+	var chosen []string
+	if q := r.URL.Query().Get("lang"); q != "" {
+		chosen = append(chosen, q)
+	}
+	if c, err := r.Cookie(h.langCookieName()); err == nil {
+		chosen = append(chosen, c.Value)
+	}
+	if a, ok := r.Context().Value(ctxKey{}).(*auth); ok && a.user != nil {
+		chosen = append(chosen, a.user.Locale)
+	}
+	return h.cat.Match(r.Header.Get("Accept-Language"), chosen...)
+}
+
+type langKey struct{}
+
+func (h *Handler) langCookieName() string { return h.opts.CookieName + "_lang" }
+
+// csrfToken returns the browser's CSRF token, setting its cookie when the
+// browser has none. The token guards the pages' forms for browsers too
+// old to send Sec-Fetch-Site or Origin (which Go's CrossOriginProtection
+// checks first): a form must echo the cookie's value.
+func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(h.csrfCookieName()); err == nil && csrfPattern.MatchString(c.Value) {
+		return c.Value
+	}
+	tok := rand.Text()
+	http.SetCookie(w, &http.Cookie{
+		Name: h.csrfCookieName(), Value: tok, Path: "/",
+		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode,
+	})
+	return tok
+}
+
+var csrfPattern = regexp.MustCompile(`^[A-Z2-7]{26}$`)
+
+func (h *Handler) csrfCookieName() string { return h.opts.CookieName + "_csrf" }
+
+// checkCSRF reports whether a form POST carries the browser's CSRF token.
+func (h *Handler) checkCSRF(r *http.Request) bool {
+	c, err := r.Cookie(h.csrfCookieName())
+	if err != nil || !csrfPattern.MatchString(c.Value) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf_token"))) == 1
+}
+
+// form wraps a page's POST handler: it limits and parses the body and
+// refuses a request without the CSRF token with a 403 page.
+func (h *Handler) form(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, h.cat.Text(h.lang(r), "bad_request"), http.StatusBadRequest)
+			return
+		}
+		if !h.checkCSRF(r) {
+			d := h.newPage(w, r)
+			d.Data["title"], d.Data["text"] = tr("Page expired"), tr("csrf_failed")
+			h.render(w, r, http.StatusForbidden, "message", d)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// flash keeps a message ID for the next page the browser shows (after a
+// redirect). Only IDs of the catalogue are kept, and pages show their
+// text escaped: a flash cannot carry markup.
+func (h *Handler) flash(w http.ResponseWriter, r *http.Request, id string, isErr bool) {
+	v := "ok:" + id
+	if isErr {
+		v = "err:" + id
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: h.opts.CookieName + "_flash", Value: url.QueryEscape(v), Path: "/",
+		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode, MaxAge: 60,
+	})
+}
+
+// takeFlash returns the flash message ID and clears it.
+func (h *Handler) takeFlash(w http.ResponseWriter, r *http.Request) (string, bool) {
+	c, err := r.Cookie(h.opts.CookieName + "_flash")
+	if err != nil {
+		return "", false
+	}
+	h.clearCookie(w, r, c.Name)
+	v, _ := url.QueryUnescape(c.Value)
+	kind, id, _ := strings.Cut(v, ":")
+	if !h.cat.Known(id) {
+		return "", false
+	}
+	return id, kind == "err"
+}
+
+// nextParam returns the request's next parameter when it is a path on this
+// site, else "".
+func (h *Handler) nextParam(r *http.Request) string {
+	n := r.FormValue("next")
+	if !LocalPath(n) {
+		return ""
+	}
+	return n
+}
+
+// redirectNext sends the browser to the request's next parameter, or to
+// def.
+func (h *Handler) redirectNext(w http.ResponseWriter, r *http.Request, def string) {
+	to := h.nextParam(r)
+	if to == "" {
+		to = def
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// serveStatic serves the embedded assets under Prefix/static/.
+func (h *Handler) serveStatic() http.Handler {
+	sub, _ := fs.Sub(staticFiles, "static")
+	fsrv := http.StripPrefix(h.opts.Prefix+"/static/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fsrv.ServeHTTP(w, r)
+	})
+}
+
+// tr marks a message ID given in Go code, for the catalogue test that
+// collects every ID in use; it returns id.
+func tr(id string) string { return id }

@@ -1,0 +1,307 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/usher-auth/usher"
+)
+
+// The pages for visitors: log in, register, log out, the "send me a link"
+// forms and the pages that e-mailed links open.
+
+func (h *Handler) publicPageRoutes() {
+	p := h.opts.Prefix
+	h.mux.HandleFunc("GET "+p+"/login", h.loginPage)
+	h.mux.HandleFunc("POST "+p+"/login", h.form(h.loginSubmit))
+	h.mux.HandleFunc("GET "+p+"/register", h.registerPage)
+	h.mux.HandleFunc("POST "+p+"/register", h.form(h.registerSubmit))
+	h.mux.HandleFunc("GET "+p+"/logout", func(w http.ResponseWriter, r *http.Request) {
+		h.render(w, r, http.StatusOK, "logout", h.newPage(w, r))
+	})
+	h.mux.HandleFunc("POST "+p+"/logout", h.form(h.logoutSubmit))
+	h.mux.HandleFunc("POST "+p+"/language", h.form(h.languageSubmit))
+	h.mfaLoginPageRoutes()
+	h.mux.HandleFunc("GET "+p+"/theme.css", h.themeCSS)
+	h.mux.Handle("GET "+p+"/static/", h.serveStatic())
+
+	for _, f := range []struct {
+		path, page string
+		send       func(ctx context.Context, email string, c usher.Client) error
+	}{
+		{"/forgot-password", "forgot_password", h.svc.SendPasswordResetEmail},
+		{"/resend-confirm-email", "resend_confirm_email", h.svc.SendConfirmEmail},
+		{"/login-link", "login_link", h.svc.SendLoginLink},
+		{"/mfa-reset", "mfa_reset_request", h.svc.SendMFAResetEmail},
+	} {
+		h.mux.HandleFunc("GET "+p+f.path, func(w http.ResponseWriter, r *http.Request) {
+			h.render(w, r, http.StatusOK, f.page, h.newPage(w, r))
+		})
+		h.mux.HandleFunc("POST "+p+f.path, h.form(func(w http.ResponseWriter, r *http.Request) {
+			d := h.newPage(w, r)
+			d.Form = r.PostForm
+			if err := f.send(r.Context(), r.PostFormValue("email"), h.client(r)); err != nil {
+				h.render(w, r, h.formError(r, d, err), f.page, d)
+				return
+			}
+			d.Done = true
+			h.render(w, r, http.StatusOK, f.page, d)
+		}))
+	}
+	for _, f := range h.linkFlows() {
+		h.mux.HandleFunc("GET "+p+f.path, func(w http.ResponseWriter, r *http.Request) {
+			h.render(w, r, http.StatusOK, f.page, h.newPage(w, r))
+		})
+		h.mux.HandleFunc("POST "+p+f.path, h.form(h.linkAction(f)))
+	}
+}
+
+// loginPage serves GET /user/login; a logged-in user goes on at once.
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	d := h.newPage(w, r)
+	if d.User != nil {
+		h.redirectNext(w, r, h.opts.AfterLoginURL)
+		return
+	}
+	h.renderLogin(w, r, http.StatusOK, d, nil)
+}
+
+// renderLogin shows the log-in page, or Flask-User's log-in-or-register
+// page with reg as the sign-up half.
+func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, d, reg *pageData) {
+	if !h.opts.LoginOrRegister {
+		h.render(w, r, status, "login", d)
+		return
+	}
+	if reg == nil {
+		reg = h.subPage(d)
+	}
+	d.Data["register"] = reg
+	h.render(w, r, status, "login_or_register", d)
+}
+
+// subPage returns the data of the other form of a two-form page.
+func (h *Handler) subPage(d *pageData) *pageData {
+	sub := *d
+	sub.Form, sub.Errors, sub.Error, sub.Data = nil, map[string]string{}, "", map[string]any{}
+	return &sub
+}
+
+// loginSubmit serves POST /user/login.
+func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	d := h.newPage(w, r)
+	d.Form = r.PostForm
+	login := strings.TrimSpace(r.PostFormValue("login"))
+	sess, _, err := h.svc.Login(r.Context(), usher.Credentials{
+		Login: login, Password: r.PostFormValue("password"), Remember: r.PostFormValue("remember") != "",
+		DeviceToken: h.deviceToken(r, ""),
+	}, h.client(r))
+	h.afterLogin(w, r, d, sess, err, func(status int) {
+		if errors.Is(err, usher.ErrEmailNotConfirmed) && strings.Contains(login, "@") {
+			d.Data["resend"] = login
+		}
+		h.renderLogin(w, r, status, d, nil)
+	})
+}
+
+// afterLogin ends every way of logging in from a page: cookies and the
+// next page on success, the second-factor page when one is needed, the
+// change-password page when an admin requires a new password, else
+// showError with the error's status.
+func (h *Handler) afterLogin(w http.ResponseWriter, r *http.Request, d *pageData, sess *usher.Session, err error, showError func(status int)) {
+	if sess != nil {
+		h.setSessionCookies(w, r, sess)
+	}
+	var mfa *usher.MFARequiredError
+	switch {
+	case errors.As(err, &mfa) && mfa.Pending != "":
+		h.setPendingMFA(w, r, mfa.Pending, r.PostFormValue("remember") != "")
+		http.Redirect(w, r, h.opts.Prefix+"/mfa/verify"+nextQuery(d.Next), http.StatusSeeOther)
+	case errors.Is(err, usher.ErrPasswordResetRequested) && sess != nil:
+		h.flash(w, r, "password_reset_requested", true)
+		http.Redirect(w, r, h.opts.Prefix+"/change-password"+nextQuery(d.Next), http.StatusSeeOther)
+	case err != nil:
+		status := h.formError(r, d, err)
+		showError(status)
+	default:
+		to := d.Next
+		if to == "" {
+			to = h.opts.AfterLoginURL
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+	}
+}
+
+// nextQuery returns "?next=..." for a non-empty next.
+func nextQuery(next string) string {
+	if next == "" {
+		return ""
+	}
+	return "?next=" + url.QueryEscape(next)
+}
+
+// registerPage serves GET /user/register (also the page an invitation link
+// opens, with ?token=).
+func (h *Handler) registerPage(w http.ResponseWriter, r *http.Request) {
+	d := h.newPage(w, r)
+	if tok := r.URL.Query().Get("token"); tok != "" {
+		d.Data["invitation"] = tok
+	} else if d.User != nil {
+		h.redirectNext(w, r, h.opts.AfterRegisterURL)
+		return
+	}
+	if h.opts.LoginOrRegister && d.Data["invitation"] == nil {
+		h.renderLogin(w, r, http.StatusOK, h.subPage(d), d)
+		return
+	}
+	h.render(w, r, http.StatusOK, "register", d)
+}
+
+// registerSubmit serves POST /user/register.
+func (h *Handler) registerSubmit(w http.ResponseWriter, r *http.Request) {
+	d := h.newPage(w, r)
+	d.Form = r.PostForm
+	tok := r.PostFormValue("token")
+	if tok != "" {
+		d.Data["invitation"] = tok
+	}
+	showError := func(status int) {
+		if h.opts.LoginOrRegister && tok == "" {
+			h.renderLogin(w, r, status, h.subPage(d), d)
+			return
+		}
+		h.render(w, r, status, "register", d)
+	}
+	pw := r.PostFormValue("password")
+	if pw != r.PostFormValue("retype_password") {
+		h.formError(r, d, &usher.ValidationError{Fields: map[string]string{"retype_password": usher.MsgPasswordMismatch}})
+		showError(http.StatusUnprocessableEntity)
+		return
+	}
+	profile := map[string]string{}
+	for _, f := range h.svc.Config().ProfileFields {
+		if v := strings.TrimSpace(r.PostFormValue(f.Name)); v != "" {
+			profile[f.Name] = v
+		}
+	}
+	u, sess, err := h.svc.SignupWithEmail(r.Context(), usher.Signup{
+		Email: r.PostFormValue("email"), Username: r.PostFormValue("username"), Password: pw,
+		Profile: profile, InvitationToken: tok, Locale: d.Lang,
+	}, h.client(r))
+	if err != nil {
+		h.formError(r, d, err)
+		showError(h.formError(r, d, err))
+		return
+	}
+	if sess != nil {
+		h.setSessionCookies(w, r, sess)
+		h.flash(w, r, tr("account_created"), false)
+		h.redirectNext(w, r, h.opts.AfterRegisterURL)
+		return
+	}
+	d.Data["title"] = tr("Create your account")
+	switch {
+	case h.svc.Config().EnableConfirmEmail && !u.EmailConfirmed():
+		d.Data["text"] = tr("Your account is created. We have sent you an email: open its link to confirm your address.")
+	case !u.Enabled:
+		d.Data["text"] = tr("Your account is created. You can log in once an administrator has approved it.")
+	default:
+		d.Data["text"] = tr("Your account is created. You can log in now.")
+	}
+	d.Data["continue"] = h.opts.Prefix + "/login"
+	h.render(w, r, http.StatusOK, "message", d)
+}
+
+// logoutSubmit serves POST /user/logout.
+func (h *Handler) logoutSubmit(w http.ResponseWriter, r *http.Request) {
+	if err := h.Logout(w, r); err != nil {
+		h.log.Error("usher: logout", "err", err)
+	}
+	h.flash(w, r, tr("You have logged out."), false)
+	h.redirectNext(w, r, h.opts.AfterLogoutURL)
+}
+
+// languageSubmit serves POST /user/language, the language switcher: the
+// choice is kept in a cookie and, for a logged-in user, on the account
+// (their e-mails use it too).
+func (h *Handler) languageSubmit(w http.ResponseWriter, r *http.Request) {
+	lang := r.PostFormValue("lang")
+	if h.cat.Supported(lang) {
+		http.SetCookie(w, &http.Cookie{
+			Name: h.langCookieName(), Value: lang, Path: "/", MaxAge: int(365 * 24 * time.Hour / time.Second),
+			HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode,
+		})
+		if a, _ := h.authenticate(r, true); a != nil && a.user.Locale != lang {
+			if err := h.svc.SetLocale(r.Context(), a.user.ID, lang); err != nil {
+				h.log.Error("usher: set locale", "err", err)
+			}
+		}
+	}
+	h.redirectNext(w, r, "/")
+}
+
+// linkFlow is one kind of e-mailed link: its page, and the action of the
+// page's form.
+type linkFlow struct {
+	path   string // the route under Prefix
+	page   string // the template
+	retype bool   // the form asks for a new password twice
+	done   string // message ID flashed on success
+	next   string // where the user goes afterwards
+	act    func(r *http.Request, password string) (*usher.Session, error)
+}
+
+func (h *Handler) linkFlows() []linkFlow {
+	return []linkFlow{
+		{path: "/confirm-email/{token}", page: "confirm_email",
+			done: "email_confirmed", next: h.opts.AfterConfirmURL, act: func(r *http.Request, _ string) (*usher.Session, error) {
+				_, sess, err := h.svc.ConfirmEmail(r.Context(), r.PathValue("token"), h.client(r))
+				return sess, err
+			}},
+		{path: "/reset-password/{token}", page: "reset_password",
+			retype: true, done: "password_reset_done", next: h.opts.AfterResetPasswordURL, act: func(r *http.Request, pw string) (*usher.Session, error) {
+				_, sess, err := h.svc.ResetPasswordWithToken(r.Context(), r.PathValue("token"), pw, h.client(r))
+				return sess, err
+			}},
+		{path: "/login-link/{token}", page: "login_link_use",
+			next: h.opts.AfterLoginURL, act: func(r *http.Request, _ string) (*usher.Session, error) {
+				sess, _, err := h.svc.LoginWithLink(r.Context(), r.PathValue("token"), r.PostFormValue("remember") != "", h.deviceToken(r, ""), h.client(r))
+				return sess, err
+			}},
+		{path: "/mfa-reset/{token}", page: "mfa_reset",
+			done: "mfa_reset_done", next: h.opts.Prefix + "/login", act: func(r *http.Request, _ string) (*usher.Session, error) {
+				return nil, h.svc.ResetMFAWithToken(r.Context(), r.PathValue("token"), r.PostFormValue("password"), h.client(r))
+			}},
+	}
+}
+
+// linkAction serves the POST of a link page: it runs the flow's action,
+// sets the cookies of a session it starts (even one that may only set a
+// new password), and sends the user on with a flash message.
+func (h *Handler) linkAction(f linkFlow) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		d := h.newPage(w, r)
+		d.Next = f.next
+		pw := r.PostFormValue("new_password")
+		if f.retype && pw != r.PostFormValue("retype_password") {
+			h.render(w, r, h.formError(r, d, &usher.ValidationError{Fields: map[string]string{"retype_password": usher.MsgPasswordMismatch}}), f.page, d)
+			return
+		}
+		sess, err := f.act(r, pw)
+		if f.done != "" && err == nil {
+			h.flash(w, r, f.done, false)
+		}
+		h.afterLogin(w, r, d, sess, err, func(status int) {
+			if len(d.Errors) > 0 && f.page != "reset_password" {
+				for _, m := range d.Errors {
+					d.Error = m
+				}
+			}
+			h.render(w, r, status, f.page, d)
+		})
+	}
+}
