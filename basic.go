@@ -44,7 +44,11 @@ func (s *Service) CheckBasic(ctx context.Context, username, password string, c C
 		return nil, ErrPasswordResetRequested
 	}
 	// Basic auth has no way to ask for a second factor: a user who has one
-	// cannot use it (Anvil behaves so too, short of a remembered device).
+	// cannot use it (Anvil behaves so too, short of a remembered device),
+	// and with RequireMFA nobody can.
+	if s.cfg.RequireMFA {
+		return nil, ErrMFARequired
+	}
 	if methods, err := s.store.ListMFAMethods(ctx, u.ID); err != nil {
 		return nil, err
 	} else if len(methods) > 0 {

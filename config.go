@@ -53,7 +53,10 @@ type Config struct {
 	// BaseURL is the public origin (and path, if Usher is mounted below
 	// one) put in e-mailed links, e.g. "https://auth.example.com". It is
 	// never guessed from a request's Host header, which an attacker
-	// controls. "" means "http://127.0.0.1:8080".
+	// controls. "" means "http://127.0.0.1:8080". Its scheme and host
+	// are also the WebAuthn relying party (origin and RP ID): security
+	// keys and passkeys work only with https://<domain> or
+	// http://localhost.
 	BaseURL string
 	// LinkPrefix is the path of Usher's pages under BaseURL; "" means
 	// "/user" (links like /user/confirm-email/TOKEN).
@@ -61,6 +64,13 @@ type Config struct {
 	// EnableLoginLink lets users log in with a link sent by e-mail
 	// (Anvil's use_token).
 	EnableLoginLink bool
+	// EnablePasskeys lets users log in with a passkey alone, without the
+	// password (BeginPasskeyLogin). Security keys as a second factor are
+	// available whenever second factors are configured. WebAuthn needs a
+	// secure context and a domain name: BaseURL must be https://... or
+	// http://localhost...; with an IP address as its host, or plain http
+	// to another host, WebAuthn is unavailable.
+	EnablePasskeys bool
 	// NoAutoLoginAfterRegister leaves a new user logged out after sign-up
 	// even when the account could log in at once
 	// (USER_AUTO_LOGIN_AFTER_REGISTER = false).
@@ -97,6 +107,12 @@ type Config struct {
 	// device the second factor (Anvil's mfa_timeout_days); 0 means 30
 	// days, negative means the option is off.
 	MFARememberDuration time.Duration
+	// RequireMFA makes every user have a second factor (USHER_REQUIRE_MFA):
+	// a user without one who logs in gets ErrMFARequired with an
+	// enrolment to complete (MFARequiredError.Enroll) instead of a
+	// session, and sign-up starts no session. It needs second factors to
+	// be configured (Deps.MFA and Deps.Sealer).
+	RequireMFA bool
 
 	// DisableRememberMe ignores the remember flag of log-ins
 	// (USER_ENABLE_REMEMBER_ME = false).

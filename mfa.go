@@ -8,13 +8,16 @@ import "time"
 type MFAMethod struct {
 	ID     string
 	UserID string
-	Type   string // MFATOTP (WebAuthn keys come later)
+	Type   string // MFATOTP or MFAFIDO
 	Name   string // the user's label, e.g. "Phone"
-	// Secret is the method's secret: for TOTP the raw key, sealed with
+	// Secret is the method's secret: for TOTP the raw key, for a security
+	// key (MFAFIDO) the JSON of its WebAuthn credential; sealed with
 	// AES-GCM while stored.
 	Secret []byte
 	// LastStep is the last TOTP time step accepted: a code of that step or
-	// an earlier one is refused, so a code works once.
+	// an earlier one is refused, so a code works once. For a security key
+	// it holds the authenticator's signature counter and a use count (see
+	// webauthn.go), which only grow.
 	LastStep   int64
 	CreatedAt  time.Time
 	LastUsedAt time.Time
@@ -24,6 +27,8 @@ type MFAMethod struct {
 const (
 	MFATOTP     = "totp"
 	MFARecovery = "recovery"
+	// MFAFIDO is a WebAuthn security key or passkey (Anvil's name).
+	MFAFIDO = "fido"
 )
 
 // MFA is the second-factor machinery the Service uses: TOTP and recovery
@@ -48,10 +53,15 @@ type Sealer interface {
 }
 
 // SecondFactor is the second factor given at log-in (Anvil's mfa
-// argument): {"type":"totp","code":"123456"} or {"type":"recovery",...}.
+// argument): {"type":"totp","code":"123456"} or {"type":"recovery",...},
+// or for a security key {"type":"fido","code":"<the PublicKeyCredential
+// JSON>","state":"<from BeginWebAuthnLogin>"}.
 type SecondFactor struct {
 	Type string `json:"type"`
 	Code string `json:"code"`
+	// State is the opaque ceremony state of BeginWebAuthnLogin (fido
+	// only).
+	State string `json:"state,omitempty"`
 }
 
 // MFARequiredError is the ErrMFARequired of a log-in whose password was
@@ -61,6 +71,10 @@ type SecondFactor struct {
 type MFARequiredError struct {
 	Pending string
 	Types   []string
+	// Enroll means the user has no second factor and Config.RequireMFA
+	// wants one: Pending completes the log-in with CompleteMFAEnrollment
+	// (a new authenticator app) instead of CompleteMFALogin.
+	Enroll bool
 }
 
 func (e *MFARequiredError) Error() string { return ErrMFARequired.Error() }

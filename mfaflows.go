@@ -210,6 +210,9 @@ func (s *Service) AvailableMFATypes(ctx context.Context, cr Credentials, c Clien
 func (s *Service) mfaTypes(ctx context.Context, userID string, methods []*MFAMethod) []string {
 	var types []string
 	for _, m := range methods {
+		if m.Type == MFAFIDO && !s.webauthnAvailable() {
+			continue // no WebAuthn at this BaseURL: a key cannot be used
+		}
 		if !slices.Contains(types, m.Type) {
 			types = append(types, m.Type)
 		}
@@ -244,6 +247,8 @@ func (s *Service) verifyFactor(ctx context.Context, u *User, methods []*MFAMetho
 				return s.store.UseTOTPStep(ctx, m.ID, step, now) == nil
 			}
 		}
+	case MFAFIDO:
+		return s.verifyWebAuthnFactor(ctx, u, methods, f)
 	case MFARecovery:
 		if s.store.UseRecoveryCode(ctx, u.ID, s.mfa.HashRecoveryCode(f.Code), now) == nil {
 			s.event(ctx, s.store, u.ID, EventRecoveryCodeUsed, c, "")
@@ -259,8 +264,14 @@ func (s *Service) verifyFactor(ctx context.Context, u *User, methods []*MFAMetho
 // log-in token in st; a wrong f counts as a failure (and may lock).
 func (s *Service) secondFactor(ctx context.Context, st Store, u *User, f *SecondFactor, deviceToken string, c Client) (verified bool, err error) {
 	methods, err := st.ListMFAMethods(ctx, u.ID)
-	if err != nil || len(methods) == 0 {
+	if err != nil {
 		return false, err
+	}
+	if len(methods) == 0 {
+		if s.cfg.RequireMFA && s.mfaReady() {
+			return false, s.pendingEnrollment(ctx, st, u)
+		}
+		return false, nil
 	}
 	if deviceToken != "" && len(deviceToken) == tokenLen {
 		if t, err := st.FindToken(ctx, hashToken(deviceToken), tokenMFADevice, s.now()); err == nil && t.UserID == u.ID {

@@ -120,6 +120,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if d.Store == nil || d.Passwords == nil || d.Policy == nil {
 		return nil, errors.New("usher: New needs a Store, a PasswordHasher and a PasswordPolicy")
 	}
+	if cfg.RequireMFA && (d.MFA == nil || d.Sealer == nil) {
+		return nil, errors.New("usher: RequireMFA needs second factors: Deps.MFA and Deps.Sealer (with the usher binary: a secret_key, or SQLite)")
+	}
 	s := &Service{
 		cfg:            cfg.defaults(),
 		store:          d.Store,

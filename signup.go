@@ -82,7 +82,9 @@ func (s *Service) SignupWithEmail(ctx context.Context, in Signup, c Client) (*Us
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
-		if u.Enabled && s.mayLogInUnconfirmed(u) && !s.cfg.NoAutoLoginAfterRegister {
+		// With RequireMFA the user logs in, and sets up a second
+		// factor, before any session starts.
+		if u.Enabled && s.mayLogInUnconfirmed(u) && !s.cfg.NoAutoLoginAfterRegister && !s.cfg.RequireMFA {
 			now := s.now()
 			if err := tx.RecordLogin(ctx, u.ID, now, ""); err != nil {
 				return err

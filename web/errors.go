@@ -95,6 +95,11 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		// The pending log-in: POST it with the second factor to
 		// /user/api/mfa/login.
 		body["mfa_token"], body["mfa_types"] = mfa.Pending, mfa.Types
+		if mfa.Enroll {
+			// No second factor yet, and one is required: set one
+			// up with /user/api/mfa/enroll.
+			body["mfa_enroll"] = true
+		}
 	}
 	writeJSON(w, status, body)
 }

@@ -22,6 +22,8 @@ func (h *Handler) mfaRoutes() {
 	h.mux.HandleFunc("POST "+p+"/recovery-codes", h.handleRecoveryCodes)
 	h.mux.HandleFunc("POST "+p+"/reset", h.mailRequestAPI(h.svc.SendMFAResetEmail))
 	h.mux.HandleFunc("POST "+p+"/reset/confirm", h.handleMFAResetConfirm)
+	h.mfaEnrollRoutes()
+	h.webauthnRoutes()
 }
 
 type mfaLoginBody struct {

@@ -165,7 +165,16 @@ func pageFuncs(cat *i18n.Catalogue, lang string) template.FuncMap {
 					f.Value = d.Form.Get(name)
 				}
 				f.Error = d.Errors[name]
-				f.Autofocus = f.Autofocus || (f.Error != "" && d.firstError() == name)
+				switch {
+				case len(d.Errors) > 0:
+					// The first wrong field gets the focus.
+					f.Autofocus = d.firstError() == name
+				case d.Error != "":
+					// A refused form (a wrong password): the
+					// cleared password field.
+					f.Autofocus = typ == "password" && !d.passwordFocused
+					d.passwordFocused = d.passwordFocused || f.Autofocus
+				}
 			}
 			return f
 		},
@@ -189,6 +198,7 @@ type pageData struct {
 	Prefix    string
 	CSRF      string
 	Path      string // this page's path and query, for the language switcher
+	Here      string // this page's path, to mark the menu's current entry
 	User      *usher.User
 	Config    usher.Config
 	Profile   []usher.ProfileField
@@ -200,6 +210,8 @@ type pageData struct {
 	Next      string
 	Done      bool // the action succeeded: show the outcome, not the form
 	Data      map[string]any
+
+	passwordFocused bool // a password field has the focus already
 }
 
 // firstError returns the name of the field whose error gets the focus.
@@ -222,7 +234,7 @@ func (h *Handler) newPage(w http.ResponseWriter, r *http.Request) *pageData {
 	d := &pageData{
 		Lang: lang, Dir: h.cat.Dir(lang), Languages: h.cat.Languages(),
 		AppName: cfg.AppName, LogoURL: h.opts.LogoURL, Prefix: h.opts.Prefix,
-		CSRF: h.csrfToken(w, r), Path: r.URL.RequestURI(),
+		CSRF: h.csrfToken(w, r), Path: r.URL.RequestURI(), Here: r.URL.Path,
 		Config: cfg, Profile: cfg.ProfileFields,
 		Form: url.Values{}, Errors: map[string]string{}, Data: map[string]any{},
 		Next: h.nextParam(r),

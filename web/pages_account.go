@@ -147,6 +147,7 @@ func isoTime(t time.Time) string {
 // sessionRow is one session in the account page's list.
 type sessionRow struct {
 	ID, IP, UserAgent     string
+	Browser, System       string // from UserAgent; "" when not recognised
 	Created, CreatedISO   string
 	LastSeen, LastSeenISO string
 	Current, Remember     bool
@@ -175,7 +176,7 @@ func (h *Handler) renderProfile(w http.ResponseWriter, r *http.Request, status i
 	rows := make([]sessionRow, len(list))
 	for i, s := range list {
 		rows[i] = sessionRow{
-			ID: s.ID, IP: s.IP, UserAgent: s.UserAgent,
+			ID: s.ID, IP: s.IP, UserAgent: s.UserAgent, Browser: browserName(s.UserAgent), System: systemName(s.UserAgent),
 			Created: pageTime(s.CreatedAt), CreatedISO: isoTime(s.CreatedAt),
 			LastSeen: pageTime(s.LastSeenAt), LastSeenISO: isoTime(s.LastSeenAt),
 			Current: s.ID == a.sess.ID, Remember: s.Remember,
@@ -397,4 +398,24 @@ func (h *Handler) inviteSubmit(w http.ResponseWriter, r *http.Request, a *auth) 
 	}
 	h.flash(w, r, tr("Your invitation has been sent."), false)
 	http.Redirect(w, r, h.opts.Prefix+"/invite", http.StatusSeeOther)
+}
+
+// browserName and systemName name a session's browser and operating
+// system from its User-Agent, as usher.js does, for the list of sessions.
+func browserName(ua string) string {
+	for _, b := range [][2]string{{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"}} {
+		if strings.Contains(ua, b[0]) {
+			return b[1]
+		}
+	}
+	return ""
+}
+
+func systemName(ua string) string {
+	for _, o := range [][2]string{{"iPhone", "iOS"}, {"iPad", "iOS"}, {"Android", "Android"}, {"Windows", "Windows"}, {"CrOS", "ChromeOS"}, {"Macintosh", "macOS"}, {"Linux", "Linux"}} {
+		if strings.Contains(ua, o[0]) {
+			return o[1]
+		}
+	}
+	return ""
 }

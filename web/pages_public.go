@@ -120,7 +120,11 @@ func (h *Handler) afterLogin(w http.ResponseWriter, r *http.Request, d *pageData
 	switch {
 	case errors.As(err, &mfa) && mfa.Pending != "":
 		h.setPendingMFA(w, r, mfa.Pending, r.PostFormValue("remember") != "")
-		http.Redirect(w, r, h.opts.Prefix+"/mfa/verify"+nextQuery(d.Next), http.StatusSeeOther)
+		step := "/mfa/verify"
+		if mfa.Enroll {
+			step = "/mfa/enroll"
+		}
+		http.Redirect(w, r, h.opts.Prefix+step+nextQuery(d.Next), http.StatusSeeOther)
 	case errors.Is(err, usher.ErrPasswordResetRequested) && sess != nil:
 		h.flash(w, r, "password_reset_requested", true)
 		http.Redirect(w, r, h.opts.Prefix+"/change-password"+nextQuery(d.Next), http.StatusSeeOther)
@@ -201,6 +205,13 @@ func (h *Handler) registerSubmit(w http.ResponseWriter, r *http.Request) {
 		h.setSessionCookies(w, r, sess)
 		h.flash(w, r, tr("account_created"), false)
 		h.redirectNext(w, r, h.opts.AfterRegisterURL)
+		return
+	}
+	if cfg := h.svc.Config(); cfg.RequireMFA && u.Enabled && (u.EmailConfirmed() || !cfg.EnableConfirmEmail || cfg.EnableLoginWithoutConfirmEmail) {
+		// The account may log in but needs a second factor first: on
+		// to setting one up, as a log-in would.
+		sess, _, err := h.svc.Login(r.Context(), usher.Credentials{Email: u.Email, Password: pw, Remember: r.PostFormValue("remember") != ""}, h.client(r))
+		h.afterLogin(w, r, d, sess, err, func(status int) { showError(status) })
 		return
 	}
 	d.Data["title"] = tr("Create your account")

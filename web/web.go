@@ -124,6 +124,12 @@ func New(svc *usher.Service, opts Options) *Handler {
 	// of ours to abuse.
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, h.opts.Prefix+"/api/") {
+			d := h.newPage(w, r)
+			d.Data["title"], d.Data["text"] = tr("Request refused"), tr("This form was sent from another site, so it was refused. Open the page on this site and try again.")
+			h.render(w, r, http.StatusForbidden, "message", d)
+			return
+		}
 		writeJSON(w, http.StatusForbidden, map[string]any{"error": apiError{Code: "forbidden", Message: h.msg(r, "forbidden")}})
 	}))
 	h.api = securityHeaders(cop.Handler(h.mux))

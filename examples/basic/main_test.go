@@ -99,6 +99,9 @@ func TestBasicApp(t *testing.T) {
 	if st, _, body := other.get("/"); st != 200 || !strings.Contains(body, "You are logged in as ann") {
 		t.Fatalf("home page for a member: %d\n%s", st, body)
 	}
+	if st, _, body := other.get("/user/profile"); st != 200 || !strings.Contains(body, email) {
+		t.Fatalf("Usher's account page, linked from the pages: %d\n%s", st, body)
+	}
 
 	// Log out: GET /user/logout asks, its button logs out.
 	if st, loc, body := other.submit("/user/logout", nil); st != http.StatusSeeOther || loc != "/" {
@@ -125,14 +128,15 @@ func TestBasicApp(t *testing.T) {
 // browser is an HTTP client with cookies that does not follow redirects
 // and sends what a browser sends: Accept: text/html, and Origin on POSTs.
 type browser struct {
-	t    *testing.T
-	base string
-	c    *http.Client
+	t      *testing.T
+	base   string
+	origin string
+	c      *http.Client
 }
 
 func newBrowser(t *testing.T, base string) *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &browser{t: t, base: base, origin: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 // do sends a request to a path on the site (or a full URL) and returns the
@@ -150,7 +154,7 @@ func (b *browser) do(method, target string, form url.Values) (int, string, strin
 	req.Header.Set("Accept", "text/html,application/xhtml+xml")
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", b.base)
+		req.Header.Set("Origin", b.origin)
 	}
 	res, err := b.c.Do(req)
 	if err != nil {

@@ -8,6 +8,8 @@
 //     (templates/emails, embedded in the program);
 //   - opening the confirmation link logs the user in.
 //
+// Run it from the repository's root:
+//
 //	go run ./examples/custom-signup    # then open http://127.0.0.1:8080/
 package main
 
@@ -17,7 +19,6 @@ import (
 	"embed"
 	"errors"
 	"flag"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"log"
@@ -39,6 +40,12 @@ import (
 var templates embed.FS
 
 func main() {
+	if err := run(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run() error {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	db := flag.String("db", "custom_signup.db", "SQLite file, or a postgres:// address")
 	smtpURL := flag.String("smtp-url", os.Getenv("USHER_SMTP_URL"), "SMTP server for e-mails (empty: the development mailbox at /user/dev/mailbox)")
@@ -49,26 +56,24 @@ func main() {
 	cfg.Addr, cfg.Database, cfg.SMTPURL, cfg.TemplatesDir = *addr, *db, *smtpURL, *dir
 	if cfg.TemplatesDir == "" {
 		// Usher reads overrides from a folder: write the embedded ones to
-		// a temporary one, so that the program works from any directory.
+		// a temporary one, so that the program runs from any directory.
 		tmp, err := os.MkdirTemp("", "custom-signup-templates-")
 		if err != nil {
-			log.Fatal(err)
+			return err
 		}
 		defer os.RemoveAll(tmp)
 		if err := writeTemplates(tmp); err != nil {
-			log.Fatal(err)
+			return err
 		}
 		cfg.TemplatesDir = tmp
 	}
 	h, a, err := newServer(cfg, nil)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer a.Close()
 	log.Printf("Custom Sign-up on http://%s/", *addr)
-	if err := serve(*addr, h); err != nil {
-		log.Print(err)
-	}
+	return serve(*addr, h)
 }
 
 // writeTemplates writes the embedded templates into dir (which must not
@@ -130,7 +135,7 @@ func serve(addr string, h http.Handler) error {
 		srv.Shutdown(context.Background())
 	}()
 	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serving: %w", err)
+		return err
 	}
 	return nil
 }

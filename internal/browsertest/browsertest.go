@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
@@ -39,6 +41,11 @@ func Chromium(t testing.TB) string {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
+	}
+	if os.Getenv("USHER_REQUIRE_BROWSER") != "" {
+		// CI installs Chromium: a missing browser there is a failure,
+		// not a reason to skip.
+		t.Fatal("chromium not found on PATH, and USHER_REQUIRE_BROWSER is set")
 	}
 	t.Skip("chromium not found on PATH: browser tests skipped (apt-get install chromium)")
 	return ""
@@ -233,11 +240,35 @@ const ScreenshotsEnv = "USHER_SCREENSHOTS_DIR"
 // Screenshot takes a PNG of the whole page, beyond the window's height.
 // It always takes it (which exercises the rendering); it writes it to
 // <$USHER_SCREENSHOTS_DIR>/<name>.png only when that variable is set.
+//
+// It waits for the page to be still first (fonts loaded, animations
+// ended). It does not use chromedp.FullScreenshot: that one's capture beyond the
+// viewport (Page.captureScreenshot with captureBeyondViewport) draws a
+// right-to-left page shifted sideways in Chromium 156 — on the Persian
+// log-in page, a blank band at the left and the header's brand cut off,
+// where the viewport itself is drawn right. Instead, the viewport is made
+// as tall as the page for the capture, as a person with a tall screen
+// would see it.
 func Screenshot(t testing.TB, ctx context.Context, name string) []byte {
 	t.Helper()
-	// Quality 100 is what makes chromedp ask for a PNG; any other
-	// quality gives a JPEG.
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	// Let fonts load and finite animations (a dialog fading in) end, so
+	// that the image shows what a person sees once the page is still.
+	Eval[chromedp.Void](t, ctx, `Promise.all([document.fonts.ready].concat(document.getAnimations()
+		.filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+		.map(a => a.finished.catch(() => 0)))).then(() => 0)`)
+	size := Eval[struct{ W, H, Full int64 }](t, ctx,
+		`({W: innerWidth, H: innerHeight, Full: Math.ceil(Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0))})`)
+	if size.Full > size.H {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(size.W, size.Full)); err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		defer func() {
+			if _, err := chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{}); err != nil {
+				t.Errorf("screenshot %s: restoring the window: %v", name, err)
+			}
+		}()
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -355,6 +386,9 @@ func (c *Console) Check(t testing.TB, ctx context.Context, where string) {
 	// handled (Listen's funcs run in order in the tab's loop) by then.
 	chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void]("0"))
 	for _, p := range c.Take() {
+		if strings.HasSuffix(p.URL, "/favicon.ico") {
+			continue // the browser asks for one by itself; Usher serves none
+		}
 		if p.Fatal() {
 			t.Errorf("%s: %s", where, p)
 		} else {

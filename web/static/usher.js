@@ -1615,6 +1615,10 @@
     });
   }
 
+  // A link pasted into a tab that has the app open already changes only
+  // the fragment.
+  window.addEventListener('hashchange', autoLinks);
+
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', autoLinks, { once: true });
   } else {
