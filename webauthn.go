@@ -453,6 +453,29 @@ func (s *Service) BeginWebAuthnLogin(ctx context.Context, pending string, c Clie
 	return s.beginCeremony(ctx, ceremonyLogin, u, assertion.Response, sd)
 }
 
+// PendingMFATypes returns the second-factor types of the user of a
+// pending log-in (the Types of its *MFARequiredError again), for a page
+// that keeps only the token — to offer "Use your security key" only to
+// a user who has one. It returns ErrInvalidToken for a token that is
+// unknown, used or expired.
+func (s *Service) PendingMFATypes(ctx context.Context, pending string) ([]string, error) {
+	if len(pending) != tokenLen {
+		return nil, ErrInvalidToken
+	}
+	t, err := s.store.FindToken(ctx, hashToken(pending), tokenMFAPending, s.now())
+	if isNotFound(err) {
+		return nil, ErrInvalidToken
+	}
+	if err != nil {
+		return nil, err
+	}
+	methods, err := s.store.ListMFAMethods(ctx, t.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return s.mfaTypes(ctx, t.UserID, methods), nil
+}
+
 // verifyWebAuthnFactor checks a "fido" second factor of u: f.State from
 // BeginWebAuthnLogin and f.Code the PublicKeyCredential JSON. The state is
 // used up whatever the outcome.

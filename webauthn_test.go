@@ -243,6 +243,9 @@ func TestWebAuthnSecondFactor(t *testing.T) {
 	if !slices.Equal(mr.Types, []string{usher.MFAFIDO}) {
 		t.Errorf("types: %v; want [fido]", mr.Types)
 	}
+	if types, err := svc.PendingMFATypes(ctx, mr.Pending); err != nil || !slices.Equal(types, mr.Types) {
+		t.Errorf("PendingMFATypes: %v, %v; want %v", types, err, mr.Types)
+	}
 	opts, state, err = svc.BeginWebAuthnLogin(ctx, mr.Pending, client)
 	if err != nil {
 		t.Fatal(err)

@@ -67,6 +67,7 @@ type Config struct {
 	BackgroundColor string `toml:"background_color" help:"colour of the page background, #rrggbb"`
 
 	SecretKey           string   `toml:"secret_key" help:"32-byte key (base64 or hex) sealing second-factor secrets; several, comma-separated, to rotate (the first seals); unset with SQLite: generated into <database>.key" secret:"true"`
+	EnablePasskeys      bool     `toml:"enable_passkeys" help:"let users log in with a passkey alone (needs base_url on https:// or http://localhost)"`
 	RequireMFA          bool     `toml:"require_mfa" help:"every user must set up two-factor authentication (at sign-up or their next log-in)"`
 	AllowMFAEmailReset  bool     `toml:"allow_mfa_email_reset" help:"let users who lost their second factors turn them off with an e-mailed link and their password"`
 	MFARememberDuration Duration `toml:"mfa_remember_duration" help:"how long \"remember this device\" spares the second factor (0 = never)"`
@@ -178,6 +179,7 @@ func (c Config) Service() usher.Config {
 		MFARememberDuration:            time.Duration(c.MFARememberDuration),
 		AllowMFAEmailReset:             c.AllowMFAEmailReset,
 		RequireMFA:                     c.RequireMFA,
+		EnablePasskeys:                 c.EnablePasskeys,
 		ProfileFields:                  c.ProfileFields,
 		DisableRememberMe:              !c.EnableRememberMe,
 		RememberDuration:               time.Duration(c.RememberDuration),

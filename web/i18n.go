@@ -17,6 +17,8 @@ type i18nJSON struct {
 	RememberMe    bool                 `json:"remember_me"`
 	LoginLink     bool                 `json:"login_link"`
 	MFAReset      bool                 `json:"mfa_reset"`
+	WebAuthn      bool                 `json:"webauthn"`
+	Passkeys      bool                 `json:"passkeys"`
 	ProfileFields []usher.ProfileField `json:"profile_fields"`
 }
 
@@ -37,6 +39,8 @@ func (h *Handler) handleI18n(w http.ResponseWriter, r *http.Request) {
 		LoginWith: cfg.LoginWith, Signup: !cfg.DisableRegistration && !cfg.RequireInvitation,
 		Username: cfg.EnableUsername, RememberMe: !cfg.DisableRememberMe, LoginLink: cfg.EnableLoginLink,
 		MFAReset:      cfg.AllowMFAEmailReset,
+		WebAuthn:      h.svc.WebAuthnAvailable(),
+		Passkeys:      h.svc.PasskeysEnabled(),
 		ProfileFields: cfg.ProfileFields,
 	}
 	if out.ProfileFields == nil {

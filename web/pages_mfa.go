@@ -21,6 +21,7 @@ func (h *Handler) mfaPageRoutes() {
 	h.mux.HandleFunc("POST "+p+"/mfa", h.form(h.memberPage(h.mfaAddSubmit)))
 	h.mux.HandleFunc("POST "+p+"/mfa/methods/{id}/remove", h.form(h.memberPage(h.mfaRemoveSubmit)))
 	h.mux.HandleFunc("POST "+p+"/mfa/recovery-codes", h.form(h.memberPage(h.recoveryCodesSubmit)))
+	h.mux.HandleFunc("POST "+p+"/mfa/webauthn", h.form(h.memberPage(h.mfaWebAuthnSubmit)))
 }
 
 // methodRow is one second factor in a list.
@@ -94,6 +95,7 @@ func (h *Handler) renderMFA(w http.ResponseWriter, r *http.Request, status int, 
 	if setup != nil {
 		d.Data["setup"] = setup
 	}
+	d.Data["webauthn"] = h.svc.WebAuthnAvailable()
 	h.render(w, r, status, "mfa", d)
 }
 
@@ -133,14 +135,20 @@ func (h *Handler) mfaAddSubmit(w http.ResponseWriter, r *http.Request, a *auth) 
 		h.renderMFA(w, r, status, d, a, setup)
 		return
 	}
-	if len(before) > 0 {
-		// The user has recovery codes already; new ones would void
-		// the ones they keep. They can ask for new ones below.
-		h.flash(w, r, tr("The authenticator app has been added."), false)
+	h.methodAdded(w, r, d, a, len(before) > 0, tr("The authenticator app has been added."))
+}
+
+// methodAdded ends the adding of a second factor: a user who had one
+// already keeps their recovery codes (new ones would void those they
+// keep; they can ask for new ones) and goes back to the page with a
+// flash; a first second factor comes with recovery codes, shown this once.
+func (h *Handler) methodAdded(w http.ResponseWriter, r *http.Request, d *pageData, a *auth, hadOne bool, flash string) {
+	if hadOne {
+		h.flash(w, r, flash, false)
 		http.Redirect(w, r, h.opts.Prefix+"/mfa", http.StatusSeeOther)
 		return
 	}
-	codes, err := h.svc.NewRecoveryCodes(ctx, a.user.ID, h.client(r))
+	codes, err := h.svc.NewRecoveryCodes(r.Context(), a.user.ID, h.client(r))
 	if err != nil {
 		h.pageError(w, r, err)
 		return
@@ -175,4 +183,38 @@ func (h *Handler) recoveryCodesSubmit(w http.ResponseWriter, r *http.Request, a 
 	d := h.newPage(w, r)
 	d.Data["codes"] = codes
 	h.render(w, r, http.StatusOK, "mfa", d)
+}
+
+// mfaWebAuthnSubmit serves POST /user/mfa/webauthn: the security key that
+// usher-webauthn.js has just created (the hidden state and credential),
+// its name and the password.
+func (h *Handler) mfaWebAuthnSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
+	d := h.newPage(w, r)
+	d.Form = r.PostForm
+	ctx := r.Context()
+	before, err := h.svc.ListMFAMethods(ctx, a.user.ID)
+	if err != nil {
+		h.pageError(w, r, err)
+		return
+	}
+	_, err = h.svc.FinishWebAuthnRegistration(ctx, a.sess, r.PostFormValue("key_password"), r.PostFormValue("state"),
+		r.PostFormValue("key_name"), []byte(r.PostFormValue("credential")), h.client(r))
+	if err != nil {
+		status := h.formError(r, d, err)
+		if m, ok := d.Errors["password"]; ok {
+			d.Errors["key_password"] = m
+			delete(d.Errors, "password")
+		}
+		if wrongPassword(err) {
+			d.Error = h.msg(r, "Your current password is not right.")
+			d.Errors["key_password"] = d.Error
+		}
+		if _, ok := d.Errors["credential"]; ok || errors.Is(err, usher.ErrInvalidToken) {
+			d.Error = h.msg(r, "The security key could not be added. Try again.")
+			delete(d.Errors, "credential")
+		}
+		h.renderMFA(w, r, status, d, a, nil)
+		return
+	}
+	h.methodAdded(w, r, d, a, len(before) > 0, tr("The security key has been added."))
 }

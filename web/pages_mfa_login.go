@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/usher-auth/usher"
@@ -23,7 +24,7 @@ func (h *Handler) setPendingMFA(w http.ResponseWriter, r *http.Request, pending 
 		v = "1." + pending
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: h.pendingMFACookieName(), Value: v, Path: h.opts.Prefix + "/", MaxAge: pendingMFAMaxAge,
+		Name: h.pendingMFACookieName(), Value: v, Path: "/", MaxAge: pendingMFAMaxAge,
 		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode,
 	})
 }
@@ -45,10 +46,12 @@ func (h *Handler) mfaLoginPageRoutes() {
 	p := h.opts.Prefix
 	h.mux.HandleFunc("GET "+p+"/mfa/verify", func(w http.ResponseWriter, r *http.Request) {
 		d := h.newPage(w, r)
-		if _, _, ok := h.pendingMFA(r); !ok {
+		pending, _, ok := h.pendingMFA(r)
+		if !ok {
 			http.Redirect(w, r, h.opts.Prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
 			return
 		}
+		h.offerSecurityKey(r, d, pending)
 		h.render(w, r, http.StatusOK, "mfa_verify", d)
 	})
 	h.mux.HandleFunc("POST "+p+"/mfa/verify", h.form(h.mfaVerifySubmit))
@@ -68,14 +71,29 @@ func (h *Handler) mfaVerifySubmit(w http.ResponseWriter, r *http.Request) {
 	if r.PostFormValue("type") == "recovery" {
 		f.Type = "recovery"
 	}
+	if cred := r.PostFormValue("credential"); cred != "" {
+		// usher-webauthn.js filled in the security key's answer.
+		f = usher.SecondFactor{Type: usher.MFAFIDO, Code: cred, State: r.PostFormValue("state")}
+	}
 	sess, _, err := h.svc.CompleteMFALogin(r.Context(), pending, f, remember, r.PostFormValue("remember_device") != "", h.client(r))
 	if err == nil || sess != nil {
 		h.clearCookie(w, r, h.pendingMFACookieName())
 	}
 	h.afterLogin(w, r, d, sess, err, func(status int) {
-		if d.Errors["code"] == "" && d.Error != "" {
+		if f.Type == usher.MFAFIDO {
+			d.Error = h.msg(r, "The security key was not used. Try again.")
+		} else if d.Errors["code"] == "" && d.Error != "" {
 			d.Errors["code"] = d.Error
 		}
+		h.offerSecurityKey(r, d, pending)
 		h.render(w, r, status, "mfa_verify", d)
 	})
+}
+
+// offerSecurityKey sets d.Data["fido"] when the pending log-in's user has
+// a security key, so that the page offers it (with usher-webauthn.js).
+func (h *Handler) offerSecurityKey(r *http.Request, d *pageData, pending string) {
+	if types, err := h.svc.PendingMFATypes(r.Context(), pending); err == nil && slices.Contains(types, usher.MFAFIDO) {
+		d.Data["fido"] = true
+	}
 }

@@ -18,6 +18,7 @@ func (h *Handler) publicPageRoutes() {
 	p := h.opts.Prefix
 	h.mux.HandleFunc("GET "+p+"/login", h.loginPage)
 	h.mux.HandleFunc("POST "+p+"/login", h.form(h.loginSubmit))
+	h.mux.HandleFunc("POST "+p+"/login/passkey", h.form(h.passkeyLoginSubmit))
 	h.mux.HandleFunc("GET "+p+"/register", h.registerPage)
 	h.mux.HandleFunc("POST "+p+"/register", h.form(h.registerSubmit))
 	h.mux.HandleFunc("GET "+p+"/logout", func(w http.ResponseWriter, r *http.Request) {
@@ -73,6 +74,7 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 // renderLogin shows the log-in page, or Flask-User's log-in-or-register
 // page with reg as the sign-up half.
 func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, d, reg *pageData) {
+	d.Data["passkeys"] = h.svc.PasskeysEnabled()
 	if !h.opts.LoginOrRegister {
 		h.render(w, r, status, "login", d)
 		return
@@ -103,6 +105,21 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	h.afterLogin(w, r, d, sess, err, func(status int) {
 		if errors.Is(err, usher.ErrEmailNotConfirmed) && strings.Contains(login, "@") {
 			d.Data["resend"] = login
+		}
+		h.renderLogin(w, r, status, d, nil)
+	})
+}
+
+// passkeyLoginSubmit serves POST /user/login/passkey: the passkey's answer
+// that usher-webauthn.js filled in (hidden state and credential).
+func (h *Handler) passkeyLoginSubmit(w http.ResponseWriter, r *http.Request) {
+	d := h.newPage(w, r)
+	sess, _, err := h.svc.FinishPasskeyLogin(r.Context(), r.PostFormValue("state"),
+		[]byte(r.PostFormValue("credential")), r.PostFormValue("remember") != "", h.client(r))
+	h.afterLogin(w, r, d, sess, err, func(status int) {
+		if _, ok := d.Errors["credential"]; ok || errors.Is(err, usher.ErrInvalidToken) {
+			d.Error = h.msg(r, "The passkey was not used. Try again.")
+			delete(d.Errors, "credential")
 		}
 		h.renderLogin(w, r, status, d, nil)
 	})

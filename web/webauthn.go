@@ -141,11 +141,7 @@ func (h *Handler) handleWebAuthnLoginFinish(w http.ResponseWriter, r *http.Reque
 	f := usher.SecondFactor{Type: usher.MFAFIDO, Code: string(credentialBytes(b.Credential)), State: b.State}
 	sess, u, err := h.svc.CompleteMFALogin(r.Context(), pending, f, b.Remember, b.RememberDevice, h.client(r))
 	if fromCookie && (err == nil || sess != nil) {
-		// The cookie's own path (clearCookie's "/" would not match it).
-		http.SetCookie(w, &http.Cookie{
-			Name: h.pendingMFACookieName(), Value: "", Path: h.opts.Prefix + "/", MaxAge: -1,
-			HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode,
-		})
+		h.clearCookie(w, r, h.pendingMFACookieName())
 	}
 	h.sessionAnswer(w, r, u, sess, err, b.Bearer)
 }

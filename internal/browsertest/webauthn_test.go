@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	cdpwebauthn "github.com/chromedp/cdproto/webauthn"
@@ -21,11 +23,25 @@ import (
 	"github.com/usher-auth/usher/web"
 )
 
+// glued records what a form wired by usher-webauthn.js posted to /glue.
+type glued struct {
+	mu   sync.Mutex
+	form url.Values
+}
+
+func (g *glued) take() url.Values {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	f := g.form
+	g.form = nil
+	return f
+}
+
 // startWebAuthnServer serves Usher (temporary SQLite, second factors on,
 // passkeys on) on a 127.0.0.1 port whose base URL says localhost: a
 // WebAuthn relying party ID cannot be an IP address, and http://localhost
-// is a secure context.
-func startWebAuthnServer(t *testing.T) (string, *usher.Service) {
+// is a secure context. POST /glue records a form (see glued).
+func startWebAuthnServer(t *testing.T) (string, *usher.Service, *glued) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -45,11 +61,20 @@ func startWebAuthnServer(t *testing.T) (string, *usher.Service) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/user/", web.New(svc, web.Options{Logger: usertest.Discard}))
+	g := &glued{}
+	mux.HandleFunc("POST /glue", func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		g.mu.Lock()
+		g.form = r.PostForm
+		g.mu.Unlock()
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(`<!doctype html><title>Posted</title><p id="posted">Posted</p>`))
+	})
 	srv := httptest.NewUnstartedServer(mux)
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(func() { srv.Close(); svc.Close() })
-	return base, svc
+	return base, svc, g
 }
 
 // addVirtualAuthenticator gives the tab a platform authenticator that
@@ -143,7 +168,7 @@ type apiAnswer struct {
 // the password and the key.
 func TestWebAuthnVirtualAuthenticator(t *testing.T) {
 	bt.Chromium(t)
-	base, svc := startWebAuthnServer(t)
+	base, svc, glue := startWebAuthnServer(t)
 	const email = "ann@example.com"
 	usertest.MustCreateUser(t, svc, email)
 	ctx, _ := bt.New(t, "")
@@ -234,6 +259,52 @@ func TestWebAuthnVirtualAuthenticator(t *testing.T) {
 		t.Error("the pending log-in's cookie is still there")
 	}
 
+	// A server-rendered form with a button that usher-webauthn.js wires
+	// (the way the pages offer "Use your security key"): the click runs
+	// the ceremony, fills the hidden inputs and posts the form.
+	jsStep(t, ctx, "log out", `post('/logout')`, &a)
+	bt.Go(t, ctx, base+"/user/login")
+	bt.Fill(t, ctx, "#f-login", email, "#f-password", usertest.Password)
+	bt.Submit(t, ctx, "button[type=submit].primary")
+	bt.Eval[chromedp.Void](t, ctx, `document.querySelector('main').insertAdjacentHTML('beforeend',
+		'<form id="glue" method="post" action="/glue"><input type="hidden" name="state"><input type="hidden" name="credential">' +
+		'<button type="button" data-usher-webauthn="verify" hidden>Use your security key</button>' +
+		'<p data-usher-webauthn-error hidden>Not used</p></form>')`)
+	loadUsherWebAuthn(t, ctx)
+	bt.Eval[chromedp.Void](t, ctx, `usherWebAuthn.wire()`)
+	c := bt.Cookies(t, ctx, base+"/user/")["usher_session_mfa_pending"]
+	if c == nil {
+		t.Fatal("no pending log-in after the log-in form")
+	}
+	_, pending, _ := strings.Cut(c.Value, ".")
+	bt.Submit(t, ctx, "#glue button")
+	form := glue.take()
+	if form == nil || form.Get("state") == "" || form.Get("credential") == "" {
+		t.Fatalf("the wired verify button posted %v", form)
+	}
+	f := usher.SecondFactor{Type: usher.MFAFIDO, Code: form.Get("credential"), State: form.Get("state")}
+	if _, got, err := svc.CompleteMFALogin(context.Background(), pending, f, false, false, usher.Client{}); err != nil || got.Email != email {
+		t.Fatalf("completing with the posted factor: %v", err)
+	}
+	// The same for a passkey, with "remember me" copied from the page.
+	bt.Go(t, ctx, base+"/user/login")
+	bt.Eval[chromedp.Void](t, ctx, `document.getElementById('f-remember').checked = true`)
+	bt.Eval[chromedp.Void](t, ctx, `document.querySelector('main').insertAdjacentHTML('beforeend',
+		'<form id="glue" method="post" action="/glue" hidden data-usher-webauthn-supported>' +
+		'<input type="hidden" name="state"><input type="hidden" name="credential">' +
+		'<input type="hidden" name="remember" data-usher-copy="f-remember">' +
+		'<button type="button" data-usher-webauthn="passkey" hidden>Log in with a passkey</button></form>')`)
+	loadUsherWebAuthn(t, ctx)
+	bt.Eval[chromedp.Void](t, ctx, `usherWebAuthn.wire()`)
+	bt.Submit(t, ctx, "#glue button")
+	form = glue.take()
+	if form == nil || form.Get("remember") != "1" {
+		t.Fatalf("the wired passkey button posted %v", form)
+	}
+	if sess, got, err := svc.FinishPasskeyLogin(context.Background(), form.Get("state"), []byte(form.Get("credential")), true, usher.Client{}); err != nil || got.Email != email || !sess.Remember {
+		t.Fatalf("passkey log-in with the posted assertion: %v", err)
+	}
+
 	u, err := svc.FindUser(context.Background(), email)
 	if err != nil {
 		t.Fatal(err)
@@ -243,4 +314,72 @@ func TestWebAuthnVirtualAuthenticator(t *testing.T) {
 		t.Errorf("methods: %+v, %v; want one key, used", list, err)
 	}
 	con.Check(t, ctx, "WebAuthn")
+}
+
+// TestWebAuthnPages: the same through Usher's own pages, without any
+// script of the test's: add a key on /user/mfa, use it at the second step
+// of a log-in, then log in with the passkey alone from /user/login.
+func TestWebAuthnPages(t *testing.T) {
+	bt.Chromium(t)
+	base, svc, _ := startWebAuthnServer(t)
+	const email = "kim@example.com"
+	usertest.MustCreateUser(t, svc, email)
+	ctx, _ := bt.New(t, "")
+	con := bt.Watch(t, ctx)
+	addVirtualAuthenticator(t, ctx)
+	loggedIn := func(what string) {
+		t.Helper()
+		bt.Go(t, ctx, base+"/user/profile")
+		if u, _ := url.Parse(bt.Location(t, ctx)); u.Path != "/user/profile" {
+			t.Fatalf("%s: /user/profile led to %s; want to be logged in", what, u)
+		}
+	}
+	logIn := func() {
+		t.Helper()
+		bt.Go(t, ctx, base+"/user/login")
+		bt.Fill(t, ctx, "#f-login", email, "#f-password", usertest.Password)
+		bt.Submit(t, ctx, `form[action$="/user/login"] button[type=submit]`)
+	}
+	logOut := func() {
+		t.Helper()
+		bt.Go(t, ctx, base+"/user/logout")
+		bt.Submit(t, ctx, "main button[type=submit]")
+	}
+
+	logIn()
+	loggedIn("password log-in")
+	bt.Go(t, ctx, base+"/user/mfa")
+	bt.WaitVisible(t, ctx, `[data-usher-webauthn="register"]`)
+	bt.Fill(t, ctx, "#f-key_name", "Laptop", "#f-key_password", usertest.Password)
+	bt.Submit(t, ctx, `[data-usher-webauthn="register"]`)
+	bt.WaitVisible(t, ctx, "ul.codes") // the first second factor: recovery codes, once
+	ms, err := svc.ListMFAMethods(context.Background(), mustUserID(t, svc, email))
+	if err != nil || len(ms) != 1 || ms[0].Type != usher.MFAFIDO || ms[0].Name != "Laptop" {
+		t.Fatalf("methods after adding a key on the page: %v %v", ms, err)
+	}
+
+	logOut()
+	logIn()
+	if u, _ := url.Parse(bt.Location(t, ctx)); u.Path != "/user/mfa/verify" {
+		t.Fatalf("password log-in of a user with a key led to %s; want the second step", u)
+	}
+	bt.WaitVisible(t, ctx, `[data-usher-webauthn="verify"]`)
+	bt.Submit(t, ctx, `[data-usher-webauthn="verify"]`)
+	loggedIn("security key at the second step")
+
+	logOut()
+	bt.Go(t, ctx, base+"/user/login")
+	bt.WaitVisible(t, ctx, `[data-usher-webauthn="passkey"]`)
+	bt.Submit(t, ctx, `[data-usher-webauthn="passkey"]`)
+	loggedIn("passkey")
+	con.Check(t, ctx, "WebAuthn pages")
+}
+
+func mustUserID(t *testing.T, svc *usher.Service, email string) string {
+	t.Helper()
+	u, err := svc.Store().UserByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
 }

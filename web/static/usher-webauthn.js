@@ -1,19 +1,34 @@
 /*
  * usher-webauthn.js: security keys and passkeys (WebAuthn) over Usher's
- * JSON API. One plain script, no dependencies:
+ * JSON API. One plain script, no dependencies, no text of its own:
  *   <script src="/user/static/usher-webauthn.js"></script>
  *
- *   usherWebAuthn.supported()             → true when the browser can
+ *   usherWebAuthn.supported()              → true when the browser can
  *   usherWebAuthn.register(name, password) → the new method {id,type,name,...}
- *   usherWebAuthn.verify(mfaToken)        → {type:'fido', code, state}, the
+ *   usherWebAuthn.verify(mfaToken)         → {type:'fido', code, state}, the
  *       second factor for POST {prefix}/api/mfa/login (or /api/login);
  *       without mfaToken, the pending log-in of the pages' cookie
- *   usherWebAuthn.passkeyLogin(remember)  → the log-in answer {user, session}
+ *   usherWebAuthn.passkeyLogin(remember)   → the log-in answer {user, session}
+ *   usherWebAuthn.create()                 → {state, credential}: a new key,
+ *       for a form that posts it (register's first half)
+ *   usherWebAuthn.passkey()                → {state, credential}: a passkey
+ *       assertion, for a form that posts it (passkeyLogin's first half)
  *
  * Each returns a Promise. Failures reject with an Error whose code is the
  * server's error code (its message is the server's, in the user's
  * language), or the browser's DOMException (NotAllowedError when the user
- * cancels). This file shows no text itself.
+ * cancels).
+ *
+ * Server-rendered forms need no script of their own: a button
+ *   <button type="button" data-usher-webauthn="register|verify|passkey" hidden>
+ * inside a form with hidden inputs "state" and "credential" is shown when
+ * the browser supports WebAuthn; a click runs the ceremony, fills those
+ * inputs and submits the form. An input with data-usher-copy="ID" first
+ * takes the state of the checkbox #ID ("1" or ""). On failure the form's
+ * element [data-usher-webauthn-error] is shown (with the server's message
+ * when the server refused). Elements marked data-usher-webauthn-supported
+ * (and hidden) are shown too. usherWebAuthn.wire(root) wires content
+ * added later.
  */
 (function () {
   'use strict';
@@ -175,16 +190,24 @@
 
   // ------------------------------------------------------------ ceremonies
 
-  // register adds a security key or passkey to the logged-in user: name is
-  // its label, password the user's password. Resolves with the new method.
-  function register(name, password) {
+  // create makes a new key for the logged-in user and resolves with what
+  // finishing needs: {state, credential} (the credential as JSON text).
+  function create() {
     return needSupport().then(function () {
       return api('/mfa/webauthn/register/begin');
     }).then(function (begin) {
       return navigator.credentials.create({ publicKey: creationOptions(begin.options) }).then(function (cred) {
-        return api('/mfa/webauthn/register/finish', {
-          name: name || '', password: password || '', state: begin.state, credential: credentialJSON(cred)
-        });
+        return { state: begin.state, credential: JSON.stringify(credentialJSON(cred)) };
+      });
+    });
+  }
+
+  // register adds a security key or passkey to the logged-in user: name is
+  // its label, password the user's password. Resolves with the new method.
+  function register(name, password) {
+    return create().then(function (c) {
+      return api('/mfa/webauthn/register/finish', {
+        name: name || '', password: password || '', state: c.state, credential: JSON.parse(c.credential)
       });
     }).then(function (res) {
       return res.mfa_method;
@@ -203,14 +226,78 @@
     });
   }
 
-  // passkeyLogin logs in with a passkey, without password.
-  function passkeyLogin(remember) {
+  // passkey asks for a passkey of this site and resolves with
+  // {state, credential} for POST {prefix}/api/passkey/login/finish.
+  function passkey() {
     return needSupport().then(function () {
       return api('/passkey/login/begin');
     }).then(function (begin) {
       return navigator.credentials.get({ publicKey: requestOptions(begin.options) }).then(function (cred) {
-        return api('/passkey/login/finish', {
-          state: begin.state, credential: credentialJSON(cred), remember: !!remember
+        return { state: begin.state, credential: JSON.stringify(credentialJSON(cred)) };
+      });
+    });
+  }
+
+  // passkeyLogin logs in with a passkey, without password.
+  function passkeyLogin(remember) {
+    return passkey().then(function (p) {
+      return api('/passkey/login/finish', {
+        state: p.state, credential: JSON.parse(p.credential), remember: !!remember
+      });
+    });
+  }
+
+  // ------------------------------------------------- server-rendered forms
+
+  var ceremonies = {
+    register: create,
+    passkey: passkey,
+    verify: function () {
+      return verify().then(function (f) { return { state: f.state, credential: f.code }; });
+    }
+  };
+
+  // wire shows the WebAuthn buttons under root (the document) and makes
+  // them run their ceremony; each button is wired once.
+  function wire(root) {
+    if (!supported()) {
+      return;
+    }
+    Array.prototype.forEach.call((root || document).querySelectorAll('[data-usher-webauthn-supported]'), function (el) {
+      el.hidden = false;
+    });
+    var buttons = (root || document).querySelectorAll('[data-usher-webauthn]');
+    Array.prototype.forEach.call(buttons, function (button) {
+      var run = ceremonies[button.getAttribute('data-usher-webauthn')];
+      var form = button.form || button.closest('form');
+      if (!run || !form || button.__usherWired) {
+        return;
+      }
+      button.__usherWired = true;
+      button.hidden = false;
+      button.addEventListener('click', function (ev) {
+        ev.preventDefault();
+        var problem = form.querySelector('[data-usher-webauthn-error]');
+        if (problem) {
+          problem.hidden = true;
+        }
+        button.disabled = true;
+        run().then(function (r) {
+          form.elements.state.value = r.state;
+          form.elements.credential.value = r.credential;
+          Array.prototype.forEach.call(form.querySelectorAll('[data-usher-copy]'), function (input) {
+            var box = document.getElementById(input.getAttribute('data-usher-copy'));
+            input.value = box && box.checked ? '1' : '';
+          });
+          form.submit();
+        }, function (e) {
+          button.disabled = false;
+          if (problem) {
+            if (e && e.status && e.message) {
+              problem.textContent = e.message;
+            }
+            problem.hidden = false;
+          }
         });
       });
     });
@@ -222,9 +309,17 @@
     register: register,
     verify: verify,
     passkeyLogin: passkeyLogin,
+    create: create,
+    passkey: passkey,
+    wire: wire,
     // The conversions, for callers that drive the API themselves.
     toBase64url: toBase64url,
     fromBase64url: fromBase64url,
     credentialJSON: credentialJSON
   };
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', function () { wire(); });
+  } else {
+    wire();
+  }
 })();
