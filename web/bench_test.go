@@ -70,3 +70,25 @@ func BenchmarkBasicAuth(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLoginPage measures GET /user/login in-process: language
+// negotiation, the CSRF cookie and the template (English and German).
+func BenchmarkLoginPage(b *testing.B) {
+	h, _, _ := benchHandler(b, usher.Config{})
+	for _, lang := range []string{"en", "de-DE,de;q=0.9"} {
+		b.Run(lang[:2], func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					r := httptest.NewRequest("GET", "/user/login", nil)
+					r.Header.Set("Accept-Language", lang)
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, r)
+					if w.Code != 200 {
+						b.Fatalf("status %d", w.Code)
+					}
+				}
+			})
+		})
+	}
+}

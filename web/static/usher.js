@@ -56,7 +56,9 @@
     profile_fields: [],
     login_link: true,
     mfa_reset: false,
-    remember_me: true
+    remember_me: true,
+    webauthn: false,
+    passkeys: false
   };
 
   // t returns the translation of the English text s, with each %s replaced
@@ -81,7 +83,7 @@
     if (d.login_with === 'email' || d.login_with === 'username' || d.login_with === 'either') {
       config.login_with = d.login_with;
     }
-    ['signup', 'username', 'login_link', 'mfa_reset', 'remember_me'].forEach(function (k) {
+    ['signup', 'username', 'login_link', 'mfa_reset', 'remember_me', 'webauthn', 'passkeys'].forEach(function (k) {
       if (typeof d[k] === 'boolean') { config[k] = d[k]; }
     });
     if (Array.isArray(d.profile_fields)) {
@@ -141,6 +143,56 @@
     return cssPromise;
   }
 
+  // webauthnSupported says whether the browser can use security keys and
+  // passkeys here (as usherWebAuthn.supported does, without loading it).
+  function webauthnSupported() {
+    return !!(window.PublicKeyCredential && navigator.credentials && window.isSecureContext);
+  }
+
+  var webauthnPromise = null;
+
+  // loadWebAuthn adds {prefix}/static/usher-webauthn.js once, which does
+  // the WebAuthn ceremonies, and resolves with its window.usherWebAuthn.
+  // A failed load is tried again next time.
+  function loadWebAuthn() {
+    if (window.usherWebAuthn) {
+      return Promise.resolve(window.usherWebAuthn);
+    }
+    if (!webauthnPromise) {
+      webauthnPromise = new Promise(function (resolve, reject) {
+        var s = document.createElement('script');
+        s.src = PREFIX + '/static/usher-webauthn.js';
+        s.async = true;
+        s.setAttribute('data-prefix', PREFIX);
+        s.setAttribute('data-usher', '');
+        s.addEventListener('load', function () {
+          if (window.usherWebAuthn) {
+            resolve(window.usherWebAuthn);
+          } else {
+            reject(new Error('usher-webauthn.js did not define usherWebAuthn'));
+          }
+        });
+        s.addEventListener('error', function () {
+          if (s.parentNode) {
+            s.parentNode.removeChild(s);
+          }
+          reject(new Error('usher-webauthn.js did not load'));
+        });
+        (document.head || document.documentElement).appendChild(s);
+      }).catch(function (e) {
+        webauthnPromise = null;
+        throw e;
+      });
+    }
+    return webauthnPromise;
+  }
+
+  // preloadWebAuthn starts loading usher-webauthn.js when a view offers a
+  // key, so that a click goes straight to the ceremony.
+  function preloadWebAuthn() {
+    loadWebAuthn().catch(function () { /* tried again on the click */ });
+  }
+
   function domReady() {
     if (document.readyState !== 'loading') {
       return Promise.resolve();
@@ -173,6 +225,24 @@
   }
   UsherError.prototype = Object.create(Error.prototype);
   UsherError.prototype.constructor = UsherError;
+
+  // keyError turns a failed WebAuthn step into an UsherError to show: what
+  // the server refused for a reason of its own (rate limited, account
+  // locked, ...) keeps the server's message; a key or passkey that was not
+  // used (the person cancelled, the browser or the server refused it, the
+  // ceremony's state expired) says fallback.
+  var KEY_REFUSALS = ['authentication_failed', 'mfa_required', 'invalid_token', 'validation_failed', 'not_found', 'bad_request'];
+  function keyError(e, fallback) {
+    if (e instanceof UsherError) {
+      if (KEY_REFUSALS.indexOf(e.code) < 0) {
+        return e;
+      }
+    } else if (e && e.status && e.code && KEY_REFUSALS.indexOf(e.code) < 0) {
+      // usher-webauthn.js's own request, refused by the server.
+      return new UsherError(e.status, (e.body && e.body.error) ? e.body : { error: { code: e.code, message: e.message } });
+    }
+    return new UsherError(0, { error: { code: 'webauthn_failed', message: fallback } });
+  }
 
   // api sends a JSON request to {prefix}/api{path} and resolves with the
   // answer's JSON, or rejects with an UsherError.
@@ -474,7 +544,8 @@
   }
 
   // formView shows a form. o: name, title, intro, notice, before(ctx),
-  // fields, after(ctx), submit, cancel (label; none → not cancellable),
+  // fields, after(ctx), submit (and submitClass), cancel (label; none →
+  // not cancellable),
   // match ([a, b]: fields that must be equal), aliases ({server field:
   // form field}), onSubmit(values, ctx) (may call ctx.done; a thrown
   // UsherError is shown). Resolves with ctx.done's value or CANCEL.
@@ -615,7 +686,7 @@
           fields.map(function (f) { return f.wrap; }),
           o.middle ? o.middle(ctx) : null,
           h('div', { class: 'usher-actions' },
-            o.submit ? primaryButton(o.submit) : null,
+            o.submit ? primaryButton(o.submit, o.submitClass) : null,
             o.cancel ? cancelButton(o.cancel, ctx.cancel) : null),
           o.after ? o.after(ctx) : null
         ]);
@@ -739,6 +810,40 @@
   function loginView(m, opts, state) {
     var idf = identifierField(state.ident);
     var signup = opts.showSignupOption && config.signup;
+    var passkeys = config.passkeys && webauthnSupported();
+    if (passkeys) {
+      preloadWebAuthn();
+    }
+    // passkeyLogin logs in with a passkey (both factors at once).
+    function passkeyLogin(ctx) {
+      ctx.run(async function () {
+        var p;
+        try {
+          var wa = await loadWebAuthn();
+          p = await wa.passkey();
+        } catch (e) {
+          throw keyError(e, t("The passkey was not used. Try again."));
+        }
+        try {
+          var d = await api('POST', '/passkey/login/finish', {
+            state: p.state,
+            credential: JSON.parse(p.credential),
+            remember: !!ctx.values().remember
+          });
+          ctx.done({ user: d.user });
+        } catch (e) {
+          if (e.code === 'password_reset_requested') {
+            ctx.done({ go: 'newpw', err: e });
+          } else if (e.code === 'email_not_confirmed') {
+            ctx.showError(e, linkButton(t("Resend confirmation email"), 'usher-resend-confirmation', function () {
+              ctx.done({ go: 'resend', ident: '' });
+            }));
+          } else {
+            throw keyError(e, t("The passkey was not used. Try again."));
+          }
+        }
+      });
+    }
     return formView(m, {
       name: 'login',
       title: t("Log in"),
@@ -760,10 +865,18 @@
             ctx.done({ go: 'link', ident: ident() });
           }) : null);
       },
-      after: signup ? function (ctx) {
-        return h('p', { class: 'usher-switch' }, t("New here?"), ' ',
-          linkButton(t("Sign up"), 'usher-signup-link', function () { ctx.done({ go: 'signup' }); }));
-      } : null,
+      after: function (ctx) {
+        return [
+          passkeys ? h('div', { class: 'usher-actions usher-passkey' },
+            h('button', {
+              type: 'button',
+              class: 'usher-button usher-passkey-login',
+              onclick: function () { passkeyLogin(ctx); }
+            }, t("Log in with a passkey"))) : null,
+          signup ? h('p', { class: 'usher-switch' }, t("New here?"), ' ',
+            linkButton(t("Sign up"), 'usher-signup-link', function () { ctx.done({ go: 'signup' }); })) : null
+        ];
+      },
       onSubmit: async function (v, ctx) {
         state.ident = v[idf.name];
         var body = { password: v.password, remember: !!v.remember };
@@ -844,18 +957,34 @@
 
   // mfaLoginFlow asks for the second factor and completes the log-in with
   // complete(mfa, rememberDevice) (an api promise). Resolves with the
-  // user, or null when cancelled.
+  // user, or null when cancelled. A security key is offered when the
+  // user has one (mfa_types has "fido"), the site allows them and the
+  // browser can use them; without an authenticator app, it is the view's
+  // main button.
   async function mfaLoginFlow(m, err, complete, ident) {
-    var types = (err && err.data && Array.isArray(err.data.mfa_types)) ? err.data.mfa_types : null;
-    var canRecover = !types || types.indexOf('recovery') >= 0;
-    var recovery = false;
+    var data = (err && err.data) || {};
+    var types = Array.isArray(data.mfa_types) ? data.mfa_types : null;
+    var pending = typeof data.mfa_token === 'string' ? data.mfa_token : '';
+    var key = !!(pending && types && types.indexOf('fido') >= 0 && config.webauthn && webauthnSupported());
+    var s = {
+      canRecover: !types || types.indexOf('recovery') >= 0,
+      key: key,
+      pending: pending,
+      // The first way offered: the app's code, or the key when the user
+      // has no app.
+      first: (key && types.indexOf('totp') < 0) ? 'key' : 'totp'
+    };
+    s.mode = s.first;
+    if (key) {
+      preloadWebAuthn();
+    }
     for (;;) {
-      var r = await mfaLoginView(m, recovery, canRecover, complete);
+      var r = await mfaLoginView(m, s, complete);
       if (r === CANCEL) {
         return null;
       }
       if (r.toggle) {
-        recovery = !recovery;
+        s.mode = s.mode === 'recovery' ? s.first : 'recovery';
         continue;
       }
       if (r.go === 'reset') {
@@ -869,49 +998,94 @@
     }
   }
 
-  function mfaLoginView(m, recovery, canRecover, complete) {
+  // mfaLoginView is the second-factor step; s.mode is "totp" (a code from
+  // the app, and the key's button when s.key), "recovery" or "key" (the
+  // key alone).
+  function mfaLoginView(m, s, complete) {
+    var recovery = s.mode === 'recovery';
+    var keyOnly = s.mode === 'key';
+
+    // finish completes the log-in with the factor mfa.
+    async function finish(ctx, mfa, rememberDevice, byKey) {
+      try {
+        var d = await complete(mfa, rememberDevice);
+        ctx.done({ user: d.user });
+      } catch (e) {
+        if (!(e instanceof UsherError)) {
+          throw e;
+        }
+        if (e.code === 'password_reset_requested') {
+          ctx.done({ go: 'newpw', err: e });
+          return;
+        }
+        if (byKey) {
+          throw keyError(e, t("The security key was not used. Try again."));
+        }
+        if (!e.fields.code && e.code !== 'rate_limited' && e.code !== 'too_many_password_failures') {
+          ctx.input('code').value = '';
+        }
+        throw e;
+      }
+    }
+
+    // useKey asks the browser for the security key of the pending log-in
+    // (usher-webauthn.js's verify) and completes the log-in with it.
+    async function useKey(ctx) {
+      var f;
+      try {
+        var wa = await loadWebAuthn();
+        f = await wa.verify(s.pending);
+      } catch (e) {
+        throw keyError(e, t("The security key was not used. Try again."));
+      }
+      await finish(ctx, f, !!ctx.values().remember_device, true);
+    }
+
     return formView(m, {
       name: 'mfa',
       title: t("Two-factor authentication"),
       intro: recovery
         ? t("Enter one of your recovery codes. Each code works once.")
-        : t("Enter the 6-digit code from your authenticator app."),
+        : keyOnly ? null : t("Enter the 6-digit code from your authenticator app."),
       fields: [
-        recovery
+        keyOnly ? null : recovery
           ? { name: 'code', label: t("Recovery code"), type: 'text', autocomplete: 'off', required: true, noCaps: true, ltr: true }
           : { name: 'code', label: t("Code"), type: 'text', autocomplete: 'one-time-code', inputmode: 'numeric', required: true, maxlength: 10, ltr: true },
         { name: 'remember_device', label: t("Remember this device"), type: 'checkbox' }
       ],
-      submit: t("Verify"),
+      submit: keyOnly ? t("Use your security key") : t("Verify"),
+      submitClass: keyOnly ? 'usher-security-key' : null,
       cancel: t("Cancel"),
       middle: function (ctx) {
-        return h('div', { class: 'usher-links' },
-          canRecover ? linkButton(recovery ? t("Use your authenticator app") : t("Use a recovery code"), 'usher-mfa-toggle', function () {
+        var toggle = null;
+        if (s.canRecover) {
+          toggle = linkButton(!recovery ? t("Use a recovery code")
+            : s.first === 'key' ? t("Use your security key") : t("Use your authenticator app"),
+          'usher-mfa-toggle', function () {
             ctx.done({ toggle: true });
-          }) : null,
-          config.mfa_reset ? linkButton(t("Lost access to your second factor?"), 'usher-mfa-reset', function () {
-            ctx.done({ go: 'reset' });
-          }) : null);
+          });
+        }
+        return [
+          (s.key && s.mode === 'totp') ? h('div', { class: 'usher-actions usher-key' },
+            h('button', {
+              type: 'button',
+              class: 'usher-button usher-security-key',
+              onclick: function () { ctx.run(function () { return useKey(ctx); }); }
+            }, t("Use your security key"))) : null,
+          h('div', { class: 'usher-links' },
+            toggle,
+            config.mfa_reset ? linkButton(t("Lost access to your second factor?"), 'usher-mfa-reset', function () {
+              ctx.done({ go: 'reset' });
+            }) : null)
+        ];
       },
       onSubmit: async function (v, ctx) {
-        var code = recovery ? v.code : v.code.replace(/\s+/g, '');
-        var mfa = { type: recovery ? 'recovery' : 'totp', code: code };
-        try {
-          var d = await complete(mfa, !!v.remember_device);
-          ctx.done({ user: d.user });
-        } catch (e) {
-          if (!(e instanceof UsherError)) {
-            throw e;
-          }
-          if (e.code === 'password_reset_requested') {
-            ctx.done({ go: 'newpw', err: e });
-            return;
-          }
-          if (!e.fields.code && e.code !== 'rate_limited' && e.code !== 'too_many_password_failures') {
-            ctx.input('code').value = '';
-          }
-          throw e;
+        if (keyOnly) {
+          await useKey(ctx);
+          return;
         }
+        var code = recovery ? v.code : v.code.replace(/\s+/g, '');
+        await finish(ctx, { type: recovery ? 'recovery' : 'totp', code: code }, !!v.remember_device, false);
       }
     });
   }
@@ -1061,7 +1235,12 @@
   }
 
   function methodLabel(mm) {
-    var kind = mm.type === 'totp' ? t("Authenticator app") : mm.type === 'recovery' ? t("Recovery codes") : mm.type;
+    var kind = mm.type === 'totp' ? t("Authenticator app") : mm.type === 'recovery' ? t("Recovery codes")
+      : mm.type === 'fido' ? t("Security key") : mm.type;
+    // The server names a key without a name "Security key".
+    if (mm.type === 'fido' && mm.name === 'Security key') {
+      return kind;
+    }
     return mm.name ? mm.name + ' (' + kind + ')' : kind;
   }
 
@@ -1183,8 +1362,9 @@
   // ------------------------------------------------------------ two-factor
 
   // mfaSetupFlow is configureMfaWithForm's dialog: a new authenticator app
-  // (QR code, key, code, password), recovery codes, and the list of
-  // methods with their remove buttons. Resolves true when anything changed.
+  // (QR code, key, code, password), a new security key (where WebAuthn
+  // works), recovery codes, and the list of methods with their remove
+  // buttons. Resolves true when anything changed.
   async function mfaSetupFlow(m, opts) {
     var changed = false;
     var secret = null;
@@ -1215,7 +1395,16 @@
         await recoveryCodesFlow(m, true);
         return true;
       }
-      if (r.remove) {
+      if (r.addKey) {
+        if (await addKeyFlow(m)) {
+          changed = true;
+          if (!methods.length) {
+            // The first second factor: recovery codes, as for an app.
+            await recoveryCodesFlow(m, true);
+          }
+          notice = t("The security key has been added.");
+        }
+      } else if (r.remove) {
         if (await removeMethodFlow(m, r.remove)) {
           changed = true;
           notice = t("The method has been removed.");
@@ -1259,10 +1448,22 @@
       submit: t("Turn on two-factor authentication"),
       cancel: opts.allowCancel ? t("Close") : null,
       after: function (ctx) {
-        if (!methods.length) {
-          return null;
+        var keys = null;
+        if (config.webauthn && webauthnSupported()) {
+          preloadWebAuthn();
+          keys = h('section', { class: 'usher-section', 'aria-labelledby': 'usher-keys-title' },
+            h('h3', { id: 'usher-keys-title' }, t("Security keys and passkeys")),
+            h('p', { class: 'usher-muted' }, t("A security key, or a passkey kept by your phone or computer, confirms it is you with a touch, a fingerprint or your screen lock.")),
+            h('button', {
+              type: 'button',
+              class: 'usher-button usher-add-security-key',
+              onclick: function () { ctx.done({ addKey: true }); }
+            }, t("Add a security key")));
         }
-        return h('section', { class: 'usher-section', 'aria-labelledby': 'usher-methods-title' },
+        if (!methods.length) {
+          return keys;
+        }
+        return [keys, h('section', { class: 'usher-section', 'aria-labelledby': 'usher-methods-title' },
           h('h3', { id: 'usher-methods-title' }, t("Your two-factor methods")),
           h('ul', { class: 'usher-list usher-methods' }, methods.map(function (mm) {
             var label = methodLabel(mm);
@@ -1281,7 +1482,7 @@
             type: 'button',
             class: 'usher-button usher-new-recovery-codes',
             onclick: function () { ctx.done({ codes: true }); }
-          }, t("Create new recovery codes")));
+          }, t("Create new recovery codes")))];
       },
       onSubmit: async function (v, ctx) {
         try {
@@ -1301,6 +1502,52 @@
         }
       }
     });
+  }
+
+  // addKeyFlow adds a security key or passkey: its name and the password,
+  // then the browser's ceremony (usher-webauthn.js's create) and
+  // POST /mfa/webauthn/register/finish. Resolves with the new method, or
+  // null when cancelled.
+  async function addKeyFlow(m) {
+    var r = await formView(m, {
+      name: 'mfa-add-key',
+      title: t("Add a security key"),
+      fields: [
+        { name: 'name', label: t("Name for this key (optional)"), type: 'text', autocomplete: 'off', maxlength: 64 },
+        { name: 'password', label: t("Your password"), type: 'password', autocomplete: 'current-password', required: true }
+      ],
+      submit: t("Add a security key"),
+      cancel: t("Cancel"),
+      onSubmit: async function (v, ctx) {
+        var c;
+        try {
+          var wa = await loadWebAuthn();
+          c = await wa.create();
+        } catch (e) {
+          throw keyError(e, t("The security key was not used. Try again."));
+        }
+        try {
+          var d = await api('POST', '/mfa/webauthn/register/finish', {
+            name: v.name,
+            password: v.password,
+            state: c.state,
+            credential: JSON.parse(c.credential)
+          });
+          ctx.done({ added: d.mfa_method || true });
+        } catch (e) {
+          ctx.input('password').value = '';
+          if (e instanceof UsherError) {
+            if (e.code === 'authentication_failed' && !e.fields.password) {
+              e.fields = Object.assign({ password: e.message }, e.fields);
+            } else if (e.fields.credential || e.code === 'invalid_token') {
+              throw new UsherError(0, { error: { code: e.code, message: t("The security key could not be added. Try again.") } });
+            }
+          }
+          throw e;
+        }
+      }
+    });
+    return r === CANCEL ? null : r.added;
   }
 
   async function removeMethodFlow(m, mm) {
