@@ -357,17 +357,5 @@ func (s *Service) LoginWithLink(ctx context.Context, token string, remember bool
 	if _, err := s.secondFactor(ctx, s.store, u, nil, deviceToken, c); err != nil {
 		return nil, u, err
 	}
-	var sess *Session
-	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
-		var err error
-		sess, err = s.startSession(ctx, tx, u, remember, false, c, "login link")
-		return err
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	if sess.MustChangePassword {
-		return sess, u, ErrPasswordResetRequested
-	}
-	return sess, u, nil
+	return s.logIn(ctx, u, remember, false, c, "login link", nil)
 }

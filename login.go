@@ -71,25 +71,13 @@ func (s *Service) Login(ctx context.Context, cr Credentials, c Client) (*Session
 	if err != nil {
 		return nil, nil, err
 	}
-	var sess *Session
-	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
-		if rehash != "" {
-			if err := tx.RecordLogin(ctx, u.ID, s.now(), rehash); err != nil {
-				return err
-			}
-			u.PasswordHash = rehash
+	return s.logIn(ctx, u, cr.Remember, verified && cr.RememberDevice, c, "password", func(tx Store) error {
+		if rehash == "" {
+			return nil
 		}
-		var err error
-		sess, err = s.startSession(ctx, tx, u, cr.Remember, verified && cr.RememberDevice, c, "password")
-		return err
+		u.PasswordHash = rehash
+		return tx.RecordLogin(ctx, u.ID, s.now(), rehash)
 	})
-	if err != nil {
-		return nil, nil, err
-	}
-	if sess.MustChangePassword {
-		return sess, u, ErrPasswordResetRequested
-	}
-	return sess, u, nil
 }
 
 // lookup finds the user that cr names, as Config.LoginWith allows. A

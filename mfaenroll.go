@@ -97,27 +97,11 @@ func (s *Service) CompleteMFAEnrollment(ctx context.Context, pending, method, co
 		name = "Authenticator app"
 	}
 	m := &MFAMethod{ID: NewID(), UserID: u.ID, Type: MFATOTP, Name: name, Secret: sealed, LastStep: step, CreatedAt: now}
-	var sess *Session
-	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
-		if _, err := tx.UseToken(ctx, hashToken(pending), tokenMFAEnroll, now); err != nil {
-			if isNotFound(err) {
-				return ErrInvalidToken
-			}
+	defer s.basic.dropUser(u.ID)
+	return s.logIn(ctx, u, remember, false, c, "mfa enrolment", func(tx Store) error {
+		if _, _, err := s.useToken(ctx, tx, pending, tokenMFAEnroll); err != nil {
 			return err
 		}
-		if err := tx.AddMFAMethod(ctx, m, false); err != nil {
-			return err
-		}
-		s.event(ctx, tx, u.ID, EventMFAAdded, c, m.Name)
-		sess, err = s.startSession(ctx, tx, u, remember, false, c, "mfa enrolment")
-		return err
+		return s.addMethod(ctx, tx, m, false, c)
 	})
-	if err != nil {
-		return nil, nil, err
-	}
-	s.basic.dropUser(u.ID)
-	if sess.MustChangePassword {
-		return sess, u, ErrPasswordResetRequested
-	}
-	return sess, u, nil
 }

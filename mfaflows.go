@@ -126,19 +126,30 @@ func (s *Service) AddMFAMethod(ctx context.Context, sess *Session, password, met
 		name = "Authenticator app"
 	}
 	m := &MFAMethod{ID: NewID(), UserID: u.ID, Type: MFATOTP, Name: name, Secret: sealed, LastStep: step, CreatedAt: now}
-	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
-		if err := tx.AddMFAMethod(ctx, m, clearExisting); err != nil {
-			return err
-		}
-		s.event(ctx, tx, u.ID, EventMFAAdded, c, m.Name)
-		return nil
+	return s.storeMethod(ctx, m, clearExisting, c)
+}
+
+// storeMethod stores a new second factor (its secret sealed) with its
+// event, and returns it without the secret.
+func (s *Service) storeMethod(ctx context.Context, m *MFAMethod, clearExisting bool, c Client) (*MFAMethod, error) {
+	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
+		return s.addMethod(ctx, tx, m, clearExisting, c)
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.basic.dropUser(u.ID)
+	s.basic.dropUser(m.UserID)
 	m.Secret = nil
 	return m, nil
+}
+
+// addMethod stores m in tx and records the event.
+func (s *Service) addMethod(ctx context.Context, tx Store, m *MFAMethod, clearExisting bool, c Client) error {
+	if err := tx.AddMFAMethod(ctx, m, clearExisting); err != nil {
+		return err
+	}
+	s.event(ctx, tx, m.UserID, EventMFAAdded, c, m.Name)
+	return nil
 }
 
 // ListMFAMethods returns the user's second factors, without their secrets.
@@ -342,19 +353,28 @@ func (s *Service) CompleteMFALogin(ctx context.Context, pending string, f Second
 		}
 		return nil, nil, ErrMFARequired
 	}
+	return s.logIn(ctx, u, remember, rememberDevice, c, "mfa", func(tx Store) error {
+		_, _, err := s.useToken(ctx, tx, pending, tokenMFAPending)
+		return err
+	})
+}
+
+// logIn ends every successful log-in: in one transaction, first (when not
+// nil) also — what the way of logging in must change with the log-in, such
+// as using up its token — then the session. A restricted session (an admin
+// required a new password) comes with ErrPasswordResetRequested, as Login
+// documents.
+func (s *Service) logIn(ctx context.Context, u *User, remember, rememberDevice bool, c Client, how string, first func(tx Store) error) (*Session, *User, error) {
 	var sess *Session
-	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
-		if _, err := tx.UseToken(ctx, hashToken(pending), tokenMFAPending, s.now()); err != nil {
-			if isNotFound(err) {
-				return ErrInvalidToken
+	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
+		if first != nil {
+			if err := first(tx); err != nil {
+				return err
 			}
-			return err
 		}
 		var err error
-		if sess, err = s.startSession(ctx, tx, u, remember, rememberDevice, c, "mfa"); err != nil {
-			return err
-		}
-		return nil
+		sess, err = s.startSession(ctx, tx, u, remember, rememberDevice, c, how)
+		return err
 	})
 	if err != nil {
 		return nil, nil, err

@@ -392,19 +392,7 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, sess *Session,
 	now := s.now()
 	m := &MFAMethod{ID: NewID(), UserID: u.ID, Type: MFAFIDO, Name: name, Secret: sealed,
 		LastStep: int64(cred.Authenticator.SignCount) << keyUseBits, CreatedAt: now}
-	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
-		if err := tx.AddMFAMethod(ctx, m, false); err != nil {
-			return err
-		}
-		s.event(ctx, tx, u.ID, EventMFAAdded, c, m.Name)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.basic.dropUser(u.ID)
-	m.Secret = nil
-	return m, nil
+	return s.storeMethod(ctx, m, false, c)
 }
 
 // BeginWebAuthnLogin starts the second factor of a pending log-in (the
@@ -610,17 +598,5 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, state string, credenti
 	if !s.mayLogInUnconfirmed(u) {
 		return nil, nil, ErrEmailNotConfirmed
 	}
-	var sess *Session
-	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
-		var err error
-		sess, err = s.startSession(ctx, tx, u, remember, false, c, "passkey")
-		return err
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	if sess.MustChangePassword {
-		return sess, u, ErrPasswordResetRequested
-	}
-	return sess, u, nil
+	return s.logIn(ctx, u, remember, false, c, "passkey", nil)
 }

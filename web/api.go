@@ -182,10 +182,18 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		Email: b.Email, Username: b.Username, Login: b.Login, Password: b.Password, Remember: b.Remember,
 		MFA: b.MFA, RememberDevice: b.RememberDevice, DeviceToken: h.deviceToken(r, b.DeviceToken),
 	}, h.client(r))
+	h.sessionAnswer(w, r, u, sess, err, b.Bearer)
+}
+
+// sessionAnswer answers a log-in as POST /user/api/login does: the
+// session (cookies or bearer token), or the error — with a session that
+// may only set a new password, 403 password_reset_requested and that
+// session.
+func (h *Handler) sessionAnswer(w http.ResponseWriter, r *http.Request, u *usher.User, sess *usher.Session, err error, bearer bool) {
 	if errors.Is(err, usher.ErrPasswordResetRequested) && sess != nil {
 		status, e := h.classify(r, err)
 		body := map[string]any{"error": e}
-		if b.Bearer {
+		if bearer {
 			body["session"] = sessionJSON{ID: sess.ID, ExpiresAt: sess.ExpiresAt, Token: sess.Token}
 		} else {
 			h.setSessionCookies(w, r, sess)
@@ -197,7 +205,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.loginAnswer(w, r, http.StatusOK, u, sess, b.Bearer)
+	h.loginAnswer(w, r, http.StatusOK, u, sess, bearer)
 }
 
 // handleLogout serves POST /user/api/logout: the session ends and the

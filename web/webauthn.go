@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 
 	"github.com/usher-auth/usher"
@@ -144,29 +143,6 @@ func (h *Handler) handleWebAuthnLoginFinish(w http.ResponseWriter, r *http.Reque
 		h.clearCookie(w, r, h.pendingMFACookieName())
 	}
 	h.sessionAnswer(w, r, u, sess, err, b.Bearer)
-}
-
-// sessionAnswer answers a log-in as POST /user/api/login does: the
-// session (cookies or bearer token), or the error — with a session that
-// may only set a new password, 403 password_reset_requested and that
-// session.
-func (h *Handler) sessionAnswer(w http.ResponseWriter, r *http.Request, u *usher.User, sess *usher.Session, err error, bearer bool) {
-	if errors.Is(err, usher.ErrPasswordResetRequested) && sess != nil {
-		status, e := h.classify(r, err)
-		body := map[string]any{"error": e}
-		if bearer {
-			body["session"] = sessionJSON{ID: sess.ID, ExpiresAt: sess.ExpiresAt, Token: sess.Token}
-		} else {
-			h.setSessionCookies(w, r, sess)
-		}
-		writeJSON(w, status, body)
-		return
-	}
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.loginAnswer(w, r, http.StatusOK, u, sess, bearer)
 }
 
 // handlePasskeyLoginBegin serves POST /user/api/passkey/login/begin (no

@@ -28,26 +28,13 @@ const pw = usertest.Password
 func start(t *testing.T) (*httptest.Server, *smtptest.Server, *app.App) {
 	t.Helper()
 	mail := smtptest.Start(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := app.Defaults()
-	cfg.Database = filepath.Join(t.TempDir(), "custom.db")
 	cfg.SMTPURL = mail.URL()
-	cfg.BaseURL = "http://" + ln.Addr().String() // the origin of e-mailed links
 	cfg.TemplatesDir = t.TempDir()
 	if err := writeTemplates(cfg.TemplatesDir); err != nil {
 		t.Fatal(err)
 	}
-	h, a, err := newServer(cfg, usertest.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(func() { srv.Close(); a.Close() })
+	srv, a := pagetest.Start(t, cfg, newServer)
 	return srv, mail, a
 }
 
@@ -55,12 +42,12 @@ func TestSignupNeedsAName(t *testing.T) {
 	srv, _, a := start(t)
 
 	// The sign-up page asks for the name.
-	b := newBrowser(t, srv.URL)
-	if _, _, page := b.get("/user/register"); !strings.Contains(page, `<label for="f-name">Name`) || !strings.Contains(page, `name="retype_password"`) {
+	b := pagetest.NewBrowser(t, srv.URL)
+	if _, _, page := b.Get("/user/register"); !strings.Contains(page, `<label for="f-name">Name`) || !strings.Contains(page, `name="retype_password"`) {
 		t.Fatalf("the sign-up page does not ask for a name and the password twice:\n%s", page)
 	}
 	for _, name := range []string{"", "   "} {
-		st, _, page := b.submit("/user/register", url.Values{
+		st, _, page := b.Submit("/user/register", url.Values{
 			"email": {"ann@example.com"}, "password": {pw}, "retype_password": {pw}, "name": {name},
 		})
 		if st != http.StatusUnprocessableEntity || !strings.Contains(page, `id="e-name">Must supply a name<`) {
@@ -68,7 +55,7 @@ func TestSignupNeedsAName(t *testing.T) {
 		}
 	}
 	// The passwords must match.
-	st, _, page := b.submit("/user/register", url.Values{
+	st, _, page := b.Submit("/user/register", url.Values{
 		"email": {"ann@example.com"}, "password": {pw}, "retype_password": {pw + "!"}, "name": {"Ann"},
 	})
 	if st != http.StatusUnprocessableEntity || !strings.Contains(page, "do not match") {
@@ -100,8 +87,8 @@ func TestSignupAndCustomEmails(t *testing.T) {
 	ctx := context.Background()
 	const email = "ann@example.com"
 
-	b := newBrowser(t, srv.URL)
-	st, _, page := b.submit("/user/register", url.Values{
+	b := pagetest.NewBrowser(t, srv.URL)
+	st, _, page := b.Submit("/user/register", url.Values{
 		"email": {email}, "password": {pw}, "retype_password": {pw}, "name": {"Ann Smith"},
 	})
 	if st != 200 || !strings.Contains(page, "confirm your address") {
@@ -121,10 +108,10 @@ func TestSignupAndCustomEmails(t *testing.T) {
 		t.Errorf("HTML part:\n%s", m.HTML)
 	}
 	// Its link logs the user in, and the home page greets them by name.
-	if st, loc, page := b.submit(m.Link(t, "/user/confirm-email/"), nil); st != http.StatusSeeOther || loc != "/" {
+	if st, loc, page := b.Submit(m.Link(t, "/user/confirm-email/"), nil); st != http.StatusSeeOther || loc != "/" {
 		t.Fatalf("confirm: %d Location %q\n%s", st, loc, page)
 	}
-	if _, _, page := b.get("/"); !strings.Contains(page, "You are logged in as "+email) || !strings.Contains(page, "Hello, Ann Smith!") {
+	if _, _, page := b.Get("/"); !strings.Contains(page, "You are logged in as "+email) || !strings.Contains(page, "Hello, Ann Smith!") {
 		t.Fatalf("home page after confirming:\n%s", page)
 	}
 
@@ -140,8 +127,8 @@ func TestSignupAndCustomEmails(t *testing.T) {
 	mail.WaitFor("bob@example.com", "Complete your sign-up", 1)
 
 	// Forgot password: the reset e-mail is the app's own too.
-	visitor := newBrowser(t, srv.URL)
-	if st, _, page := visitor.submit("/user/forgot-password", url.Values{"email": {email}}); st != 200 {
+	visitor := pagetest.NewBrowser(t, srv.URL)
+	if st, _, page := visitor.Submit("/user/forgot-password", url.Values{"email": {email}}); st != 200 {
 		t.Fatalf("forgot password: %d\n%s", st, page)
 	}
 	m = mail.WaitFor(email, "Your password reset link", 1)
@@ -152,10 +139,10 @@ func TestSignupAndCustomEmails(t *testing.T) {
 		t.Errorf("reset e-mail, HTML part:\n%s", m.HTML)
 	}
 	const newPW = "a brand new password"
-	if st, loc, page := visitor.submit(m.Link(t, "/user/reset-password/"), url.Values{"new_password": {newPW}, "retype_password": {newPW}}); st != http.StatusSeeOther || loc != "/" {
+	if st, loc, page := visitor.Submit(m.Link(t, "/user/reset-password/"), url.Values{"new_password": {newPW}, "retype_password": {newPW}}); st != http.StatusSeeOther || loc != "/" {
 		t.Fatalf("reset: %d Location %q\n%s", st, loc, page)
 	}
-	if st, loc, page := newBrowser(t, srv.URL).submit("/user/login", url.Values{"login": {email}, "password": {newPW}}); st != http.StatusSeeOther || loc != "/" {
+	if st, loc, page := pagetest.NewBrowser(t, srv.URL).Submit("/user/login", url.Values{"login": {email}, "password": {newPW}}); st != http.StatusSeeOther || loc != "/" {
 		t.Fatalf("log-in with the new password: %d Location %q\n%s", st, loc, page)
 	}
 }
@@ -192,90 +179,4 @@ func postJSON(t *testing.T, u string, body any) (int, apiAnswer) {
 	var out apiAnswer
 	json.NewDecoder(res.Body).Decode(&out)
 	return res.StatusCode, out
-}
-
-// browser is an HTTP client with cookies that does not follow redirects
-// and sends what a browser sends: Accept: text/html, and Origin on POSTs.
-type browser struct {
-	t      *testing.T
-	base   string
-	origin string
-	c      *http.Client
-}
-
-func newBrowser(t *testing.T, base string) *browser {
-	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, base: base, origin: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-// do sends a request to a path on the site (or a full URL) and returns the
-// status, the Location header and the body.
-func (b *browser) do(method, target string, form url.Values) (int, string, string) {
-	b.t.Helper()
-	if !strings.HasPrefix(target, "http") {
-		target = b.base + target
-	}
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, _ := http.NewRequest(method, target, body)
-	req.Header.Set("Accept", "text/html,application/xhtml+xml")
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", b.origin)
-	}
-	res, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	return res.StatusCode, res.Header.Get("Location"), string(out)
-}
-
-func (b *browser) get(target string) (int, string, string) {
-	b.t.Helper()
-	return b.do("GET", target, nil)
-}
-
-// submit opens the page at target and posts its form back to the same
-// address with the given fields plus the form's hidden ones (csrf_token,
-// next).
-func (b *browser) submit(target string, fields url.Values) (int, string, string) {
-	b.t.Helper()
-	st, _, page := b.get(target)
-	if st != 200 {
-		b.t.Fatalf("GET %s: %d\n%s", target, st, page)
-	}
-	form := url.Values{}
-	for k, v := range fields {
-		form[k] = v
-	}
-	for name, value := range hiddenInputs(page) {
-		if form.Get(name) == "" {
-			form.Set(name, value)
-		}
-	}
-	return b.do("POST", target, form)
-}
-
-var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
-
-// hiddenInputs returns the hidden fields of the page's main content (not
-// of the header's log-out form or the footer's language switcher).
-func hiddenInputs(page string) map[string]string {
-	if i := strings.Index(page, "<main"); i >= 0 {
-		page = page[i:]
-	}
-	if i := strings.Index(page, "<footer"); i >= 0 {
-		page = page[:i]
-	}
-	out := map[string]string{}
-	for _, m := range hiddenInput.FindAllStringSubmatch(page, -1) {
-		if _, ok := out[m[1]]; !ok {
-			out[m[1]] = html.UnescapeString(m[2])
-		}
-	}
-	return out
 }

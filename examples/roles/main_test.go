@@ -22,15 +22,7 @@ import (
 // the development mailbox; this example sends none).
 func start(t *testing.T) (*httptest.Server, *app.App) {
 	t.Helper()
-	cfg := app.Defaults()
-	cfg.Database = filepath.Join(t.TempDir(), "roles.db")
-	h, a, err := newServer(cfg, usertest.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() { srv.Close(); a.Close() })
-	return srv, a
+	return pagetest.Start(t, app.Defaults(), newServer)
 }
 
 func TestEnsureAdmin(t *testing.T) {
@@ -68,7 +60,7 @@ func TestRolesRequired(t *testing.T) {
 
 	for _, c := range []struct {
 		who  string
-		b    *browser
+		b    *pagetest.Browser
 		path string
 		want int
 	}{
@@ -81,13 +73,13 @@ func TestRolesRequired(t *testing.T) {
 		{"admin", admin, "/members", 200},
 		{"admin", admin, "/manager", 200}, // agent, and admin
 		{"admin", admin, "/admin", 200},
-		{"visitor", newBrowser(t, srv.URL), "/admin", 303}, // to the log-in page
+		{"visitor", pagetest.NewBrowser(t, srv.URL), "/admin", 303}, // to the log-in page
 	} {
-		if st, _, body := c.b.get(c.path); st != c.want {
+		if st, _, body := c.b.Get(c.path); st != c.want {
 			t.Errorf("%s on %s: %d; want %d\n%s", c.who, c.path, st, c.want, body)
 		}
 	}
-	if st, _, body := admin.get("/admin"); !strings.Contains(body, "user@example.com") || !strings.Contains(body, "manager@example.com") {
+	if st, _, body := admin.Get("/admin"); !strings.Contains(body, "user@example.com") || !strings.Contains(body, "manager@example.com") {
 		t.Errorf("admin page does not list the users: %d\n%s", st, body)
 	}
 	res, err := http.Get(srv.URL + "/admin") // a program, not a browser
@@ -102,137 +94,51 @@ func TestRolesRequired(t *testing.T) {
 	// The admin gives the manager the role agent on the admin page: now
 	// agent and manager, they pass /manager (still not /admin).
 	give := url.Values{"user": {"manager@example.com"}, "role": {"agent"}, "action": {"add"}}
-	if st, loc, body := admin.do("POST", "/admin/roles", give); st != http.StatusSeeOther || loc != "/admin" {
+	if st, loc, body := admin.Do("POST", "/admin/roles", give); st != http.StatusSeeOther || loc != "/admin" {
 		t.Fatalf("giving a role: %d Location %q\n%s", st, loc, body)
 	}
-	if st, _, body := manager.get("/manager"); st != 200 || !strings.Contains(body, "Manager page") {
+	if st, _, body := manager.Get("/manager"); st != 200 || !strings.Contains(body, "Manager page") {
 		t.Fatalf("agent and manager on /manager: %d\n%s", st, body)
 	}
-	if st, _, _ := manager.get("/admin"); st != 403 {
+	if st, _, _ := manager.Get("/admin"); st != 403 {
 		t.Fatalf("agent and manager on /admin: %d; want 403", st)
 	}
 
 	// Only admins change roles, only from this site, only valid names.
-	if st, _, _ := user.do("POST", "/admin/roles", url.Values{"user": {"user@example.com"}, "role": {"admin"}}); st != 403 {
+	if st, _, _ := user.Do("POST", "/admin/roles", url.Values{"user": {"user@example.com"}, "role": {"admin"}}); st != 403 {
 		t.Errorf("a user giving themselves admin: %d; want 403", st)
 	}
-	admin.origin = "http://evil.example"
-	if st, _, _ := admin.do("POST", "/admin/roles", url.Values{"user": {"user@example.com"}, "role": {"admin"}}); st != 403 {
+	admin.Origin = "http://evil.example"
+	if st, _, _ := admin.Do("POST", "/admin/roles", url.Values{"user": {"user@example.com"}, "role": {"admin"}}); st != 403 {
 		t.Errorf("cross-origin POST: %d; want 403", st)
 	}
-	admin.origin = srv.URL
-	if st, _, _ := user.get("/admin"); st != 403 {
+	admin.Origin = srv.URL
+	if st, _, _ := user.Get("/admin"); st != 403 {
 		t.Fatalf("user on /admin after the refused changes: %d; want 403", st)
 	}
-	if _, loc, _ := admin.do("POST", "/admin/roles", url.Values{"user": {"user@example.com"}, "role": {"no|pipes"}}); loc != "/admin?error=invalid-role" {
+	if _, loc, _ := admin.Do("POST", "/admin/roles", url.Values{"user": {"user@example.com"}, "role": {"no|pipes"}}); loc != "/admin?error=invalid-role" {
 		t.Errorf("invalid role name: Location %q", loc)
 	}
-	if _, loc, _ := admin.do("POST", "/admin/roles", url.Values{"user": {"nobody@example.com"}, "role": {"agent"}}); loc != "/admin?error=no-such-user" {
+	if _, loc, _ := admin.Do("POST", "/admin/roles", url.Values{"user": {"nobody@example.com"}, "role": {"agent"}}); loc != "/admin?error=no-such-user" {
 		t.Errorf("unknown user: Location %q", loc)
 	}
 
 	// Taking manager away: agent alone does not pass /manager.
 	take := url.Values{"user": {"manager@example.com"}, "role": {"manager"}, "action": {"remove"}}
-	if st, _, _ := admin.do("POST", "/admin/roles", take); st != http.StatusSeeOther {
+	if st, _, _ := admin.Do("POST", "/admin/roles", take); st != http.StatusSeeOther {
 		t.Fatalf("taking a role: %d", st)
 	}
-	if st, _, _ := manager.get("/manager"); st != 403 {
+	if st, _, _ := manager.Get("/manager"); st != 403 {
 		t.Fatalf("agent alone on /manager: %d; want 403", st)
 	}
 }
 
 // logIn logs in through Usher's log-in page and returns the browser.
-func logIn(t *testing.T, base, email, password string) *browser {
+func logIn(t *testing.T, base, email, password string) *pagetest.Browser {
 	t.Helper()
-	b := newBrowser(t, base)
-	if st, loc, body := b.submit("/user/login", url.Values{"login": {email}, "password": {password}}); st != http.StatusSeeOther || loc != "/" {
+	b := pagetest.NewBrowser(t, base)
+	if st, loc, body := b.Submit("/user/login", url.Values{"login": {email}, "password": {password}}); st != http.StatusSeeOther || loc != "/" {
 		t.Fatalf("log-in as %s: %d Location %q\n%s", email, st, loc, body)
 	}
 	return b
-}
-
-// browser is an HTTP client with cookies that does not follow redirects
-// and sends what a browser sends: Accept: text/html, and Origin on POSTs.
-type browser struct {
-	t      *testing.T
-	base   string
-	origin string
-	c      *http.Client
-}
-
-func newBrowser(t *testing.T, base string) *browser {
-	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, base: base, origin: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-// do sends a request to a path on the site (or a full URL) and returns the
-// status, the Location header and the body.
-func (b *browser) do(method, target string, form url.Values) (int, string, string) {
-	b.t.Helper()
-	if !strings.HasPrefix(target, "http") {
-		target = b.base + target
-	}
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, _ := http.NewRequest(method, target, body)
-	req.Header.Set("Accept", "text/html,application/xhtml+xml")
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", b.origin)
-	}
-	res, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	return res.StatusCode, res.Header.Get("Location"), string(out)
-}
-
-func (b *browser) get(target string) (int, string, string) {
-	b.t.Helper()
-	return b.do("GET", target, nil)
-}
-
-// submit opens the page at target and posts its form back to the same
-// address with the given fields plus the form's hidden ones (csrf_token,
-// next).
-func (b *browser) submit(target string, fields url.Values) (int, string, string) {
-	b.t.Helper()
-	st, _, page := b.get(target)
-	if st != 200 {
-		b.t.Fatalf("GET %s: %d\n%s", target, st, page)
-	}
-	form := url.Values{}
-	for k, v := range fields {
-		form[k] = v
-	}
-	for name, value := range hiddenInputs(page) {
-		if form.Get(name) == "" {
-			form.Set(name, value)
-		}
-	}
-	return b.do("POST", target, form)
-}
-
-var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
-
-// hiddenInputs returns the hidden fields of the page's main content (not
-// of the header's log-out form or the footer's language switcher).
-func hiddenInputs(page string) map[string]string {
-	if i := strings.Index(page, "<main"); i >= 0 {
-		page = page[i:]
-	}
-	if i := strings.Index(page, "<footer"); i >= 0 {
-		page = page[:i]
-	}
-	out := map[string]string{}
-	for _, m := range hiddenInput.FindAllStringSubmatch(page, -1) {
-		if _, ok := out[m[1]]; !ok {
-			out[m[1]] = html.UnescapeString(m[2])
-		}
-	}
-	return out
 }
