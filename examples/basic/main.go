@@ -41,8 +41,8 @@ func main() {
 		log.Fatal(err)
 	}
 	defer a.Close()
-	log.Printf("Basic App on http://%s/", *addr)
-	if err := serve(*addr, h); err != nil {
+	log.Printf("Basic App on http://%s/", f.Addr)
+	if err := examplekit.Serve(f.Addr, h); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -62,27 +62,12 @@ func newServer(cfg app.Config, logger *slog.Logger) (http.Handler, *app.App, err
 	mux := http.NewServeMux()
 	mux.Handle("/user/", a.Web) // sign-up, confirmation, log-in, log-out, password reset, account
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		render(w, homePage, pageData{Title: "Home page", User: a.Web.CurrentUser(r), DevMailbox: devMailbox})
+		examplekit.Render(w, homePage, pageData{Title: "Home page", User: a.Web.CurrentUser(r), DevMailbox: devMailbox})
 	})
 	mux.Handle("GET /members", a.Web.LoginRequired(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		render(w, membersPage, pageData{Title: "Members page", User: web.UserFromContext(r.Context())})
+		examplekit.Render(w, membersPage, pageData{Title: "Members page", User: web.UserFromContext(r.Context())})
 	})))
 	return mux, a, nil
-}
-
-// serve serves h on addr until SIGINT or SIGTERM.
-func serve(addr string, h http.Handler) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	srv := &http.Server{Addr: addr, Handler: h}
-	go func() {
-		<-ctx.Done()
-		srv.Shutdown(context.Background())
-	}()
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
 
 type pageData struct {
@@ -143,20 +128,4 @@ var membersPage = page(`{{define "content"}}
 // page returns the layout with src's "content".
 func page(src string) *template.Template {
 	return template.Must(template.Must(layout.Clone()).Parse(src))
-}
-
-const csp = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-
-func render(w http.ResponseWriter, t *template.Template, d pageData) {
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, d); err != nil {
-		slog.Error("page", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", csp)
-	h.Set("Cache-Control", "no-store") // pages show who is logged in
-	w.Write(buf.Bytes())
 }

@@ -72,8 +72,8 @@ func run() error {
 		return err
 	}
 	defer a.Close()
-	log.Printf("Custom Sign-up on http://%s/", *addr)
-	return serve(*addr, h)
+	log.Printf("Custom Sign-up on http://%s/", f.Addr)
+	return examplekit.Serve(f.Addr, h)
 }
 
 // writeTemplates writes the embedded templates into dir (which must not
@@ -107,7 +107,7 @@ func newServer(cfg app.Config, logger *slog.Logger) (http.Handler, *app.App, err
 	mux := http.NewServeMux()
 	mux.Handle("/user/", a.Web)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		render(w, homePage, pageData{User: a.Web.CurrentUser(r), DevMailbox: cfg.SMTPURL == ""})
+		examplekit.Render(w, homePage, pageData{User: a.Web.CurrentUser(r), DevMailbox: cfg.SMTPURL == ""})
 	})
 	return mux, a, nil
 }
@@ -122,21 +122,6 @@ func validateSignup(ctx context.Context, in *usher.Signup) error {
 		return &usher.ValidationError{Fields: map[string]string{"name": "Must supply a name"}}
 	}
 	in.Profile["name"] = name // the hook may normalise what is stored
-	return nil
-}
-
-// serve serves h on addr until SIGINT or SIGTERM.
-func serve(addr string, h http.Handler) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	srv := &http.Server{Addr: addr, Handler: h}
-	go func() {
-		<-ctx.Done()
-		srv.Shutdown(context.Background())
-	}()
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
 	return nil
 }
 
@@ -176,19 +161,3 @@ var homePage = template.Must(template.New("home").Parse(`<!doctype html>
 </body>
 </html>
 `))
-
-const csp = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-
-func render(w http.ResponseWriter, t *template.Template, d pageData) {
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, d); err != nil {
-		slog.Error("page", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", csp)
-	h.Set("Cache-Control", "no-store") // the page shows who is logged in
-	w.Write(buf.Bytes())
-}

@@ -3,19 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"html"
-	"io"
-	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/usher-auth/usher/app"
+	"github.com/usher-auth/usher/internal/pagetest"
 	"github.com/usher-auth/usher/internal/smtptest"
 	"github.com/usher-auth/usher/usertest"
 )

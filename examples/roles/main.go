@@ -59,8 +59,8 @@ func main() {
 	} else if created {
 		log.Printf("created the administrator %s", *adminEmail)
 	}
-	log.Printf("Roles Required App on http://%s/", *addr)
-	if err := serve(*addr, h); err != nil {
+	log.Printf("Roles Required App on http://%s/", f.Addr)
+	if err := examplekit.Serve(f.Addr, h); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -105,14 +105,14 @@ func newServer(cfg app.Config, logger *slog.Logger) (http.Handler, *app.App, err
 	mux := http.NewServeMux()
 	mux.Handle("/user/", u)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		render(w, homePage, pageData{Title: "Home page", User: u.CurrentUser(r)})
+		examplekit.Render(w, homePage, pageData{Title: "Home page", User: u.CurrentUser(r)})
 	})
 	mux.Handle("GET /members", u.LoginRequired(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		render(w, membersPage, pageData{Title: "Members page", User: web.UserFromContext(r.Context())})
+		examplekit.Render(w, membersPage, pageData{Title: "Members page", User: web.UserFromContext(r.Context())})
 	})))
 	// Flask-User: @roles_required('agent', ['admin', 'manager']).
 	mux.Handle("GET /manager", u.RolesRequired("agent", usher.AnyOf("admin", "manager"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		render(w, managerPage, pageData{Title: "Manager page", User: web.UserFromContext(r.Context())})
+		examplekit.Render(w, managerPage, pageData{Title: "Manager page", User: web.UserFromContext(r.Context())})
 	})))
 	// Flask-User: @roles_required('admin').
 	admin := u.RolesRequired("admin")
@@ -123,7 +123,7 @@ func newServer(cfg app.Config, logger *slog.Logger) (http.Handler, *app.App, err
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
 		}
-		render(w, adminPage, pageData{Title: "Admin page", User: web.UserFromContext(r.Context()), Users: users, Error: r.URL.Query().Get("error")})
+		examplekit.Render(w, adminPage, pageData{Title: "Admin page", User: web.UserFromContext(r.Context()), Users: users, Error: r.URL.Query().Get("error")})
 	})))
 	// The admin page's form posts here. Cross-origin POSTs are refused
 	// (browsers send Sec-Fetch-Site or Origin), as on Usher's own routes.
@@ -157,21 +157,6 @@ func errorText(err error) string {
 	}
 	slog.Error("change role", "err", err)
 	return "internal"
-}
-
-// serve serves h on addr until SIGINT or SIGTERM.
-func serve(addr string, h http.Handler) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	srv := &http.Server{Addr: addr, Handler: h}
-	go func() {
-		<-ctx.Done()
-		srv.Shutdown(context.Background())
-	}()
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
 
 type pageData struct {
@@ -251,20 +236,4 @@ var adminPage = page(`{{define "content"}}
 // page returns the layout with src's "content".
 func page(src string) *template.Template {
 	return template.Must(template.Must(layout.Clone()).Parse(src))
-}
-
-const csp = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-
-func render(w http.ResponseWriter, t *template.Template, d pageData) {
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, d); err != nil {
-		slog.Error("page", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", csp)
-	h.Set("Cache-Control", "no-store") // pages show who is logged in
-	w.Write(buf.Bytes())
 }

@@ -2,19 +2,15 @@ package main
 
 import (
 	"context"
-	"html"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/usher-auth/usher/app"
+	"github.com/usher-auth/usher/internal/pagetest"
 	"github.com/usher-auth/usher/usertest"
 )
 

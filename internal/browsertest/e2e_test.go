@@ -565,6 +565,9 @@ func TestScreenshots(t *testing.T) {
 			}
 		}
 		con.Check(t, ctx, name)
+		if page != "" {
+			checkAccessible(t, ctx, name)
+		}
 		bt.Screenshot(t, ctx, name)
 	}
 
@@ -619,5 +622,50 @@ func TestScreenshots(t *testing.T) {
 		{"logout", "/user/logout"},
 	} {
 		shot(p.name, p.path)
+	}
+}
+
+// accessibilityJS lists what a screen-reader or keyboard user would miss on
+// the page: a visible form control without a label, an image without alt
+// text, a button or link without a name, an aria-describedby that points
+// nowhere, a page without lang or title, or headings that skip a level.
+const accessibilityJS = `(() => {
+  const problems = [];
+  const visible = el => !el.closest('[hidden]') && el.type !== 'hidden';
+  for (const el of document.querySelectorAll('input, select, textarea')) {
+    if (!visible(el)) continue;
+    if (el.labels.length === 0 && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+      problems.push('control without a label: ' + (el.name || el.id));
+  }
+  for (const el of document.querySelectorAll('img')) {
+    if (!el.hasAttribute('alt')) problems.push('image without alt: ' + el.src.slice(0, 40));
+  }
+  for (const el of document.querySelectorAll('button, a[href]')) {
+    if (visible(el) && !el.textContent.trim() && !el.getAttribute('aria-label') && !el.querySelector('img[alt]:not([alt=""])'))
+      problems.push('nameless ' + el.tagName.toLowerCase());
+  }
+  for (const el of document.querySelectorAll('[aria-describedby]')) {
+    for (const id of el.getAttribute('aria-describedby').split(/\s+/)) {
+      if (!document.getElementById(id)) problems.push('aria-describedby points nowhere: ' + id);
+    }
+  }
+  if (!document.documentElement.lang) problems.push('no lang on <html>');
+  if (!document.title.trim()) problems.push('no <title>');
+  if (document.querySelectorAll('main h1').length !== 1) problems.push('not exactly one h1 in main');
+  let last = 1;
+  for (const h of document.querySelectorAll('main h1, main h2, main h3, main h4')) {
+    const level = +h.tagName[1];
+    if (level > last + 1) problems.push('heading level skipped: ' + h.tagName + ' ' + h.textContent.trim());
+    last = level;
+  }
+  return problems;
+})()`
+
+// checkAccessible fails the test for each problem accessibilityJS finds on
+// the current page.
+func checkAccessible(t *testing.T, ctx context.Context, where string) {
+	t.Helper()
+	for _, p := range bt.Eval[[]string](t, ctx, accessibilityJS) {
+		t.Errorf("%s: %s", where, p)
 	}
 }
