@@ -11,32 +11,24 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"html/template"
 	"log"
 	"log/slog"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/app"
+	"github.com/usher-auth/usher/internal/examplekit"
 	"github.com/usher-auth/usher/web"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	db := flag.String("db", "basic_app.db", "SQLite file, or a postgres:// address")
-	smtpURL := flag.String("smtp-url", os.Getenv("USHER_SMTP_URL"), "SMTP server for e-mails, e.g. smtp://user:pass@host:587 (empty: the development mailbox)")
+	f := examplekit.NewFlags("basic_app.db") // -addr, -db, -smtp-url
 	flag.Parse()
 
-	cfg := app.Defaults()
-	cfg.Addr, cfg.Database, cfg.SMTPURL = *addr, *db, *smtpURL
-	h, a, err := newServer(cfg, nil)
+	h, a, err := newServer(f.Config(), nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -76,41 +68,15 @@ type pageData struct {
 	DevMailbox bool
 }
 
-// The pages link Usher's stylesheet and use its classes; like Usher's own
-// pages they have no inline script or style, so a strict
-// Content-Security-Policy holds.
-var layout = template.Must(template.New("layout").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}} – Basic App</title>
-<link rel="stylesheet" href="/user/static/usher.css">
-</head>
-<body>
-<header class="top">
-<a class="brand" href="/"><span>Basic App</span></a>
-<nav class="topnav" aria-label="Account">
-{{- if .User}}
-<a href="/user/profile">{{.User.Username}}</a>
-<a href="/user/logout">Log out</a>
-{{- else}}
-<a href="/user/login">Log in</a>
-<a href="/user/register">Register</a>
-{{- end}}
-</nav>
-</header>
-<main id="main"><div class="card">
-<h1>{{.Title}}</h1>
-{{template "content" .}}
-<ul class="links">
-<li><a href="/">Home page</a> (anyone)</li>
+// The pages have the frame of examplekit.Layout: Usher's stylesheet and its
+// classes, a top bar with the account links, a card with the page. Like
+// Usher's own pages they have no inline script or style, so a strict
+// Content-Security-Policy holds. The top bar shows the username.
+var layout = examplekit.Layout("Basic App", `
+{{define "who"}}{{.Username}}{{end}}
+{{define "links"}}<li><a href="/">Home page</a> (anyone)</li>
 <li><a href="/members">Members page</a> (login required)</li>
-</ul>
-</div></main>
-</body>
-</html>
-`))
+{{end}}`)
 
 var homePage = page(`{{define "content"}}
 <p>This page can be accessed by anyone.</p>

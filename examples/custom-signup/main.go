@@ -14,23 +14,20 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"errors"
 	"flag"
-	"html/template"
 	"io/fs"
 	"log"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/app"
+	"github.com/usher-auth/usher/internal/examplekit"
 )
 
 // templates holds the e-mail overrides: emails/<kind>_subject.txt,
@@ -46,14 +43,12 @@ func main() {
 }
 
 func run() error {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	db := flag.String("db", "custom_signup.db", "SQLite file, or a postgres:// address")
-	smtpURL := flag.String("smtp-url", os.Getenv("USHER_SMTP_URL"), "SMTP server for e-mails (empty: the development mailbox at /user/dev/mailbox)")
+	f := examplekit.NewFlags("custom_signup.db") // -addr, -db, -smtp-url
 	dir := flag.String("templates", "", "folder of template overrides to use instead of the embedded ones (e.g. examples/custom-signup/templates, to edit them)")
 	flag.Parse()
 
-	cfg := app.Defaults()
-	cfg.Addr, cfg.Database, cfg.SMTPURL, cfg.TemplatesDir = *addr, *db, *smtpURL, *dir
+	cfg := f.Config()
+	cfg.TemplatesDir = *dir
 	if cfg.TemplatesDir == "" {
 		// Usher reads overrides from a folder: write the embedded ones to
 		// a temporary one, so that the program runs from any directory.
@@ -131,17 +126,10 @@ type pageData struct {
 }
 
 // homePage is Anvil's Form1: a status line and the log-in and sign-up
-// buttons. No inline script or style: Usher's stylesheet does the look.
-var homePage = template.Must(template.New("home").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Custom Sign-up</title>
-<link rel="stylesheet" href="/user/static/usher.css">
-</head>
-<body>
-<header class="top"><a class="brand" href="/"><span>Custom Sign-up</span></a></header>
+// buttons. No inline script or style: Usher's stylesheet, which
+// examplekit.Document links, does the look.
+var homePage = examplekit.Document(`{{define "title"}}Custom Sign-up{{end}}
+{{define "body"}}<header class="top"><a class="brand" href="/"><span>Custom Sign-up</span></a></header>
 <main id="main"><div class="card narrow">
 <h1>Welcome</h1>
 {{with .User -}}
@@ -158,6 +146,4 @@ var homePage = template.Must(template.New("home").Parse(`<!doctype html>
 {{if .DevMailbox}}<li><a href="/user/dev/mailbox">Development mailbox</a> (no SMTP server is set)</li>{{end}}
 </ul>
 </div></main>
-</body>
-</html>
-`))
+{{end}}`)

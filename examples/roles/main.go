@@ -13,7 +13,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -22,12 +21,11 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/app"
+	"github.com/usher-auth/usher/internal/examplekit"
 	"github.com/usher-auth/usher/web"
 )
 
@@ -36,16 +34,12 @@ import (
 const defaultAdminPassword = "roles example admin, change me"
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	db := flag.String("db", "roles_app.db", "SQLite file, or a postgres:// address")
-	smtpURL := flag.String("smtp-url", os.Getenv("USHER_SMTP_URL"), "SMTP server for e-mails (empty: the development mailbox at /user/dev/mailbox)")
+	f := examplekit.NewFlags("roles_app.db") // -addr, -db, -smtp-url
 	adminEmail := flag.String("admin-email", envOr("ADMIN_EMAIL", "admin@example.com"), "e-mail address of the administrator created at start (env ADMIN_EMAIL)")
 	adminPassword := flag.String("admin-password", envOr("ADMIN_PASSWORD", defaultAdminPassword), "the administrator's password, used only when the account is created (env ADMIN_PASSWORD)")
 	flag.Parse()
 
-	cfg := app.Defaults()
-	cfg.Addr, cfg.Database, cfg.SMTPURL = *addr, *db, *smtpURL
-	h, a, err := newServer(cfg, nil)
+	h, a, err := newServer(f.Config(), nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -166,40 +160,15 @@ type pageData struct {
 	Error string
 }
 
-var layout = template.Must(template.New("layout").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}} – Roles Required App</title>
-<link rel="stylesheet" href="/user/static/usher.css">
-</head>
-<body>
-<header class="top">
-<a class="brand" href="/"><span>Roles Required App</span></a>
-<nav class="topnav" aria-label="Account">
-{{- if .User}}
-<a href="/user/profile">{{.User.Email}}</a>
-<a href="/user/logout">Log out</a>
-{{- else}}
-<a href="/user/login">Log in</a>
-<a href="/user/register">Register</a>
-{{- end}}
-</nav>
-</header>
-<main id="main"><div class="card">
-<h1>{{.Title}}</h1>
-{{template "content" .}}
-<ul class="links">
-<li><a href="/">Home page</a> (anyone)</li>
+// The pages have the frame of examplekit.Layout: Usher's stylesheet, a top
+// bar with the account links (showing the e-mail address), a card with the
+// page and the links below.
+var layout = examplekit.Layout("Roles Required App", `
+{{define "links"}}<li><a href="/">Home page</a> (anyone)</li>
 <li><a href="/members">Members page</a> (login required)</li>
 <li><a href="/manager">Manager page</a> (roles agent, and admin or manager)</li>
 <li><a href="/admin">Admin page</a> (role admin)</li>
-</ul>
-</div></main>
-</body>
-</html>
-`))
+{{end}}`)
 
 var homePage = page(`{{define "content"}}
 <p>This page can be accessed by anyone.</p>

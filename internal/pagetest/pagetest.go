@@ -26,19 +26,17 @@ import (
 // closes.
 type NewServerFunc func(cfg app.Config, logger *slog.Logger) (http.Handler, *app.App, error)
 
-// Start runs the site newServer builds from cfg on a local port, with its
-// database in a temporary folder (unless cfg.Database is set) and the
-// server's own address as cfg.BaseURL, the origin of e-mailed links. The
-// logger discards. The server and the App close when the test ends.
+// Start runs the site newServer builds from cfg on a local port, with an
+// SQLite database in a temporary folder as cfg.Database and the server's
+// own address as cfg.BaseURL, the origin of e-mailed links. The logger
+// discards. The server and the App close when the test ends.
 func Start(t testing.TB, cfg app.Config, newServer NewServerFunc) (*httptest.Server, *app.App) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Database == "" {
-		cfg.Database = filepath.Join(t.TempDir(), "site.db")
-	}
+	cfg.Database = filepath.Join(t.TempDir(), "site.db")
 	cfg.BaseURL = "http://" + ln.Addr().String()
 	h, a, err := newServer(cfg, usertest.Discard)
 	if err != nil {
