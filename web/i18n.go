@@ -19,6 +19,7 @@ type i18nJSON struct {
 	MFAReset      bool                 `json:"mfa_reset"`
 	WebAuthn      bool                 `json:"webauthn"`
 	Passkeys      bool                 `json:"passkeys"`
+	RequireMFA    bool                 `json:"require_mfa"`
 	ProfileFields []usher.ProfileField `json:"profile_fields"`
 }
 
@@ -41,6 +42,7 @@ func (h *Handler) handleI18n(w http.ResponseWriter, r *http.Request) {
 		MFAReset:      cfg.AllowMFAEmailReset,
 		WebAuthn:      h.svc.WebAuthnAvailable(),
 		Passkeys:      h.svc.PasskeysEnabled(),
+		RequireMFA:    cfg.RequireMFA,
 		ProfileFields: cfg.ProfileFields,
 	}
 	if out.ProfileFields == nil {
