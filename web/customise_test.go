@@ -18,7 +18,7 @@ import (
 // page of its name and only that one; the layouts can be replaced too.
 func TestTemplateOverrides(t *testing.T) {
 	over := fstest.MapFS{
-		"pages/login.html": {Data: []byte(`{{template "public_base" .}}{{define "title"}}{{T "Log in"}}{{end}}{{define "content"}}<p id="custom">Welcome back to {{.AppName}}.</p>{{template "login_form" .}}{{end}}`)},
+		"pages/login.html":       {Data: []byte(`{{template "public_base" .}}{{define "title"}}{{T "Log in"}}{{end}}{{define "content"}}<p id="custom">Welcome back to {{.AppName}}.</p>{{template "login_form" .}}{{end}}`)},
 		"pages/public_base.html": {Data: []byte(`{{define "public_base"}}{{template "base_start" .}}<div class="card narrow branded">{{template "content" .}}</div>{{template "base_end" .}}{{end}}`)},
 	}
 	if err := web.ParseTemplates(over); err != nil {
