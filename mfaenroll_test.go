@@ -74,6 +74,28 @@ func TestRequireMFAEnrollment(t *testing.T) {
 	}
 }
 
+// TestRequireMFANoAutoLoginByLink: with RequireMFA, confirming an address
+// or resetting a password by e-mail starts no session, even with the
+// automatic log-ins on: the user logs in and enrols.
+func TestRequireMFANoAutoLoginByLink(t *testing.T) {
+	svc, _ := newMFAService(t, usher.Config{RequireMFA: true, EnableConfirmEmail: true, AutoLoginAfterConfirm: true, AutoLoginAfterReset: true})
+	u, _, err := svc.SignupWithEmail(ctx, usher.Signup{Email: "cy@example.com", Password: pw}, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, sess, err := svc.ConfirmEmail(ctx, lastLink(t, svc, u.Email, usher.MailConfirmEmail), client); err != nil || sess != nil {
+		t.Fatalf("confirm: %v, session %v; want no session", err, sess)
+	}
+	svc.SendPasswordResetEmail(ctx, u.Email, client)
+	if _, sess, err := svc.ResetPasswordWithToken(ctx, lastLink(t, svc, u.Email, usher.MailResetPassword), "a brand new password", client); err != nil || sess != nil {
+		t.Fatalf("reset: %v, session %v; want no session", err, sess)
+	}
+	var mr *usher.MFARequiredError
+	if _, _, err := svc.LoginWithEmail(ctx, u.Email, "a brand new password", false, client); !errors.As(err, &mr) || !mr.Enroll {
+		t.Fatalf("log-in after the links: %v; want an enrolment", err)
+	}
+}
+
 // TestRequireMFANeedsSecondFactors: RequireMFA without the machinery is a
 // configuration error, not a silent no-op.
 func TestRequireMFANeedsSecondFactors(t *testing.T) {

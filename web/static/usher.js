@@ -58,7 +58,8 @@
     mfa_reset: false,
     remember_me: true,
     webauthn: false,
-    passkeys: false
+    passkeys: false,
+    require_mfa: false
   };
 
   // t returns the translation of the English text s, with each %s replaced
@@ -83,7 +84,7 @@
     if (d.login_with === 'email' || d.login_with === 'username' || d.login_with === 'either') {
       config.login_with = d.login_with;
     }
-    ['signup', 'username', 'login_link', 'mfa_reset', 'remember_me', 'webauthn', 'passkeys'].forEach(function (k) {
+    ['signup', 'username', 'login_link', 'mfa_reset', 'remember_me', 'webauthn', 'passkeys', 'require_mfa'].forEach(function (k) {
       if (typeof d[k] === 'boolean') { config[k] = d[k]; }
     });
     if (Array.isArray(d.profile_fields)) {
@@ -777,7 +778,7 @@
           }
           if (s && s.email) {
             state.ident = s.email;
-            state.notice = t("When your address is confirmed, log in here.");
+            state.notice = s.ready ? '' : t("When your address is confirmed, log in here.");
           }
           break;
         case 'forgot':
@@ -793,6 +794,12 @@
           u = await mfaLoginFlow(m, r.err, function (mfa, rememberDevice) {
             return api('POST', '/login', Object.assign({}, r.body, { mfa: mfa, remember_device: rememberDevice }));
           }, r.ident);
+          if (u) {
+            return u;
+          }
+          break;
+        case 'enroll':
+          u = await enrollFlow(m, r.err, !!r.body.remember);
           if (u) {
             return u;
           }
@@ -885,7 +892,9 @@
           var d = await api('POST', '/login', body);
           ctx.done({ user: d.user });
         } catch (e) {
-          if (e.code === 'mfa_required') {
+          if (e.code === 'mfa_required' && e.data.mfa_enroll) {
+            ctx.done({ go: 'enroll', err: e, body: body });
+          } else if (e.code === 'mfa_required') {
             ctx.done({ go: 'mfa', err: e, body: body, ident: v[idf.name] });
           } else if (e.code === 'password_reset_requested') {
             ctx.done({ go: 'newpw', err: e });
@@ -1131,7 +1140,11 @@
   // ---------------------------------------------------------------- signup
 
   // signupFlow is signupWithForm's dialog: {user} when logged in, {email}
-  // when the account waits for confirmation or approval, or null.
+  // when the account waits for confirmation or approval ({email, ready}
+  // when it does not, but no session started), or null. Where the site
+  // requires a second factor (config.require_mfa), signing up starts no
+  // session: an account that may log in logs in with the same e-mail and
+  // password and goes on to set one up (enrollFlow).
   async function signupFlow(m, opts) {
     if (!config.signup) {
       await noticeView(m, 'signup-closed', t("Sign up"), t("Sign-up is not open."));
@@ -1167,7 +1180,30 @@
           });
         }
         var d = await api('POST', '/signup', body);
-        ctx.done(d);
+        if (d.session || !config.require_mfa || !d.user || d.user.enabled === false) {
+          ctx.done(d);
+          return;
+        }
+        // The site requires a second factor, so signing up started no
+        // session: log in, which leads to setting one up. Whether the
+        // address must first be confirmed, the log-in says.
+        var lb = { password: v.password, remember: !!v.remember };
+        if (config.login_with === 'username') {
+          lb.username = v.username;
+        } else {
+          lb.email = v.email;
+        }
+        try {
+          var l = await api('POST', '/login', lb);
+          ctx.done({ user: l.user, session: l.session || true });
+        } catch (e) {
+          if (e.code === 'mfa_required' && e.data.mfa_enroll) {
+            ctx.done({ user: d.user, enroll: e, remember: lb.remember });
+          } else {
+            // The account exists: say what the sign-up did.
+            ctx.done({ user: d.user, loginError: e });
+          }
+        }
       }
     });
     if (r === CANCEL) {
@@ -1177,8 +1213,15 @@
       return { user: r.user };
     }
     var user = r.user || {};
+    if (r.enroll) {
+      var u = await enrollFlow(m, r.enroll, r.remember);
+      return u ? { user: u } : { email: user.email || '', ready: true };
+    }
     var texts = [];
-    if (!user.email_confirmed) {
+    var failed = !!(r.loginError && r.loginError.code !== 'email_not_confirmed');
+    if (failed) {
+      texts.push(r.loginError.message);
+    } else if (!user.email_confirmed) {
       texts.push(t("Check your email to confirm your address."));
       texts.push(t("We sent a link to %s.", user.email || ''));
     }
@@ -1189,7 +1232,7 @@
       texts.push(t("Your account is ready. You can now log in."));
     }
     await noticeView(m, 'signup-done', t("Thank you for signing up"), texts);
-    return { email: user.email || '' };
+    return { email: user.email || '', ready: failed };
   }
 
   // --------------------------------------------------------------- account
@@ -1417,6 +1460,85 @@
     }
   }
 
+  // secretNodes shows a new authenticator app's secret (the answer of
+  // /mfa/totp/secret or /mfa/enroll/secret): its QR code, its key and a
+  // link that opens it in an app.
+  function secretNodes(secret) {
+    var nodes = [];
+    if (typeof secret.qr_code === 'string' && /^data:image\//.test(secret.qr_code)) {
+      nodes.push(h('div', { class: 'usher-qr' },
+        h('img', { src: secret.qr_code, alt: t("QR code for your authenticator app"), width: 200, height: 200, class: 'usher-qr-image' })));
+    }
+    nodes.push(h('p', { class: 'usher-secret-line' },
+      h('span', { class: 'usher-secret-label' }, t("Key:")), ' ',
+      h('code', { class: 'usher-secret', dir: 'ltr', translate: 'no' }, secret.secret || '')));
+    if (typeof secret.otpauth_uri === 'string' && /^otpauth:\/\//.test(secret.otpauth_uri)) {
+      nodes.push(h('p', { class: 'usher-otpauth-line' },
+        h('a', { href: secret.otpauth_uri, class: 'usher-otpauth' }, t("Open in your authenticator app"))));
+    }
+    return nodes;
+  }
+
+  // enrollFlow sets up the first second factor of a user who must have
+  // one (the server's require_mfa) to finish logging in. err is the
+  // log-in's mfa_required answer with mfa_enroll and its mfa_token;
+  // remember is the log-in's "Remember me". An authenticator app
+  // (POST /mfa/enroll/secret, then POST /mfa/enroll with a code of the
+  // app), then the first recovery codes, shown once. Resolves with the
+  // user, or null when cancelled.
+  async function enrollFlow(m, err, remember) {
+    var pending = (err && err.data && typeof err.data.mfa_token === 'string') ? err.data.mfa_token : '';
+    var secret;
+    try {
+      secret = await api('POST', '/mfa/enroll/secret', { mfa_token: pending });
+    } catch (e) {
+      if (!(e instanceof UsherError)) { throw e; }
+      await noticeView(m, 'mfa-error', t("Two-factor authentication"), e.message);
+      return null;
+    }
+    var r = await formView(m, {
+      name: 'mfa-enroll',
+      title: t("Set up two-factor authentication"),
+      intro: [
+        t("This site requires two-factor authentication. Set up an authenticator app to finish logging in."),
+        h('ol', { class: 'usher-steps' },
+          h('li', null, t("Open an authenticator app on your phone (such as Google Authenticator, Authy or 1Password) and add an account.")),
+          h('li', null, t("Scan the QR code, or type in the key.")),
+          h('li', null, t("Enter the 6-digit code the app shows.")))
+      ],
+      before: function () { return secretNodes(secret); },
+      fields: [
+        { name: 'code', label: t("Code from the app"), type: 'text', autocomplete: 'one-time-code', inputmode: 'numeric', required: true, maxlength: 10, ltr: true }
+      ],
+      submit: t("Turn on two-factor authentication"),
+      cancel: t("Cancel"),
+      onSubmit: async function (v, ctx) {
+        try {
+          ctx.done(await api('POST', '/mfa/enroll', {
+            mfa_token: pending,
+            mfa_method: secret.mfa_method,
+            code: v.code.replace(/\s+/g, ''),
+            remember: !!remember
+          }));
+        } catch (e) {
+          if (e instanceof UsherError && e.fields.code) {
+            ctx.input('code').value = '';
+          }
+          throw e;
+        }
+      }
+    });
+    if (r === CANCEL) {
+      return null;
+    }
+    if (Array.isArray(r.recovery_codes) && r.recovery_codes.length) {
+      await recoveryCodesView(m, r.recovery_codes, t("Two-factor authentication is on."));
+    }
+    // The session started; one that must first set a new password goes
+    // on to that.
+    return verifiedUser(m);
+  }
+
   function mfaSetupView(m, secret, methods, opts, notice) {
     return formView(m, {
       name: 'mfa-setup',
@@ -1426,21 +1548,7 @@
         t("Then enter the code the app shows, and your password.")
       ],
       notice: notice,
-      before: function () {
-        var nodes = [];
-        if (typeof secret.qr_code === 'string' && /^data:image\//.test(secret.qr_code)) {
-          nodes.push(h('div', { class: 'usher-qr' },
-            h('img', { src: secret.qr_code, alt: t("QR code for your authenticator app"), width: 200, height: 200, class: 'usher-qr-image' })));
-        }
-        nodes.push(h('p', { class: 'usher-secret-line' },
-          h('span', { class: 'usher-secret-label' }, t("Key:")), ' ',
-          h('code', { class: 'usher-secret', dir: 'ltr', translate: 'no' }, secret.secret || '')));
-        if (typeof secret.otpauth_uri === 'string' && /^otpauth:\/\//.test(secret.otpauth_uri)) {
-          nodes.push(h('p', { class: 'usher-otpauth-line' },
-            h('a', { href: secret.otpauth_uri, class: 'usher-otpauth' }, t("Open in your authenticator app"))));
-        }
-        return nodes;
-      },
+      before: function () { return secretNodes(secret); },
       fields: [
         { name: 'code', label: t("Code from the app"), type: 'text', autocomplete: 'one-time-code', inputmode: 'numeric', required: true, maxlength: 10, ltr: true },
         { name: 'password', label: t("Your password"), type: 'password', autocomplete: 'current-password', required: true }
@@ -1584,10 +1692,18 @@
     if (codes === CANCEL) {
       return false;
     }
-    await formView(m, {
+    await recoveryCodesView(m, codes);
+    return true;
+  }
+
+  // recoveryCodesView shows new recovery codes, this once, with a notice
+  // above them; resolves when the user has saved them.
+  function recoveryCodesView(m, codes, notice) {
+    return formView(m, {
       name: 'recovery-codes',
       title: t("Your recovery codes"),
       intro: t("Save these codes somewhere safe. They are shown only this once."),
+      notice: notice,
       before: function (ctx) {
         var status = h('span', { class: 'usher-copied', role: 'status' });
         var copy = (navigator.clipboard && window.isSecureContext) ? h('button', {
@@ -1612,7 +1728,6 @@
       cancel: null,
       onSubmit: function (v, ctx) { ctx.done(true); }
     });
-    return true;
   }
 
   // ----------------------------------------------------------------- links
@@ -1674,6 +1789,9 @@
       await api('POST', '/login-link/confirm', { token: token, remember: false });
       return await verifiedUser(m);
     } catch (e) {
+      if (e.code === 'mfa_required' && e.data.mfa_enroll && e.data.mfa_token) {
+        return enrollFlow(m, e, false);
+      }
       if (e.code === 'mfa_required' && e.data.mfa_token) {
         var pending = e.data.mfa_token;
         var u2 = await mfaLoginFlow(m, e, function (mfa, rememberDevice) {
