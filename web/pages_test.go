@@ -4,12 +4,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/i18n"
+	"github.com/usher-auth/usher/web"
 )
 
 // page GETs path with c and returns the status and body.
@@ -248,5 +250,27 @@ func TestJSONErrorsInRequestLanguage(t *testing.T) {
 	msg, _ := r.body["error"].(map[string]any)["message"].(string)
 	if want := i18n.Default().Text("de", "authentication_failed"); msg != want || msg == i18n.Default().Text("en", "authentication_failed") {
 		t.Errorf("message %q; want %q (German)", msg, want)
+	}
+}
+
+// TestLoginOrRegisterPage: Flask-User's combined page shows both forms;
+// a refused sign-up keeps its errors in its own half.
+func TestLoginOrRegisterPage(t *testing.T) {
+	e := newEnv(t, usher.Config{})
+	svc := e.svc
+	h := web.New(svc, web.Options{LoginOrRegister: true, Logger: testLogger(t)})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	e2 := &env{t: t, srv: srv, svc: svc, h: h}
+	c := e2.browser()
+	for _, p := range []string{"/user/login", "/user/register"} {
+		status, body := e2.page(c, p)
+		if status != 200 || !strings.Contains(body, `action="/user/login"`) || !strings.Contains(body, `action="/user/register"`) {
+			t.Fatalf("%s: %d; want both forms", p, status)
+		}
+	}
+	status, body, _ := e2.submit(c, "/user/register", url.Values{"email": {"nope"}, "password": {"correct horse battery"}, "retype_password": {"correct horse battery"}})
+	if status != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-email"`) || !strings.Contains(body, `action="/user/login"`) {
+		t.Fatalf("refused sign-up: %d", status)
 	}
 }
