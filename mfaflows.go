@@ -98,14 +98,8 @@ func (s *Service) AddMFAMethod(ctx context.Context, sess *Session, password, met
 	if !s.mfaReady() {
 		return nil, ErrNotFound
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
+	u, err := s.confirmedByPassword(ctx, sess, password, c)
 	if err != nil {
-		return nil, err
-	}
-	if password == "" {
-		return nil, &ValidationError{Fields: map[string]string{"password": MsgRequired}}
-	}
-	if err := s.reauthenticate(ctx, u, password, c); err != nil {
 		return nil, err
 	}
 	secret, err := s.openMethod(method)

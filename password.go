@@ -90,6 +90,23 @@ func (s *Service) reauthenticate(ctx context.Context, u *User, password string, 
 	return nil
 }
 
+// confirmedByPassword returns the user of sess once password, required,
+// proves they are at the keyboard (reauthenticate), as adding a second
+// factor demands.
+func (s *Service) confirmedByPassword(ctx context.Context, sess *Session, password string, c Client) (*User, error) {
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if password == "" {
+		return nil, &ValidationError{Fields: map[string]string{"password": MsgRequired}}
+	}
+	if err := s.reauthenticate(ctx, u, password, c); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
 // setPasswordHash stores a new password hash and clears what a new password
 // settles: failures, lock-out and an admin's demand for a new password.
 func (s *Service) setPasswordHash(ctx context.Context, st Store, userID, hash string) error {

@@ -341,14 +341,8 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, sess *Session,
 	if !ok {
 		return nil, ErrNotFound
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
+	u, err := s.confirmedByPassword(ctx, sess, password, c)
 	if err != nil {
-		return nil, err
-	}
-	if password == "" {
-		return nil, &ValidationError{Fields: map[string]string{"password": MsgRequired}}
-	}
-	if err := s.reauthenticate(ctx, u, password, c); err != nil {
 		return nil, err
 	}
 	st, err := s.openCeremony(state, ceremonyRegister, u.ID)

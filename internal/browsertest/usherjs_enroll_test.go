@@ -3,8 +3,6 @@ package browsertest_test
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -12,9 +10,7 @@ import (
 	"github.com/usher-auth/usher"
 	bt "github.com/usher-auth/usher/internal/browsertest"
 	"github.com/usher-auth/usher/mfa"
-	"github.com/usher-auth/usher/password"
 	"github.com/usher-auth/usher/usertest"
-	"github.com/usher-auth/usher/web"
 )
 
 // startUsherJSEnrollServer serves Usher (temporary SQLite) with
@@ -22,30 +18,7 @@ import (
 // application's page that loads usher.js under the pages'
 // Content-Security-Policy.
 func startUsherJSEnrollServer(t *testing.T, confirm bool) (string, *usher.Service) {
-	t.Helper()
-	sealer, err := mfa.NewSealer(mfa.NewKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	srv := httptest.NewUnstartedServer(mux)
-	svc, err := usher.New(usher.Config{BaseURL: "http://" + srv.Listener.Addr().String(), RequireMFA: true, EnableConfirmEmail: confirm}, usher.Deps{
-		Store: usertest.NewSQLiteStore(t), Passwords: usertest.FastHasher(), Policy: password.Policy{},
-		MFA: mfa.Provider{}, Sealer: sealer, Logger: usertest.Discard,
-	})
-	if err != nil {
-		srv.Close()
-		t.Fatal(err)
-	}
-	mux.Handle("/user/", web.New(svc, web.Options{Logger: usertest.Discard}))
-	mux.HandleFunc("GET /app", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", appCSP)
-		w.Write([]byte(appPage))
-	})
-	srv.Start()
-	t.Cleanup(func() { srv.Close(); svc.Close() })
-	return srv.URL, svc
+	return startService(t, usher.Config{RequireMFA: true, EnableConfirmEmail: confirm}, nil)
 }
 
 // enrollInDialog goes through usher.js's mfa-enroll step: it reads the

@@ -3,9 +3,7 @@ package browsertest_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -16,9 +14,7 @@ import (
 	"github.com/usher-auth/usher"
 	bt "github.com/usher-auth/usher/internal/browsertest"
 	"github.com/usher-auth/usher/mfa"
-	"github.com/usher-auth/usher/password"
 	"github.com/usher-auth/usher/usertest"
-	"github.com/usher-auth/usher/web"
 )
 
 // startUsherJSKeysServer serves Usher (temporary SQLite, second factors
@@ -27,35 +23,7 @@ import (
 // http://localhost is a secure context), with /app, the application's
 // page that loads usher.js under the pages' Content-Security-Policy.
 func startUsherJSKeysServer(t *testing.T, passkeys bool) (string, *usher.Service) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	sealer, err := mfa.NewSealer(mfa.NewKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := usher.New(usher.Config{BaseURL: base, EnablePasskeys: passkeys}, usher.Deps{
-		Store: usertest.NewSQLiteStore(t), Passwords: usertest.FastHasher(), Policy: password.Policy{},
-		MFA: mfa.Provider{}, Sealer: sealer, Logger: usertest.Discard,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/user/", web.New(svc, web.Options{Logger: usertest.Discard}))
-	mux.HandleFunc("GET /app", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", appCSP)
-		w.Write([]byte(appPage))
-	})
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(func() { srv.Close(); svc.Close() })
-	return base, svc
+	return startService(t, usher.Config{EnablePasskeys: passkeys}, nil)
 }
 
 // addCredentialParams is WebAuthn.addCredential's params without the

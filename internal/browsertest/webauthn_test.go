@@ -3,10 +3,7 @@ package browsertest_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -17,10 +14,7 @@ import (
 
 	"github.com/usher-auth/usher"
 	bt "github.com/usher-auth/usher/internal/browsertest"
-	"github.com/usher-auth/usher/mfa"
-	"github.com/usher-auth/usher/password"
 	"github.com/usher-auth/usher/usertest"
-	"github.com/usher-auth/usher/web"
 )
 
 // glued records what a form wired by usher-webauthn.js posted to /glue.
@@ -42,38 +36,17 @@ func (g *glued) take() url.Values {
 // WebAuthn relying party ID cannot be an IP address, and http://localhost
 // is a secure context. POST /glue records a form (see glued).
 func startWebAuthnServer(t *testing.T) (string, *usher.Service, *glued) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	sealer, err := mfa.NewSealer(mfa.NewKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := usher.New(usher.Config{BaseURL: base, EnablePasskeys: true}, usher.Deps{
-		Store: usertest.NewSQLiteStore(t), Passwords: usertest.FastHasher(), Policy: password.Policy{},
-		MFA: mfa.Provider{}, Sealer: sealer, Logger: usertest.Discard,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/user/", web.New(svc, web.Options{Logger: usertest.Discard}))
 	g := &glued{}
-	mux.HandleFunc("POST /glue", func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
-		g.mu.Lock()
-		g.form = r.PostForm
-		g.mu.Unlock()
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write([]byte(`<!doctype html><title>Posted</title><p id="posted">Posted</p>`))
+	base, svc := startService(t, usher.Config{EnablePasskeys: true}, func(mux *http.ServeMux) {
+		mux.HandleFunc("POST /glue", func(w http.ResponseWriter, r *http.Request) {
+			r.ParseForm()
+			g.mu.Lock()
+			g.form = r.PostForm
+			g.mu.Unlock()
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Write([]byte(`<!doctype html><title>Posted</title><p id="posted">Posted</p>`))
+		})
 	})
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(func() { srv.Close(); svc.Close() })
 	return base, svc, g
 }
 
