@@ -26,7 +26,7 @@ var idPatterns = map[string][]*regexp.Regexp{
 	".txt": {regexp.MustCompile(`\bT\s+"((?:[^"\\]|\\.)*)"`)},
 	".go": {
 		regexp.MustCompile(`\btr\("((?:[^"\\]|\\.)*)"\)`),
-		regexp.MustCompile(`\bmsgf?\(r, "((?:[^"\\]|\\.)*)"`),
+		regexp.MustCompile(`\b(?:msg\(r|textIn\(d), "((?:[^"\\]|\\.)*)"`),
 	},
 	".js": {regexp.MustCompile(`\bt\("((?:[^"\\]|\\.)*)"`)},
 }

@@ -49,37 +49,45 @@ type apiError struct {
 	Fields  map[string]string `json:"fields,omitempty"`
 }
 
-// classify returns the status and JSON error for err. Anything not in the
-// table is an internal error, whose detail is logged, never shown: a
-// database outage must not look like a wrong password.
+// classify returns the status and JSON error for err in the request's
+// language.
 func (h *Handler) classify(r *http.Request, err error) (int, apiError) {
+	return h.classifyIn(r, h.lang(r), err)
+}
+
+// classifyIn returns the status and JSON error for err, its messages in
+// language lang. Anything not in the table is an internal error, whose
+// detail is logged, never shown: a database outage must not look like a
+// wrong password.
+func (h *Handler) classifyIn(r *http.Request, lang string, err error) (int, apiError) {
+	msg := func(id string) string { return h.cat.Text(lang, id) }
 	if errors.Is(err, errBadRequest) {
-		return http.StatusBadRequest, apiError{Code: "bad_request", Message: h.msg(r, "bad_request")}
+		return http.StatusBadRequest, apiError{Code: "bad_request", Message: msg("bad_request")}
 	}
 	for _, k := range errorTable {
 		if !errors.Is(err, k.err) {
 			continue
 		}
-		e := apiError{Code: k.code, Message: h.msg(r, k.code)}
+		e := apiError{Code: k.code, Message: msg(k.code)}
 		if errors.Is(err, usher.ErrAccountNotFound) {
-			e.Message = h.msg(r, "account_not_found")
+			e.Message = msg("account_not_found")
 		}
 		var ve *usher.ValidationError
 		if errors.As(err, &ve) {
 			e.Fields = map[string]string{}
 			for f, id := range ve.Fields {
-				e.Fields[f] = h.msg(r, id)
+				e.Fields[f] = msg(id)
 			}
 		}
 		var pe *usher.PasswordError
 		if errors.As(err, &pe) {
-			e.Fields = map[string]string{"password": h.msgf(r, pe.Reason, pe.Min, pe.Max)}
+			e.Fields = map[string]string{"password": h.cat.Sprintf(lang, pe.Reason, pe.Min, pe.Max)}
 			e.Message = e.Fields["password"]
 		}
 		return k.status, e
 	}
 	h.log.Error("usher: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
-	return http.StatusInternalServerError, apiError{Code: "internal_error", Message: h.msg(r, "internal_error")}
+	return http.StatusInternalServerError, apiError{Code: "internal_error", Message: msg("internal_error")}
 }
 
 // writeError answers with the JSON error for err.

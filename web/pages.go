@@ -229,7 +229,11 @@ func (d *pageData) firstError() string {
 
 // newPage starts the data of a page for r.
 func (h *Handler) newPage(w http.ResponseWriter, r *http.Request) *pageData {
-	lang := h.lang(r)
+	var user *usher.User
+	if a, _ := h.authenticate(r, true); a != nil {
+		user = a.user
+	}
+	lang := h.langFor(r, user)
 	cfg := h.svc.Config()
 	d := &pageData{
 		Lang: lang, Dir: h.cat.Dir(lang), Languages: h.cat.Languages(),
@@ -237,10 +241,7 @@ func (h *Handler) newPage(w http.ResponseWriter, r *http.Request) *pageData {
 		CSRF: h.csrfToken(w, r), Path: r.URL.RequestURI(), Here: r.URL.Path,
 		Config: cfg, Profile: cfg.ProfileFields,
 		Form: url.Values{}, Errors: map[string]string{}, Data: map[string]any{},
-		Next: h.nextParam(r),
-	}
-	if a, _ := h.authenticate(r, true); a != nil {
-		d.User = a.user
+		Next: h.nextParam(r), User: user,
 	}
 	d.Flash, d.FlashErr = h.takeFlash(w, r)
 	return d
@@ -274,7 +275,7 @@ const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-sr
 // formError fills d from err: the message for the form, and each field's
 // message in d's language. It returns the HTTP status for err.
 func (h *Handler) formError(r *http.Request, d *pageData, err error) int {
-	status, e := h.classify(r, err)
+	status, e := h.classifyIn(r, d.Lang, err)
 	d.Error = e.Message
 	for f, m := range e.Fields {
 		d.Errors[f] = m
@@ -285,12 +286,20 @@ func (h *Handler) formError(r *http.Request, d *pageData, err error) int {
 	return status
 }
 
-// lang picks the request's language: ?lang=, then the language cookie,
-// then the logged-in user's choice, then Accept-Language.
+// lang picks the request's language (langFor) with the user that
+// middleware put in its context, if any.
 func (h *Handler) lang(r *http.Request) string {
-	if l, ok := r.Context().Value(langKey{}).(string); ok {
-		return l
+	var u *usher.User
+	if a, ok := r.Context().Value(ctxKey{}).(*auth); ok {
+		u = a.user
 	}
+	return h.langFor(r, u)
+}
+
+// langFor picks the language of a request from u (nil when not logged
+// in): ?lang=, then the language cookie, then u's choice, then
+// Accept-Language.
+func (h *Handler) langFor(r *http.Request, u *usher.User) string {
 	var chosen []string
 	if q := r.URL.Query().Get("lang"); q != "" {
 		chosen = append(chosen, q)
@@ -298,13 +307,11 @@ func (h *Handler) lang(r *http.Request) string {
 	if c, err := r.Cookie(h.langCookieName()); err == nil {
 		chosen = append(chosen, c.Value)
 	}
-	if a, ok := r.Context().Value(ctxKey{}).(*auth); ok && a.user != nil {
-		chosen = append(chosen, a.user.Locale)
+	if u != nil {
+		chosen = append(chosen, u.Locale)
 	}
 	return h.cat.Match(r.Header.Get("Accept-Language"), chosen...)
 }
-
-type langKey struct{}
 
 func (h *Handler) langCookieName() string { return h.opts.CookieName + "_lang" }
 

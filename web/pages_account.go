@@ -282,7 +282,7 @@ func (h *Handler) changePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 			d.Errors["new_password"] = m
 		}
 		if wrongPassword(err) && !a.sess.MustChangePassword {
-			d.Error = h.msg(r, "Your current password is not right.")
+			d.Error = h.textIn(d, "Your current password is not right.")
 			d.Errors["old_password"] = d.Error
 		}
 		h.render(w, r, status, "change_password", d)
@@ -317,7 +317,7 @@ func (h *Handler) changeUsernameSubmit(w http.ResponseWriter, r *http.Request, a
 	if _, err := h.svc.ChangeUsername(r.Context(), a.sess, r.PostFormValue("username"), r.PostFormValue("password"), h.client(r)); err != nil {
 		status := h.formError(r, d, err)
 		if wrongPassword(err) {
-			d.Error = h.msg(r, "Your current password is not right.")
+			d.Error = h.textIn(d, "Your current password is not right.")
 			d.Errors["password"] = d.Error
 		}
 		h.render(w, r, status, "change_username", d)

@@ -118,7 +118,7 @@ func (h *Handler) mfaAddSubmit(w http.ResponseWriter, r *http.Request, a *auth) 
 	if err != nil {
 		status := h.formError(r, d, err)
 		if wrongPassword(err) {
-			d.Error = h.msg(r, "Your current password is not right.")
+			d.Error = h.textIn(d, "Your current password is not right.")
 			d.Errors["password"] = d.Error
 		}
 		// Show the same secret again, so that the app the user has
@@ -206,11 +206,11 @@ func (h *Handler) mfaWebAuthnSubmit(w http.ResponseWriter, r *http.Request, a *a
 			delete(d.Errors, "password")
 		}
 		if wrongPassword(err) {
-			d.Error = h.msg(r, "Your current password is not right.")
+			d.Error = h.textIn(d, "Your current password is not right.")
 			d.Errors["key_password"] = d.Error
 		}
 		if _, ok := d.Errors["credential"]; ok || errors.Is(err, usher.ErrInvalidToken) {
-			d.Error = h.msg(r, "The security key could not be added. Try again.")
+			d.Error = h.textIn(d, "The security key could not be added. Try again.")
 			delete(d.Errors, "credential")
 		}
 		h.renderMFA(w, r, status, d, a, nil)

@@ -81,7 +81,7 @@ func (h *Handler) mfaVerifySubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	h.afterLogin(w, r, d, sess, err, func(status int) {
 		if f.Type == usher.MFAFIDO {
-			d.Error = h.msg(r, "The security key was not used. Try again.")
+			d.Error = h.textIn(d, "The security key was not used. Try again.")
 		} else if d.Errors["code"] == "" && d.Error != "" {
 			d.Errors["code"] = d.Error
 		}

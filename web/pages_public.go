@@ -118,7 +118,7 @@ func (h *Handler) passkeyLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		[]byte(r.PostFormValue("credential")), r.PostFormValue("remember") != "", h.client(r))
 	h.afterLogin(w, r, d, sess, err, func(status int) {
 		if _, ok := d.Errors["credential"]; ok || errors.Is(err, usher.ErrInvalidToken) {
-			d.Error = h.msg(r, "The passkey was not used. Try again.")
+			d.Error = h.textIn(d, "The passkey was not used. Try again.")
 			delete(d.Errors, "credential")
 		}
 		h.renderLogin(w, r, status, d, nil)
@@ -214,7 +214,6 @@ func (h *Handler) registerSubmit(w http.ResponseWriter, r *http.Request) {
 		Profile: profile, InvitationToken: tok, Locale: d.Lang,
 	}, h.client(r))
 	if err != nil {
-		h.formError(r, d, err)
 		showError(h.formError(r, d, err))
 		return
 	}

@@ -274,3 +274,27 @@ func TestLoginOrRegisterPage(t *testing.T) {
 		t.Fatalf("refused sign-up: %d", status)
 	}
 }
+
+// TestPagesFollowUsersLanguage: the language a user chose is kept on the
+// account, so another browser of theirs (no language cookie) shows the
+// pages, and their error messages, in it.
+func TestPagesFollowUsersLanguage(t *testing.T) {
+	e := newEnv(t, usher.Config{})
+	u, _, err := e.svc.SignupWithEmail(t.Context(), usher.Signup{Email: "ann@example.com", Password: "correct horse battery"}, usher.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.SetLocale(t.Context(), u.ID, "de"); err != nil {
+		t.Fatal(err)
+	}
+	c := e.browser()
+	e.submit(c, "/user/login", url.Values{"login": {"ann@example.com"}, "password": {"correct horse battery"}})
+	_, body := e.page(c, "/user/logout", "Accept-Language", "en")
+	if !strings.Contains(body, `<html lang="de"`) {
+		t.Fatal("the page ignores the user's language")
+	}
+	_, body, _ = e.submit(c, "/user/register", url.Values{"email": {"nope"}, "password": {"x"}, "retype_password": {"x"}})
+	if want := i18n.Default().Text("de", "email_invalid"); !strings.Contains(body, want) {
+		t.Errorf("the field error is not in the user's language (%q)", want)
+	}
+}
