@@ -2,7 +2,6 @@ package usher_test
 
 import (
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -106,27 +105,6 @@ func TestSetLocale(t *testing.T) {
 
 	if err := svc.SetLocale(ctx, "no-such-user", "de"); !errors.Is(err, usher.ErrNotFound) {
 		t.Errorf("SetLocale(unknown user) = %v, want ErrNotFound", err)
-	}
-}
-
-// TestSetLocaleOtherProcess: a session cached in one Service sees a
-// locale set through another Service on the same database after the next
-// SyncCache.
-func TestSetLocaleOtherProcess(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "usher.db")
-	a := usertest.NewService(t, usher.Config{}, usertest.MustOpen(t, path), nil)
-	b := usertest.NewService(t, usher.Config{}, usertest.MustOpen(t, path), nil)
-	u := usertest.MustCreateUser(t, a, "ann@example.com")
-	s, _, _ := a.LoginWithEmail(ctx, u.Email, pw, false, client)
-	if _, _, err := a.Authenticate(ctx, s.Token); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.SetLocale(ctx, u.ID, "fa"); err != nil {
-		t.Fatal(err)
-	}
-	a.SyncCache(ctx)
-	if _, got, err := a.Authenticate(ctx, s.Token); err != nil || got.Locale != "fa" {
-		t.Fatalf("after another process set the locale: %v, %v; want Locale \"fa\"", got, err)
 	}
 }
 

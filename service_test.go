@@ -715,7 +715,7 @@ func TestConfigValidate(t *testing.T) {
 
 // TestCacheFollowsOtherProcesses: a session checked (and cached) in one
 // Service stops working there once another Service on the same database
-// disables the user, changes roles or logs the session out, after the
+// changes the user's roles or language, or disables the user, after the
 // next SyncCache.
 func TestCacheFollowsOtherProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "usher.db")
@@ -732,6 +732,13 @@ func TestCacheFollowsOtherProcesses(t *testing.T) {
 	a.SyncCache(ctx)
 	if _, got, _ := a.Authenticate(ctx, s.Token); !got.HasRole("editor") {
 		t.Fatalf("roles after another process added one: %v", got.Roles)
+	}
+	if err := b.SetLocale(ctx, u.ID, "fa"); err != nil {
+		t.Fatal(err)
+	}
+	a.SyncCache(ctx)
+	if _, got, err := a.Authenticate(ctx, s.Token); err != nil || got.Locale != "fa" {
+		t.Fatalf("after another process set the locale: %v, %v; want Locale \"fa\"", got, err)
 	}
 	if err := b.DisableUser(ctx, u.ID); err != nil {
 		t.Fatal(err)
