@@ -245,6 +245,16 @@
     return new UsherError(0, { error: { code: 'webauthn_failed', message: fallback } });
   }
 
+  // ceremony loads usher-webauthn.js and runs step(usherWebAuthn), the
+  // browser's part of a WebAuthn ceremony; a failure becomes keyError's.
+  async function ceremony(step, fallback) {
+    try {
+      return await step(await loadWebAuthn());
+    } catch (e) {
+      throw keyError(e, fallback);
+    }
+  }
+
   // api sends a JSON request to {prefix}/api{path} and resolves with the
   // answer's JSON, or rejects with an UsherError.
   async function api(method, path, body) {
@@ -824,13 +834,7 @@
     // passkeyLogin logs in with a passkey (both factors at once).
     function passkeyLogin(ctx) {
       ctx.run(async function () {
-        var p;
-        try {
-          var wa = await loadWebAuthn();
-          p = await wa.passkey();
-        } catch (e) {
-          throw keyError(e, t("The passkey was not used. Try again."));
-        }
+        var p = await ceremony(function (wa) { return wa.passkey(); }, t("The passkey was not used. Try again."));
         try {
           var d = await api('POST', '/passkey/login/finish', {
             state: p.state,
@@ -1040,13 +1044,7 @@
     // useKey asks the browser for the security key of the pending log-in
     // (usher-webauthn.js's verify) and completes the log-in with it.
     async function useKey(ctx) {
-      var f;
-      try {
-        var wa = await loadWebAuthn();
-        f = await wa.verify(s.pending);
-      } catch (e) {
-        throw keyError(e, t("The security key was not used. Try again."));
-      }
+      var f = await ceremony(function (wa) { return wa.verify(s.pending); }, t("The security key was not used. Try again."));
       await finish(ctx, f, !!ctx.values().remember_device, true);
     }
 
@@ -1627,13 +1625,7 @@
       submit: t("Add a security key"),
       cancel: t("Cancel"),
       onSubmit: async function (v, ctx) {
-        var c;
-        try {
-          var wa = await loadWebAuthn();
-          c = await wa.create();
-        } catch (e) {
-          throw keyError(e, t("The security key was not used. Try again."));
-        }
+        var c = await ceremony(function (wa) { return wa.create(); }, t("The security key was not used. Try again."));
         try {
           var d = await api('POST', '/mfa/webauthn/register/finish', {
             name: v.name,
