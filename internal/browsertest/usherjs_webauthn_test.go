@@ -128,15 +128,21 @@ func TestUsherJSWebAuthn(t *testing.T) {
 		}
 	}
 	logout()
+	// toSecondStep opens loginWithForm, gives the password and returns
+	// the selector of the second-factor step that follows.
+	toSecondStep := func() string {
+		t.Helper()
+		startJS(t, ctx, `const u = await usher.loginWithForm(); return u && u.email;`)
+		d := dialog(t, ctx, "login")
+		bt.Fill(t, ctx, "#usher-email", email, "#usher-password", pw)
+		bt.Click(t, ctx, d+" button[type=submit].usher-primary")
+		return dialog(t, ctx, "mfa")
+	}
 
 	// The password, then the key: with no app, the key is the step's
 	// main button. An authenticator that has no key for this site first
 	// (the browser refuses) shows the error; with the key back, it works.
-	startJS(t, ctx, `const u = await usher.loginWithForm(); return u && u.email;`)
-	d = dialog(t, ctx, "login")
-	bt.Fill(t, ctx, "#usher-email", email, "#usher-password", pw)
-	bt.Click(t, ctx, d+" button[type=submit].usher-primary")
-	d = dialog(t, ctx, "mfa")
+	d = toSecondStep()
 	if bt.Eval[bool](t, ctx, `!!document.querySelector('#usher-code')`) {
 		t.Error("the second-factor step asks for a code from an app the user does not have")
 	}
@@ -182,11 +188,7 @@ func TestUsherJSWebAuthn(t *testing.T) {
 		t.Fatalf("adding an authenticator app: %d", status)
 	}
 	logout()
-	startJS(t, ctx, `const u = await usher.loginWithForm(); return u && u.email;`)
-	d = dialog(t, ctx, "login")
-	bt.Fill(t, ctx, "#usher-email", email, "#usher-password", pw)
-	bt.Click(t, ctx, d+" button[type=submit].usher-primary")
-	d = dialog(t, ctx, "mfa")
+	d = toSecondStep()
 	bt.WaitVisible(t, ctx, d+" #usher-code")
 	// A key whose signature is wrong: the server refuses it.
 	bogus := true
