@@ -17,7 +17,7 @@ func (k *kind) Error() string { return k.msg }
 func (k *kind) Unwrap() error { return k.parent }
 
 // The error kinds of the Go API. The JSON API uses the same names (see
-// SPEC.md); web maps each to its status code in one table.
+// docs/design.md); web maps each to its status code in one table.
 var (
 	// ErrAuthenticationFailed means wrong credentials. The five kinds below
 	// it unwrap to it, so errors.Is(err, ErrAuthenticationFailed) matches

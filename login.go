@@ -42,7 +42,7 @@ func (s *Service) LoginWithUsername(ctx context.Context, username, password stri
 }
 
 // Login checks credentials and starts a new session. The checks run in
-// this order (SPEC.md):
+// this order (docs/design.md):
 //
 //  1. per-IP throttle → *RateLimitError;
 //  2. missing fields → *ValidationError;

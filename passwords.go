@@ -2,7 +2,7 @@ package usher
 
 // PasswordHasher hashes new passwords and verifies stored hashes. The
 // password package provides the implementation (argon2id by default,
-// bcrypt selectable, and the imported formats SPEC.md lists).
+// bcrypt selectable, and the imported formats docs/design.md lists).
 type PasswordHasher interface {
 	// Hash returns an encoded hash of password in the current default
 	// format.

@@ -74,7 +74,7 @@ func newCountingService(t *testing.T, cfg usher.Config) (*usher.Service, *counti
 	return svc, h, clock
 }
 
-// TestLoginOrderOfChecks has one row per rule of SPEC.md on the order of
+// TestLoginOrderOfChecks has one row per rule of docs/design.md on the order of
 // checks: account state is revealed only after a correct password.
 func TestLoginOrderOfChecks(t *testing.T) {
 	tests := []struct {

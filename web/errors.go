@@ -15,7 +15,7 @@ type errorKind struct {
 	code   string
 }
 
-// errorTable maps each error kind to its status and JSON code (SPEC.md).
+// errorTable maps each error kind to its status and JSON code (docs/design.md, docs/api.md).
 // Order matters: the first kind that errors.Is matches wins, so children
 // come before ErrAuthenticationFailed.
 var errorTable = []errorKind{
