@@ -53,7 +53,7 @@ type Config struct {
 	// BaseURL is the public origin (and path, if Usher is mounted below
 	// one) put in e-mailed links, e.g. "https://auth.example.com". It is
 	// never guessed from a request's Host header, which an attacker
-	// controls. "" means "http://127.0.0.1:8080". Its scheme and host
+	// controls. "" means "http://localhost:8080". Its scheme and host
 	// are also the WebAuthn relying party (origin and RP ID): security
 	// keys and passkeys work only with https://<domain> or
 	// http://localhost.
@@ -180,7 +180,7 @@ func (c Config) defaults() Config {
 		}
 	}
 	if c.BaseURL == "" {
-		c.BaseURL = "http://127.0.0.1:8080"
+		c.BaseURL = "http://localhost:8080"
 	}
 	c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
 	if c.LinkPrefix == "" {

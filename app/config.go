@@ -212,8 +212,10 @@ func (c Config) Service() usher.Config {
 	return sc
 }
 
-// baseURL returns BaseURL, or, when it is unset, the origin of Addr (a
-// wildcard address becomes 127.0.0.1, which suits development only).
+// baseURL returns BaseURL, or, when it is unset, the origin of Addr, with a
+// loopback or wildcard address named localhost (which suits development
+// only): browsers offer security keys and passkeys to a host name, never to
+// an IP address.
 func (c Config) baseURL() string {
 	if c.BaseURL != "" {
 		return c.BaseURL
@@ -222,8 +224,8 @@ func (c Config) baseURL() string {
 	if err != nil {
 		return ""
 	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
+	if ip := net.ParseIP(host); host == "" || ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
 }

@@ -14,7 +14,9 @@ import (
 )
 
 func main() {
-	u, err := app.Open(context.Background(), app.Defaults(), nil) // SQLite ./usher.db
+	cfg := app.Defaults()                 // SQLite ./usher.db, dev mailbox
+	cfg.BaseURL = "http://localhost:8080" // the public origin put in emailed links
+	u, err := app.Open(context.Background(), cfg, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -23,7 +25,7 @@ func main() {
 		fmt.Fprintf(w, "Hello, %s\n", web.UserFromContext(r.Context()).Email)
 	})
 	mux := http.NewServeMux()
-	mux.Handle("/user/", u.Web) // sign-up, log-in, log-out, sessions: the JSON API
+	mux.Handle("/user/", u.Web) // the pages (/user/login, …) and the JSON API (/user/api/…)
 	mux.Handle("GET /hello", u.Web.LoginRequired(hello))
 	mux.Handle("GET /admin", u.Web.RolesRequired("admin")(hello))
 	log.Fatal(http.ListenAndServe("127.0.0.1:8080", mux))
