@@ -8,6 +8,8 @@
 # 100,000 sessions, starts `usher serve` with throttling off (every request
 # comes from 127.0.0.1) and runs each scenario, printing wrk's reports.
 set -euo pipefail
+# go1.26.8's standard library has known vulnerabilities; go.mod names go1.27.3.
+export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-$(mktemp -d)}
 port=${PORT:-18080}
