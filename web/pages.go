@@ -147,7 +147,8 @@ func pageFuncs(cat *i18n.Catalogue, lang string) template.FuncMap {
 			return "text"
 		},
 		// field describes an input for the "field" template: field $
-		// name type label [autocomplete] ["optional"].
+		// name type label [autocomplete] ["optional"] ["autofocus"]
+		// ["numeric"].
 		"field": func(d *pageData, name, typ, label string, more ...string) formField {
 			f := formField{Name: name, Type: typ, Label: label, Required: true}
 			for _, m := range more {
@@ -156,6 +157,9 @@ func pageFuncs(cat *i18n.Catalogue, lang string) template.FuncMap {
 					f.Required = false
 				case "autofocus":
 					f.Autofocus = true
+				case "numeric":
+					// A code of digits: phones show the number pad.
+					f.Inputmode = "numeric"
 				default:
 					f.Autocomplete = m
 				}
@@ -185,6 +189,7 @@ func pageFuncs(cat *i18n.Catalogue, lang string) template.FuncMap {
 // the field's error tied to it with aria-describedby.
 type formField struct {
 	Name, Type, Label, Value, Error, Autocomplete string
+	Inputmode                                     string // "numeric" for a code of digits
 	Required, Autofocus                           bool
 }
 
