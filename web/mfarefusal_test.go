@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"html"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -150,4 +151,13 @@ func TestMFARefusalPages(t *testing.T) {
 	}
 	p = b.post("/user/mfa/verify", "type", "recovery", "code", "AAAA-BBBB")
 	p.want(t, "wrong recovery code", http.StatusUnauthorized, html.EscapeString(en(usher.MsgRecoveryCodeWrong)), `name="type" value="recovery"`)
+}
+
+// inFours writes a key as the pages show it: in groups of four.
+func inFours(key string) string {
+	var groups []string
+	for g := range slices.Chunk([]byte(key), 4) {
+		groups = append(groups, string(g))
+	}
+	return strings.Join(groups, " ")
 }

@@ -136,6 +136,19 @@ func pageFuncs(cat *i18n.Catalogue, lang string) template.FuncMap {
 			}
 			return cat.Sprintf(lang, id, args...)
 		},
+		// inFours writes an authenticator app's key in groups of four
+		// characters, to be read and typed without losing one's place
+		// (apps ignore the spaces).
+		"inFours": func(key string) string {
+			var b strings.Builder
+			for i, r := range []rune(key) {
+				if i > 0 && i%4 == 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteRune(r)
+			}
+			return b.String()
+		},
 		// inputType is the input type of a profile field's type.
 		"inputType": func(t string) string {
 			switch t {

@@ -1470,7 +1470,9 @@
     }
     nodes.push(h('p', { class: 'usher-secret-line' },
       h('span', { class: 'usher-secret-label' }, t("Key:")), ' ',
-      h('code', { class: 'usher-secret', dir: 'ltr', translate: 'no' }, secret.secret || '')));
+      // In groups of four, to be read and typed without losing one's
+      // place (apps ignore the spaces).
+      h('code', { class: 'usher-secret', dir: 'ltr', translate: 'no' }, String(secret.secret || '').replace(/(.{4})(?=.)/g, '$1 '))));
     if (typeof secret.otpauth_uri === 'string' && /^otpauth:\/\//.test(secret.otpauth_uri)) {
       nodes.push(h('p', { class: 'usher-otpauth-line' },
         h('a', { href: secret.otpauth_uri, class: 'usher-otpauth' }, t("Open in your authenticator app"))));
