@@ -75,6 +75,18 @@ func TestMFACodeRefusedPage(t *testing.T) {
 	bt.Submit(t, ctx, "button[type=submit].primary")
 	wantText(t, ctx, "main [role=alert]", en(usher.MsgMFACodeUsed))
 	con.Check(t, ctx, "second step")
+
+	// usher.js's dialog says the same.
+	bt.Go(t, ctx, s.URL+"/app")
+	startJS(t, ctx, `const u = await usher.loginWithForm(); return u && u.email;`)
+	d := dialog(t, ctx, "login")
+	bt.Fill(t, ctx, "#usher-email", email, "#usher-password", pw)
+	bt.Click(t, ctx, d+" button[type=submit].usher-primary")
+	d = dialog(t, ctx, "mfa")
+	bt.Fill(t, ctx, "#usher-code", wrong)
+	bt.Click(t, ctx, d+" button[type=submit].usher-primary")
+	bt.WaitVisible(t, ctx, d+" .usher-error")
+	wantText(t, ctx, d+" .usher-error", en(usher.MsgMFACodeWrong))
 }
 
 // TestSecurityKeyOnlyUser: the second step of a user whose only factor
