@@ -73,6 +73,12 @@ const (
 	MsgPasswordMismatch  = "password_mismatch"
 	MsgPasswordSameEmail = "password_contains_identity"
 	MsgMFACodeWrong      = "mfa_code_wrong"
+	// The reasons a second factor or a passkey was refused at log-in
+	// (MFARequiredError.Reason, LoginError.Reason).
+	MsgMFACodeUsed       = "mfa_code_used"
+	MsgRecoveryCodeWrong = "mfa_recovery_code_wrong"
+	MsgMFAKeyRefused     = "mfa_key_refused"
+	MsgPasskeyRefused    = "passkey_refused"
 )
 
 // ValidationError reports input that was missing or malformed, field by
@@ -135,3 +141,16 @@ func (e *RateLimitError) Error() string { return "usher: rate limited" }
 
 // Unwrap returns ErrRateLimited.
 func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
+
+// LoginError is an ErrAuthenticationFailed that says why, where saying so
+// tells nothing about any account: a passkey that was not accepted
+// (Reason MsgPasskeyRefused) involved no password, so "wrong password"
+// would mislead. It unwraps to ErrAuthenticationFailed.
+type LoginError struct {
+	Reason string // a message ID
+}
+
+func (e *LoginError) Error() string { return ErrAuthenticationFailed.Error() + ": " + e.Reason }
+
+// Unwrap returns ErrAuthenticationFailed.
+func (e *LoginError) Unwrap() error { return ErrAuthenticationFailed }

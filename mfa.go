@@ -67,10 +67,18 @@ type SecondFactor struct {
 // MFARequiredError is the ErrMFARequired of a log-in whose password was
 // right: Pending is a token that, with the second factor, completes the
 // log-in (CompleteMFALogin) without the password again; Types are the
-// user's second-factor types.
+// user's second-factor types. CompleteMFALogin returns one without Pending
+// or Types (the pending log-in it was given stays open) when the factor
+// was refused.
 type MFARequiredError struct {
 	Pending string
 	Types   []string
+	// Reason is "" when no second factor was given, else why the one
+	// given was refused, a message ID: MsgMFACodeWrong, MsgMFACodeUsed (a
+	// code of a time step already used), MsgRecoveryCodeWrong (unknown or
+	// used) or MsgMFAKeyRefused (a security key not verified, its
+	// ceremony spent or expired, or its signature counter gone back).
+	Reason string
 	// Enroll means the user has no second factor and Config.RequireMFA
 	// wants one: Pending completes the log-in with CompleteMFAEnrollment
 	// (a new authenticator app) instead of CompleteMFALogin.

@@ -68,7 +68,7 @@ func TestTOTPLogin(t *testing.T) {
 	}
 	// A wrong code counts as a failure and leaves the pending log-in open.
 	before, _ := svc.User(ctx, u.ID)
-	if _, _, err := svc.CompleteMFALogin(ctx, mr.Pending, usher.SecondFactor{Type: "totp", Code: "123456"}, false, false, client); err != usher.ErrMFARequired {
+	if _, _, err := svc.CompleteMFALogin(ctx, mr.Pending, usher.SecondFactor{Type: "totp", Code: "123456"}, false, false, client); !errors.Is(err, usher.ErrMFARequired) {
 		t.Fatalf("wrong code: %v", err)
 	}
 	if got, _ := svc.User(ctx, u.ID); got.PasswordFailures != before.PasswordFailures+1 {

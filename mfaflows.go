@@ -229,38 +229,65 @@ func (s *Service) mfaTypes(ctx context.Context, userID string, methods []*MFAMet
 }
 
 // verifyFactor checks a second factor against the user's methods and
-// recovery codes, using it up (a TOTP step, a recovery code) if right.
-func (s *Service) verifyFactor(ctx context.Context, u *User, methods []*MFAMethod, f SecondFactor, c Client) bool {
+// recovery codes, using it up (a TOTP step, a recovery code) if right. It
+// returns "" when the factor is right, else why it was refused: a message
+// ID for MFARequiredError.Reason.
+func (s *Service) verifyFactor(ctx context.Context, u *User, methods []*MFAMethod, f SecondFactor, c Client) (refusal string) {
 	if !s.mfaReady() {
-		return false
+		return MsgMFACodeWrong
 	}
-	now := s.now()
 	switch f.Type {
 	case MFATOTP:
-		for _, m := range methods {
-			if m.Type != MFATOTP {
-				continue
-			}
-			secret, err := s.sealer.Open(m.Secret)
-			if err != nil {
-				s.log.Error("usher: opening a second-factor secret", "user", u.ID, "err", err)
-				continue
-			}
-			if step, ok := s.mfa.ValidateTOTP(secret, f.Code, now, m.LastStep); ok {
-				// The atomic update refuses a code already used, even by
-				// a concurrent log-in.
-				return s.store.UseTOTPStep(ctx, m.ID, step, now) == nil
-			}
-		}
+		return s.verifyTOTPFactor(ctx, u, methods, f.Code)
 	case MFAFIDO:
-		return s.verifyWebAuthnFactor(ctx, u, methods, f)
+		if s.verifyWebAuthnFactor(ctx, u, methods, f) {
+			return ""
+		}
+		return MsgMFAKeyRefused
 	case MFARecovery:
-		if s.store.UseRecoveryCode(ctx, u.ID, s.mfa.HashRecoveryCode(f.Code), now) == nil {
+		if s.store.UseRecoveryCode(ctx, u.ID, s.mfa.HashRecoveryCode(f.Code), s.now()) == nil {
 			s.event(ctx, s.store, u.ID, EventRecoveryCodeUsed, c, "")
-			return true
+			return ""
+		}
+		return MsgRecoveryCodeWrong
+	}
+	return MsgMFACodeWrong
+}
+
+// verifyTOTPFactor checks code against the user's authenticator apps,
+// using up its time step if right. A code that would be right but for
+// its step being used already (a replay, or the same code typed twice
+// within its 30 seconds) is refused as MsgMFACodeUsed, anything else
+// as MsgMFACodeWrong: telling the two apart helps only someone who has
+// both the password and a code seen moments ago.
+func (s *Service) verifyTOTPFactor(ctx context.Context, u *User, methods []*MFAMethod, code string) (refusal string) {
+	now := s.now()
+	refusal = MsgMFACodeWrong
+	for _, m := range methods {
+		if m.Type != MFATOTP {
+			continue
+		}
+		secret, err := s.sealer.Open(m.Secret)
+		if err != nil {
+			s.log.Error("usher: opening a second-factor secret", "user", u.ID, "err", err)
+			continue
+		}
+		if step, ok := s.mfa.ValidateTOTP(secret, code, now, m.LastStep); ok {
+			// The atomic update refuses a code already used, even by
+			// a concurrent log-in.
+			err := s.store.UseTOTPStep(ctx, m.ID, step, now)
+			if err == nil {
+				return ""
+			}
+			if !isNotFound(err) {
+				s.log.Error("usher: recording a second-factor code's use", "user", u.ID, "err", err)
+			}
+			refusal = MsgMFACodeUsed
+		} else if _, ok := s.mfa.ValidateTOTP(secret, code, now, -1); ok {
+			refusal = MsgMFACodeUsed
 		}
 	}
-	return false
+	return refusal
 }
 
 // secondFactor decides, after a correct first factor, whether u may log
@@ -283,8 +310,9 @@ func (s *Service) secondFactor(ctx context.Context, st Store, u *User, f *Second
 			return false, nil
 		}
 	}
+	var refusal string
 	if f != nil && f.Code != "" {
-		if s.verifyFactor(ctx, u, methods, *f, c) {
+		if refusal = s.verifyFactor(ctx, u, methods, *f, c); refusal == "" {
 			return true, nil
 		}
 		if err := s.passwordFailed(ctx, u, c); err == ErrTooManyPasswordFailures {
@@ -296,7 +324,7 @@ func (s *Service) secondFactor(ctx context.Context, st Store, u *User, f *Second
 	if err := st.CreateToken(ctx, &Token{Hash: hash, Kind: tokenMFAPending, UserID: u.ID, Email: u.Email, CreatedAt: now, ExpiresAt: now.Add(mfaPendingTTL)}); err != nil {
 		return false, err
 	}
-	return false, &MFARequiredError{Pending: tok, Types: s.mfaTypes(ctx, u.ID, methods)}
+	return false, &MFARequiredError{Pending: tok, Types: s.mfaTypes(ctx, u.ID, methods), Reason: refusal}
 }
 
 // rememberDevice issues a token that lets this device skip the second
@@ -310,7 +338,8 @@ func (s *Service) rememberDevice(ctx context.Context, st Store, u *User) (string
 // CompleteMFALogin finishes a log-in that answered ErrMFARequired: the
 // pending token from the *MFARequiredError and the second factor. A wrong
 // factor counts as a failure and leaves the pending log-in open (until it
-// expires, after 10 minutes). It returns ErrInvalidToken, ErrMFARequired,
+// expires, after 10 minutes). It returns ErrInvalidToken, an
+// *MFARequiredError saying why the factor was refused (its Reason),
 // ErrTooManyPasswordFailures, ErrAccountIsNotEnabled, or the session with
 // ErrPasswordResetRequested as Login does.
 func (s *Service) CompleteMFALogin(ctx context.Context, pending string, f SecondFactor, remember, rememberDevice bool, c Client) (*Session, *User, error) {
@@ -341,11 +370,11 @@ func (s *Service) CompleteMFALogin(ctx context.Context, pending string, f Second
 	if err != nil {
 		return nil, nil, err
 	}
-	if !s.verifyFactor(ctx, u, methods, f, c) {
+	if refusal := s.verifyFactor(ctx, u, methods, f, c); refusal != "" {
 		if err := s.passwordFailed(ctx, u, c); err == ErrTooManyPasswordFailures {
 			return nil, nil, err
 		}
-		return nil, nil, ErrMFARequired
+		return nil, nil, &MFARequiredError{Reason: refusal}
 	}
 	return s.logIn(ctx, u, remember, rememberDevice, c, "mfa", func(tx Store) error {
 		_, _, err := s.useToken(ctx, tx, pending, tokenMFAPending)

@@ -524,9 +524,10 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, c Client) (options json
 // ErrEmailNotConfirmed, and an admin's demand for a new password the
 // Session with ErrPasswordResetRequested. It returns ErrNotFound (passkeys
 // off), a *RateLimitError, ErrInvalidToken (state forged, expired or
-// used), a *ValidationError (credential malformed) or
-// ErrAuthenticationFailed (unknown or unverified passkey; this does not
-// count towards the lock-out, as no password is guessed).
+// used), a *ValidationError (credential malformed) or a *LoginError
+// with MsgPasskeyRefused, which unwraps to ErrAuthenticationFailed
+// (unknown or unverified passkey; this does not count towards the
+// lock-out, as no password is guessed).
 func (s *Service) FinishPasskeyLogin(ctx context.Context, state string, credential []byte, remember bool, c Client) (*Session, *User, error) {
 	wa, ok := s.relyingParty()
 	if !ok || !s.cfg.EnablePasskeys {
@@ -579,7 +580,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, state string, credenti
 			s.event(ctx, s.store, "", EventLoginFailed, c, "unknown passkey")
 		}
 		s.log.Info("usher: passkey not verified", "err", err)
-		return nil, nil, ErrAuthenticationFailed
+		return nil, nil, &LoginError{Reason: MsgPasskeyRefused}
 	}
 	u := w.u
 	if s.locked(ctx, u) {

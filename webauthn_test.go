@@ -268,8 +268,8 @@ func TestWebAuthnSecondFactor(t *testing.T) {
 	// spent, and it counts as a wrong factor.
 	mr = pendingLogin(t, svc, u.Email)
 	before, _ := svc.User(ctx, u.ID)
-	if _, _, err := svc.CompleteMFALogin(ctx, mr.Pending, f, false, false, client); err != usher.ErrMFARequired {
-		t.Errorf("replayed assertion: %v; want ErrMFARequired", err)
+	if _, _, err := svc.CompleteMFALogin(ctx, mr.Pending, f, false, false, client); refusal(t, err) != usher.MsgMFAKeyRefused {
+		t.Errorf("replayed assertion: %v; want ErrMFARequired, key refused", err)
 	}
 	if after, _ := svc.User(ctx, u.ID); after.PasswordFailures != before.PasswordFailures+1 {
 		t.Errorf("failures after a replay: %d; want %d", after.PasswordFailures, before.PasswordFailures+1)
@@ -290,8 +290,8 @@ func TestWebAuthnSecondFactor(t *testing.T) {
 	opts, state, _ = svc.BeginWebAuthnLogin(ctx, mr.Pending, client)
 	k.counter = 0
 	f = usher.SecondFactor{Type: usher.MFAFIDO, Code: string(k.get(opts)), State: state}
-	if _, _, err := svc.CompleteMFALogin(ctx, mr.Pending, f, false, false, client); err != usher.ErrMFARequired {
-		t.Errorf("counter gone back: %v; want ErrMFARequired", err)
+	if _, _, err := svc.CompleteMFALogin(ctx, mr.Pending, f, false, false, client); refusal(t, err) != usher.MsgMFAKeyRefused {
+		t.Errorf("counter gone back: %v; want ErrMFARequired, key refused", err)
 	}
 }
 
@@ -471,12 +471,12 @@ func TestPasskeyLogin(t *testing.T) {
 	opts, state, _ = login()
 	stranger := newSoftKey(t)
 	stranger.userHandle = []byte("no-such-user")
-	if _, _, err := svc.FinishPasskeyLogin(ctx, state, stranger.get(opts), false, client); err != usher.ErrAuthenticationFailed {
+	if _, _, err := svc.FinishPasskeyLogin(ctx, state, stranger.get(opts), false, client); !errors.Is(err, usher.ErrAuthenticationFailed) {
 		t.Errorf("unknown user: %v", err)
 	}
 	opts, state, _ = login()
 	stranger.userHandle = []byte(u.ID)
-	if _, _, err := svc.FinishPasskeyLogin(ctx, state, stranger.get(opts), false, client); err != usher.ErrAuthenticationFailed {
+	if _, _, err := svc.FinishPasskeyLogin(ctx, state, stranger.get(opts), false, client); !errors.Is(err, usher.ErrAuthenticationFailed) {
 		t.Errorf("a key not the user's: %v", err)
 	}
 

@@ -136,7 +136,9 @@ body{font-family:system-ui,sans-serif;margin:0 auto;max-width:960px;padding:16px
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e5e7eb;vertical-align:top}
 .note{color:#6b7280;font-size:14px}
-a{color:#2563eb;word-break:break-all}
+a{color:#2563eb}
+td{overflow-wrap:break-word}
+td.links a{word-break:break-all}
 pre{white-space:pre-wrap;background:#f9fafb;border:1px solid #e5e7eb;padding:12px}
 iframe{width:100%;height:560px;border:1px solid #e5e7eb}
 dt{font-weight:600}
@@ -153,7 +155,7 @@ dt{font-weight:600}
 <tr><th>To</th><td>{{.To}}</td></tr>
 <tr><th>Kind</th><td>{{.Kind}}</td></tr>
 <tr><th>Date</th><td>{{.At.Format "2006-01-02 15:04:05 MST"}}</td></tr>
-<tr><th>Links</th><td>{{range .Links}}<a href="{{.}}" target="_blank" rel="noopener noreferrer">{{.}}</a><br>{{else}}none{{end}}</td></tr>
+<tr><th>Links</th><td class="links">{{range .Links}}<a href="{{.}}" target="_blank" rel="noopener noreferrer">{{.}}</a><br>{{else}}none{{end}}</td></tr>
 </table>
 <h2>HTML part</h2>
 <iframe sandbox="allow-popups allow-popups-to-escape-sandbox" referrerpolicy="no-referrer" title="HTML part" srcdoc="{{$.Frame}}"></iframe>
@@ -164,7 +166,7 @@ dt{font-weight:600}
 <table>
 <tr><th>#</th><th>Date</th><th>To</th><th>Subject</th><th>Links</th></tr>
 {{- range .Messages}}
-<tr><td>{{.ID}}</td><td>{{.At.Format "15:04:05"}}</td><td>{{.To}}</td><td><a href="?id={{.ID}}">{{.Subject}}</a></td><td>{{range .Links}}<a href="{{.}}" target="_blank" rel="noopener noreferrer">{{.}}</a><br>{{end}}</td></tr>
+<tr><td>{{.ID}}</td><td>{{.At.Format "15:04:05"}}</td><td>{{.To}}</td><td class="subject"><a href="?id={{.ID}}">{{.Subject}}</a></td><td class="links">{{range .Links}}<a href="{{.}}" target="_blank" rel="noopener noreferrer">{{.}}</a><br>{{end}}</td></tr>
 {{- end}}
 </table>
 {{- else}}

@@ -42,11 +42,29 @@ var errForbidden = errors.New("web: forbidden")
 // errBadRequest means a body that is not the JSON expected.
 var errBadRequest = errors.New("web: bad request")
 
-// apiError is the JSON error body: {"error":{"code","message","fields"}}.
+// apiError is the JSON error body:
+// {"error":{"code","message","reason","fields"}}. Reason, when there is
+// one, says why a credential was refused within the code's kind (see
+// refusalReason).
 type apiError struct {
 	Code    string            `json:"code"`
 	Message string            `json:"message"`
+	Reason  string            `json:"reason,omitempty"`
 	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+// refusalReason returns why a second factor or a passkey was refused (a
+// message ID), or "" — for a second factor that is missing, say.
+func refusalReason(err error) string {
+	var mfa *usher.MFARequiredError
+	if errors.As(err, &mfa) {
+		return mfa.Reason
+	}
+	var le *usher.LoginError
+	if errors.As(err, &le) {
+		return le.Reason
+	}
+	return ""
 }
 
 // classify returns the status and JSON error for err in the request's
@@ -71,6 +89,9 @@ func (h *Handler) classifyIn(r *http.Request, lang string, err error) (int, apiE
 		e := apiError{Code: k.code, Message: msg(k.code)}
 		if errors.Is(err, usher.ErrAccountNotFound) {
 			e.Message = msg("account_not_found")
+		}
+		if reason := refusalReason(err); reason != "" {
+			e.Reason, e.Message = reason, msg(reason)
 		}
 		var ve *usher.ValidationError
 		if errors.As(err, &ve) {
@@ -99,7 +120,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	body := map[string]any{"error": e}
 	var mfa *usher.MFARequiredError
-	if errors.As(err, &mfa) {
+	if errors.As(err, &mfa) && mfa.Pending != "" {
 		// The pending log-in: POST it with the second factor to
 		// /user/api/mfa/login.
 		body["mfa_token"], body["mfa_types"] = mfa.Pending, mfa.Types

@@ -136,6 +136,19 @@ func pageFuncs(cat *i18n.Catalogue, lang string) template.FuncMap {
 			}
 			return cat.Sprintf(lang, id, args...)
 		},
+		// inFours writes an authenticator app's key in groups of four
+		// characters, to be read and typed without losing one's place
+		// (apps ignore the spaces).
+		"inFours": func(key string) string {
+			var b strings.Builder
+			for i, r := range []rune(key) {
+				if i > 0 && i%4 == 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteRune(r)
+			}
+			return b.String()
+		},
 		// inputType is the input type of a profile field's type.
 		"inputType": func(t string) string {
 			switch t {
@@ -147,7 +160,8 @@ func pageFuncs(cat *i18n.Catalogue, lang string) template.FuncMap {
 			return "text"
 		},
 		// field describes an input for the "field" template: field $
-		// name type label [autocomplete] ["optional"].
+		// name type label [autocomplete] ["optional"] ["autofocus"]
+		// ["numeric"].
 		"field": func(d *pageData, name, typ, label string, more ...string) formField {
 			f := formField{Name: name, Type: typ, Label: label, Required: true}
 			for _, m := range more {
@@ -156,6 +170,9 @@ func pageFuncs(cat *i18n.Catalogue, lang string) template.FuncMap {
 					f.Required = false
 				case "autofocus":
 					f.Autofocus = true
+				case "numeric":
+					// A code of digits: phones show the number pad.
+					f.Inputmode = "numeric"
 				default:
 					f.Autocomplete = m
 				}
@@ -185,6 +202,7 @@ func pageFuncs(cat *i18n.Catalogue, lang string) template.FuncMap {
 // the field's error tied to it with aria-describedby.
 type formField struct {
 	Name, Type, Label, Value, Error, Autocomplete string
+	Inputmode                                     string // "numeric" for a code of digits
 	Required, Autofocus                           bool
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -51,14 +52,14 @@ func (h *Handler) mfaLoginPageRoutes() {
 			http.Redirect(w, r, h.opts.Prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
 			return
 		}
-		h.offerSecurityKey(r, d, pending)
+		h.offerFactors(r, d, pending, r.URL.Query().Get("use"))
 		h.render(w, r, http.StatusOK, "mfa_verify", d)
 	})
 	h.mux.HandleFunc("POST "+p+"/mfa/verify", h.form(h.mfaVerifySubmit))
 }
 
 // mfaVerifySubmit serves POST /user/mfa/verify: the code from an
-// authenticator app, or a recovery code.
+// authenticator app, a recovery code, or the answer of a security key.
 func (h *Handler) mfaVerifySubmit(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
 	d.Form = r.PostForm
@@ -67,33 +68,85 @@ func (h *Handler) mfaVerifySubmit(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, h.opts.Prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
 		return
 	}
-	f := usher.SecondFactor{Type: "totp", Code: strings.TrimSpace(r.PostFormValue("code"))}
-	if r.PostFormValue("type") == "recovery" {
-		f.Type = "recovery"
+	f := usher.SecondFactor{Type: usher.MFATOTP, Code: strings.TrimSpace(r.PostFormValue("code"))}
+	if r.PostFormValue("type") == usher.MFARecovery {
+		f.Type = usher.MFARecovery
 	}
+	use := f.Type
 	if cred := r.PostFormValue("credential"); cred != "" {
 		// usher-webauthn.js filled in the security key's answer.
 		f = usher.SecondFactor{Type: usher.MFAFIDO, Code: cred, State: r.PostFormValue("state")}
+		use = useKey
 	}
 	sess, _, err := h.svc.CompleteMFALogin(r.Context(), pending, f, remember, r.PostFormValue("remember_device") != "", h.client(r))
 	if err == nil || sess != nil {
 		h.clearCookie(w, r, h.pendingMFACookieName())
 	}
 	h.afterLogin(w, r, d, sess, err, func(status int) {
-		if f.Type == usher.MFAFIDO {
-			d.Error = h.textIn(d, "The security key was not used. Try again.")
-		} else if d.Errors["code"] == "" && d.Error != "" {
+		// The banner says what happened (a wrong code, a code already
+		// used, a key the server refused); a code's field says it too.
+		if f.Type != usher.MFAFIDO && d.Errors["code"] == "" && d.Error != "" {
 			d.Errors["code"] = d.Error
 		}
-		h.offerSecurityKey(r, d, pending)
+		h.offerFactors(r, d, pending, use)
 		h.render(w, r, status, "mfa_verify", d)
 	})
 }
 
-// offerSecurityKey sets d.Data["fido"] when the pending log-in's user has
-// a security key, so that the page offers it (with usher-webauthn.js).
-func (h *Handler) offerSecurityKey(r *http.Request, d *pageData, pending string) {
-	if types, err := h.svc.PendingMFATypes(r.Context(), pending); err == nil && slices.Contains(types, usher.MFAFIDO) {
-		d.Data["fido"] = true
+// useKey is the second-factor page's mode for a security key; the other
+// modes are the factor types "totp" and "recovery".
+const useKey = "key"
+
+// mfaOption is a way of giving the second factor that the page offers
+// besides the one it shows: its mode and the link's text.
+type mfaOption struct {
+	Use, Label, URL string
+}
+
+// offerFactors sets what the second-factor page shows: Data["use"], the
+// way asked for (use) if the pending log-in's user has it, else the first
+// they have — the authenticator app, a security key, a recovery code;
+// Data["fido"] when they have a security key (usher-webauthn.js offers
+// it); Data["options"], links to their other ways. When the pending
+// log-in cannot be read, it offers the app's code and a recovery code.
+func (h *Handler) offerFactors(r *http.Request, d *pageData, pending, use string) {
+	types, err := h.svc.PendingMFATypes(r.Context(), pending)
+	if err != nil {
+		types = []string{usher.MFATOTP, usher.MFARecovery}
 	}
+	var modes []string
+	for _, t := range []string{usher.MFATOTP, usher.MFAFIDO, usher.MFARecovery} {
+		if slices.Contains(types, t) {
+			if t == usher.MFAFIDO {
+				t = useKey
+			}
+			modes = append(modes, t)
+		}
+	}
+	if len(modes) == 0 {
+		modes = []string{usher.MFATOTP}
+	}
+	if !slices.Contains(modes, use) {
+		use = modes[0]
+	}
+	d.Data["use"] = use
+	d.Data["fido"] = slices.Contains(modes, useKey)
+	labels := map[string]string{
+		usher.MFATOTP:     "Use your authenticator app",
+		useKey:            "Use your security key",
+		usher.MFARecovery: "Use a recovery code",
+	}
+	var options []mfaOption
+	for _, m := range modes {
+		// With the app's code the page has the key's button already.
+		if m == use || (m == useKey && use == usher.MFATOTP) {
+			continue
+		}
+		q := url.Values{"use": {m}}
+		if d.Next != "" {
+			q.Set("next", d.Next)
+		}
+		options = append(options, mfaOption{Use: m, Label: labels[m], URL: h.opts.Prefix + "/mfa/verify?" + q.Encode()})
+	}
+	d.Data["options"] = options
 }

@@ -516,8 +516,9 @@ func TestCrossOriginFormRefused(t *testing.T) {
 	}
 }
 
-// enrolTOTP gives the account an authenticator app, through the JSON API.
-func enrolTOTP(t *testing.T, s *server, email string) {
+// enrolTOTP gives the account an authenticator app, through the JSON API,
+// and returns the app's secret.
+func enrolTOTP(t *testing.T, s *server, email string) []byte {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
@@ -543,6 +544,7 @@ func enrolTOTP(t *testing.T, s *server, email string) {
 	}
 	post("/user/api/mfa/methods", map[string]any{"password": pw, "mfa_method": setup["mfa_method"],
 		"code": mfa.TOTPCode(secret, time.Now()), "name": "Phone"})
+	return secret
 }
 
 // TestScreenshots renders every default page (and usher.js's log-in

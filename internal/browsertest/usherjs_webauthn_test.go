@@ -190,7 +190,8 @@ func TestUsherJSWebAuthn(t *testing.T) {
 	logout()
 	d = toSecondStep()
 	bt.WaitVisible(t, ctx, d+" #usher-code")
-	// A key whose signature is wrong: the server refuses it.
+	// A key whose signature is wrong: the server refuses it, and says so
+	// (not the words of a key the browser did not use).
 	bogus := true
 	if _, err := chromedp.Call(ctx, cdpwebauthn.SetResponseOverrideBits, cdpwebauthn.SetResponseOverrideBitsParams{
 		AuthenticatorID: authID, IsBogusSignature: &bogus,
@@ -199,7 +200,7 @@ func TestUsherJSWebAuthn(t *testing.T) {
 	}
 	bt.Click(t, ctx, d+" button[type=button].usher-security-key")
 	bt.WaitVisible(t, ctx, d+" .usher-error")
-	wantText(t, ctx, d+" .usher-error", "The security key was not used. Try again.")
+	wantText(t, ctx, d+" .usher-error", en(usher.MsgMFAKeyRefused))
 	bogus = false
 	if _, err := chromedp.Call(ctx, cdpwebauthn.SetResponseOverrideBits, cdpwebauthn.SetResponseOverrideBitsParams{
 		AuthenticatorID: authID, IsBogusSignature: &bogus,

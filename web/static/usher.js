@@ -229,13 +229,14 @@
 
   // keyError turns a failed WebAuthn step into an UsherError to show: what
   // the server refused for a reason of its own (rate limited, account
-  // locked, ...) keeps the server's message; a key or passkey that was not
-  // used (the person cancelled, the browser or the server refused it, the
+  // locked, ...) or with a reason it names (the key or passkey was not
+  // accepted: error.reason) keeps the server's message; a key or passkey
+  // that was not used (the person cancelled, the browser refused it, the
   // ceremony's state expired) says fallback.
   var KEY_REFUSALS = ['authentication_failed', 'mfa_required', 'invalid_token', 'validation_failed', 'not_found', 'bad_request'];
   function keyError(e, fallback) {
     if (e instanceof UsherError) {
-      if (KEY_REFUSALS.indexOf(e.code) < 0) {
+      if (KEY_REFUSALS.indexOf(e.code) < 0 || (e.data.error && e.data.error.reason)) {
         return e;
       }
     } else if (e && e.status && e.code && KEY_REFUSALS.indexOf(e.code) < 0) {
@@ -1469,7 +1470,9 @@
     }
     nodes.push(h('p', { class: 'usher-secret-line' },
       h('span', { class: 'usher-secret-label' }, t("Key:")), ' ',
-      h('code', { class: 'usher-secret', dir: 'ltr', translate: 'no' }, secret.secret || '')));
+      // In groups of four, to be read and typed without losing one's
+      // place (apps ignore the spaces).
+      h('code', { class: 'usher-secret', dir: 'ltr', translate: 'no' }, String(secret.secret || '').replace(/(.{4})(?=.)/g, '$1 '))));
     if (typeof secret.otpauth_uri === 'string' && /^otpauth:\/\//.test(secret.otpauth_uri)) {
       nodes.push(h('p', { class: 'usher-otpauth-line' },
         h('a', { href: secret.otpauth_uri, class: 'usher-otpauth' }, t("Open in your authenticator app"))));
