@@ -26,8 +26,9 @@ type Options struct {
 	// remember-me cookie is CookieName + "_remember".
 	CookieName string
 	// InsecureCookies drops the Secure flag everywhere. Without it cookies
-	// are Secure except for plain-http requests to localhost, so that
-	// `usher serve` works on a laptop and nowhere else without TLS.
+	// are always Secure when the Service's BaseURL is https, and otherwise
+	// except for plain-http requests to localhost, so that `usher serve`
+	// works on a laptop and nowhere else without TLS.
 	InsecureCookies bool
 	// TrustForwardedHeaders says a trusted reverse proxy sets
 	// X-Forwarded-Proto and X-Forwarded-Host: https in the first makes
