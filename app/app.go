@@ -99,9 +99,11 @@ func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	opts := web.Options{
-		InsecureCookies: cfg.InsecureCookies,
-		ClientIPHeader:  cfg.ClientIPHeader,
-		Logger:          log,
+		InsecureCookies:       cfg.InsecureCookies,
+		TrustForwardedHeaders: cfg.TrustForwardedHeaders,
+		NoHSTS:                !cfg.HSTS,
+		ClientIPHeader:        cfg.ClientIPHeader,
+		Logger:                log,
 
 		AfterConfirmURL:       cfg.AfterConfirmURL,
 		AfterResetPasswordURL: cfg.AfterResetPasswordURL,
@@ -190,7 +192,8 @@ func loopbackURL(u string) bool {
 
 // Handler returns the server's whole HTTP surface: Usher's routes under
 // /user/, a health check at /healthz, and / sending
-// browsers to the account page (or, for visitors, the log-in page).
+// browsers to the account page (or, for visitors, the log-in page). Every
+// answer carries the Handler's security headers.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/user/", a.Web)
@@ -205,7 +208,7 @@ func (a *App) Handler() http.Handler {
 		// The account page, or for visitors the log-in page.
 		http.Redirect(w, r, "/user/profile", http.StatusSeeOther)
 	})
-	return mux
+	return a.Web.SecurityHeaders(mux)
 }
 
 // Close stops the Service's background work and closes the store.

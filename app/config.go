@@ -87,17 +87,19 @@ type Config struct {
 	SessionCacheTTL   Duration `toml:"session_cache_ttl" help:"how long a checked session is kept in memory (0 = no cache); other instances' changes reach the cache within cache_sync_interval"`
 	CacheSyncInterval Duration `toml:"cache_sync_interval" help:"how often to read other instances' changes to evict stale cached sessions"`
 
-	PasswordHash        string   `toml:"password_hash" help:"argon2id or bcrypt"`
-	PasswordRules       string   `toml:"password_rules" help:"nist (length and common-password list) or flask-user (6+ chars, upper, lower, digit)"`
-	PasswordMinLength   int      `toml:"password_min_length" help:"minimum password length (0 = the rules' default)"`
-	FlaskSecuritySalt   string   `toml:"flask_security_salt" help:"SECURITY_PASSWORD_SALT of imported Flask-Security hashes" secret:"true"`
-	ClientIPHeader      string   `toml:"client_ip_header" help:"header with the client address set by a trusted proxy (X-Forwarded-For, X-Real-IP)"`
-	InsecureCookies     bool     `toml:"insecure_cookies" help:"drop the Secure cookie flag (only behind plain-http development setups)"`
-	SharedRateLimits    string   `toml:"shared_rate_limits" help:"keep rate-limit counters in the database: auto (with PostgreSQL), yes or no"`
-	DebugAddr           string   `toml:"debug_addr" help:"if set, serve Go's pprof profiles on this address (keep it private)"`
-	LogLevel            string   `toml:"log_level" help:"debug, info, warn or error"`
-	LogFormat           string   `toml:"log_format" help:"text or json"`
-	ShutdownGracePeriod Duration `toml:"shutdown_grace_period" help:"how long to wait for requests to finish on shutdown"`
+	PasswordHash          string   `toml:"password_hash" help:"argon2id or bcrypt"`
+	PasswordRules         string   `toml:"password_rules" help:"nist (length and common-password list) or flask-user (6+ chars, upper, lower, digit)"`
+	PasswordMinLength     int      `toml:"password_min_length" help:"minimum password length (0 = the rules' default)"`
+	FlaskSecuritySalt     string   `toml:"flask_security_salt" help:"SECURITY_PASSWORD_SALT of imported Flask-Security hashes" secret:"true"`
+	ClientIPHeader        string   `toml:"client_ip_header" help:"header with the client address set by a trusted proxy (X-Forwarded-For, X-Real-IP)"`
+	TrustForwardedHeaders bool     `toml:"trust_forwarded_headers" help:"a trusted reverse proxy sets X-Forwarded-Proto and X-Forwarded-Host: honour them (Secure cookies, the cross-origin check)"`
+	InsecureCookies       bool     `toml:"insecure_cookies" help:"drop the Secure cookie flag (only behind plain-http development setups)"`
+	HSTS                  bool     `toml:"hsts" help:"send Strict-Transport-Security (one year) when base_url is https"`
+	SharedRateLimits      string   `toml:"shared_rate_limits" help:"keep rate-limit counters in the database: auto (with PostgreSQL), yes or no"`
+	DebugAddr             string   `toml:"debug_addr" help:"if set, serve Go's pprof profiles on this address (keep it private)"`
+	LogLevel              string   `toml:"log_level" help:"debug, info, warn or error"`
+	LogFormat             string   `toml:"log_format" help:"text or json"`
+	ShutdownGracePeriod   Duration `toml:"shutdown_grace_period" help:"how long to wait for requests to finish on shutdown"`
 
 	ProfileFields []usher.ProfileField `toml:"profile_fields"`
 	Webhooks      []usher.Webhook      `toml:"webhooks"`
@@ -144,6 +146,7 @@ func Defaults() Config {
 		PasswordHash:                "argon2id",
 		PasswordRules:               "nist",
 		SharedRateLimits:            "auto",
+		HSTS:                        true,
 		LogLevel:                    "info",
 		LogFormat:                   "text",
 		ShutdownGracePeriod:         Duration(10 * time.Second),

@@ -364,6 +364,13 @@ func (h *Handler) handleRevokeOtherSessions(w http.ResponseWriter, r *http.Reque
 // It also takes HTTP Basic credentials (checked as AuthenticateUsers
 // does, with its cache), so a proxy can guard an API with Usher's
 // accounts.
+//
+// When the original request (X-Forwarded-Method, X-Forwarded-Uri, as
+// Traefik and Caddy send them and the nginx recipe does) was a browser
+// loading a page, the 401 carries a Location: the log-in page, with the
+// original URI as next, for nginx's error_page to send the browser to.
+// With ?redirect=1 (Traefik and Caddy, which pass the answer on to the
+// browser) it is a 303 to that page instead.
 func (h *Handler) handleVerify(w http.ResponseWriter, r *http.Request) {
 	var a *auth
 	if isBasic(r.Header.Get("Authorization")) {
@@ -376,7 +383,7 @@ func (h *Handler) handleVerify(w http.ResponseWriter, r *http.Request) {
 		a = aa
 	}
 	if a == nil {
-		w.WriteHeader(http.StatusUnauthorized)
+		h.verifyRefused(w, r)
 		return
 	}
 	var reqs []string
@@ -396,4 +403,23 @@ func (h *Handler) handleVerify(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Usher-Email", a.user.Email)
 	hd.Set("X-Usher-Roles", strings.Join(a.user.Roles, ","))
 	w.WriteHeader(http.StatusOK)
+}
+
+// verifyRefused answers forward auth for a request that is not logged in
+// (see handleVerify).
+func (h *Handler) verifyRefused(w http.ResponseWriter, r *http.Request) {
+	orig := *r
+	if m := r.Header.Get("X-Forwarded-Method"); m != "" {
+		orig.Method = m
+	}
+	if !wantsPage(&orig) {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	w.Header().Set("Location", h.loginURL(r.Header.Get("X-Forwarded-Uri")))
+	if r.URL.Query().Get("redirect") == "1" {
+		w.WriteHeader(http.StatusSeeOther)
+		return
+	}
+	w.WriteHeader(http.StatusUnauthorized)
 }

@@ -9,14 +9,17 @@ import (
 	"github.com/usher-auth/usher"
 )
 
-// secure reports whether cookies for r get the Secure flag: always, except
-// for a plain-http request to a loopback host (development), or when
-// InsecureCookies is set.
+// secure reports whether cookies for r get the Secure flag. Never with
+// InsecureCookies; always when the Service's BaseURL is https, whatever
+// the request says (a proxy may reach Usher as http://127.0.0.1); else
+// unless the request is plain http (by the connection, or a trusted
+// proxy's X-Forwarded-Proto) to a loopback host, so that development on
+// http://localhost works.
 func (h *Handler) secure(r *http.Request) bool {
 	if h.opts.InsecureCookies {
 		return false
 	}
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+	if h.httpsBase || r.TLS != nil || strings.EqualFold(h.forwarded(r, "X-Forwarded-Proto"), "https") {
 		return true
 	}
 	host := r.Host

@@ -139,7 +139,7 @@ func (h *Handler) RolesRequired(reqs ...string) func(http.Handler) http.Handler 
 				if wantsPage(r) {
 					// A browser following a link: show it the log-in
 					// page, and bring it back here afterwards.
-					http.Redirect(w, r, h.opts.Prefix+"/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+					http.Redirect(w, r, h.loginURL(r.URL.RequestURI()), http.StatusSeeOther)
 					return
 				}
 				h.writeError(w, r, usher.ErrAuthenticationFailed)
@@ -158,6 +158,15 @@ func (h *Handler) RolesRequired(reqs ...string) func(http.Handler) http.Handler 
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, a)))
 		})
 	}
+}
+
+// loginURL returns the log-in page's path, with next to come back to
+// when next is a path on this site.
+func (h *Handler) loginURL(next string) string {
+	if !LocalPath(next) {
+		return h.opts.Prefix + "/login"
+	}
+	return h.opts.Prefix + "/login?next=" + url.QueryEscape(next)
 }
 
 // wantsPage reports whether r is a browser's navigation to a page (a GET

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/i18n"
@@ -25,9 +26,19 @@ type Options struct {
 	// remember-me cookie is CookieName + "_remember".
 	CookieName string
 	// InsecureCookies drops the Secure flag everywhere. Without it cookies
-	// are Secure except for plain-http requests to localhost, so that
-	// `usher serve` works on a laptop and nowhere else without TLS.
+	// are always Secure when the Service's BaseURL is https, and otherwise
+	// except for plain-http requests to localhost, so that `usher serve`
+	// works on a laptop and nowhere else without TLS.
 	InsecureCookies bool
+	// TrustForwardedHeaders says a trusted reverse proxy sets
+	// X-Forwarded-Proto and X-Forwarded-Host: https in the first makes
+	// cookies Secure, and the second is the host the cross-origin check
+	// compares Origin with. Without it both are ignored, since any client
+	// could send them.
+	TrustForwardedHeaders bool
+	// NoHSTS leaves out Strict-Transport-Security, which is otherwise sent
+	// with every answer when the Service's BaseURL is https.
+	NoHSTS bool
 	// ClientIPHeader names a header set by a trusted reverse proxy that
 	// carries the client's address ("X-Forwarded-For" takes its last
 	// entry, "X-Real-IP" its value). "" means the connection's address.
@@ -84,6 +95,9 @@ type Handler struct {
 
 	cat   *i18n.Catalogue
 	pages *pages
+
+	httpsBase bool        // the Service's BaseURL is https: every cookie is Secure
+	warnedXFF atomic.Bool // the X-Forwarded-For warning was logged
 }
 
 // New returns a Handler over svc. It panics if Options.Templates holds a
@@ -106,6 +120,8 @@ func New(svc *usher.Service, opts Options) *Handler {
 		opts.BasicRealm = svc.Config().AppName
 	}
 	h := &Handler{svc: svc, opts: opts, log: opts.Logger, mux: http.NewServeMux(), cat: opts.Catalogue}
+	base, _ := url.Parse(svc.Config().BaseURL)
+	h.httpsBase = base != nil && base.Scheme == "https"
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -121,18 +137,16 @@ func New(svc *usher.Service, opts Options) *Handler {
 	// Cross-origin state-changing requests from browsers are refused
 	// (Sec-Fetch-Site / Origin, Go's CSRF protection); requests without
 	// those headers come from non-browser clients, which hold no cookies
-	// of ours to abuse.
+	// of ours to abuse. The public origin is trusted: behind a proxy that
+	// does not pass Host on, Usher sees 127.0.0.1 while the browser's
+	// Origin names the public host.
 	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, h.opts.Prefix+"/api/") {
-			d := h.newPage(w, r)
-			d.Data["title"], d.Data["text"] = tr("Request refused"), tr("This form was sent from another site, so it was refused. Open the page on this site and try again.")
-			h.render(w, r, http.StatusForbidden, "message", d)
-			return
+	if base != nil && base.Host != "" {
+		if err := cop.AddTrustedOrigin(base.Scheme + "://" + base.Host); err != nil {
+			h.log.Warn("usher: base_url is not an origin the cross-origin check can trust", "err", err)
 		}
-		writeJSON(w, http.StatusForbidden, map[string]any{"error": apiError{Code: "forbidden", Message: h.msg(r, "forbidden")}})
-	}))
-	h.api = securityHeaders(cop.Handler(h.mux))
+	}
+	h.api = h.SecurityHeaders(h.warnForwardedFor(h.crossOrigin(cop, h.mux)))
 	return h
 }
 
@@ -185,18 +199,85 @@ func LocalPath(u string) bool {
 	return err == nil && p.Scheme == "" && p.Host == "" && p.User == nil
 }
 
-// securityHeaders marks every answer as not to be cached, sniffed or
-// framed: they carry personal data and session state.
-func securityHeaders(next http.Handler) http.Handler {
+// SecurityHeaders returns next with the headers of every Usher answer:
+// not to be cached, sniffed or framed, since answers carry personal data
+// and session state; and, when the Service's BaseURL is https (unless
+// Options.NoHSTS), Strict-Transport-Security, so that browsers never
+// again reach the site over plain http. The Handler applies it to its
+// own routes; a server uses it for routes beside them.
+func (h *Handler) SecurityHeaders(next http.Handler) http.Handler {
 	// The values are shared, read-only slices: the headers are set on every
 	// answer, so they should not allocate.
 	noStore, nosniff, deny, sameOrigin := []string{"no-store"}, []string{"nosniff"}, []string{"DENY"}, []string{"same-origin"}
+	var hsts []string
+	if h.httpsBase && !h.opts.NoHSTS {
+		hsts = []string{"max-age=31536000"}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		hd["Cache-Control"] = noStore
 		hd["X-Content-Type-Options"] = nosniff
 		hd["X-Frame-Options"] = deny
 		hd["Referrer-Policy"] = sameOrigin
+		if hsts != nil {
+			hd["Strict-Transport-Security"] = hsts
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// crossOrigin refuses cross-origin state-changing requests from browsers
+// (cop's check), comparing Origin with the host the browser asked for: a
+// trusted proxy's X-Forwarded-Host, else Host.
+func (h *Handler) crossOrigin(cop *http.CrossOriginProtection, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		checked := r
+		if fh := h.forwarded(r, "X-Forwarded-Host"); fh != "" {
+			c := *r
+			c.Host = fh
+			checked = &c
+		}
+		if cop.Check(checked) != nil {
+			h.refuseCrossOrigin(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// refuseCrossOrigin answers a refused cross-origin request: a page for
+// the pages' forms, JSON for the API.
+func (h *Handler) refuseCrossOrigin(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, h.opts.Prefix+"/api/") {
+		d := h.newPage(w, r)
+		d.Data["title"], d.Data["text"] = tr("Request refused"), tr("This form was sent from another site, so it was refused. Open the page on this site and try again.")
+		h.render(w, r, http.StatusForbidden, "message", d)
+		return
+	}
+	writeJSON(w, http.StatusForbidden, map[string]any{"error": apiError{Code: "forbidden", Message: h.msg(r, "forbidden")}})
+}
+
+// forwarded returns the value of a header that a trusted proxy sets
+// (X-Forwarded-Proto, X-Forwarded-Host), or "" unless
+// Options.TrustForwardedHeaders says there is such a proxy.
+func (h *Handler) forwarded(r *http.Request, name string) string {
+	if !h.opts.TrustForwardedHeaders {
+		return ""
+	}
+	return strings.TrimSpace(r.Header.Get(name))
+}
+
+// warnForwardedFor logs once that requests come through a proxy
+// (X-Forwarded-For) while ClientIPHeader is unset: every client then has
+// the proxy's address, and they all share one log-in budget.
+func (h *Handler) warnForwardedFor(next http.Handler) http.Handler {
+	if h.opts.ClientIPHeader != "" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.warnedXFF.Load() && r.Header.Get("X-Forwarded-For") != "" && !h.warnedXFF.Swap(true) {
+			h.log.Warn("usher: requests carry X-Forwarded-For but client_ip_header is not set: every client behind the proxy has its address and they share one log-in budget; set client_ip_header = \"X-Forwarded-For\" if a trusted proxy sets it")
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -263,7 +263,9 @@ func TestSecureCookies(t *testing.T) {
 		want bool
 	}{
 		{nil, false},
-		{[]string{"X-Forwarded-Proto", "https"}, true},
+		// Only a trusted proxy's X-Forwarded-Proto counts
+		// (TestForwardedProtoNeedsTrust).
+		{[]string{"X-Forwarded-Proto", "https"}, false},
 	} {
 		r := e.do(e.browser(), "POST", "/user/api/login", map[string]any{"email": "ann@example.com", "password": pw}, tt.hdr...)
 		if c := cookie(r.header, "usher_session"); c == nil || c.Secure != tt.want {
