@@ -81,7 +81,7 @@ func (h *Handler) classifyIn(r *http.Request, lang string, err error) (int, apiE
 		}
 		var pe *usher.PasswordError
 		if errors.As(err, &pe) {
-			e.Fields = map[string]string{"password": h.cat.Sprintf(lang, pe.Reason, pe.Min, pe.Max)}
+			e.Fields = map[string]string{"password": h.cat.Sprintf(lang, pe.Reason, pe.Args()...)}
 			e.Message = e.Fields["password"]
 		}
 		return k.status, e
