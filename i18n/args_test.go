@@ -14,7 +14,8 @@ import (
 
 // callerArgs gives, for every message with verbs, arguments of the types
 // and number its callers pass: the templates (T "id" args...), usher.js
-// (t("id", args...)) and the Go code. TestEveryMessageRendersClean checks
+// (t("id", args...)) and the Go code; for a plural message, the count
+// first. TestEveryMessageRendersClean checks
 // that the table covers every such message and the templates' calls.
 var callerArgs = map[string][]any{
 	"%s (optional)":                  {"Name"},
@@ -88,8 +89,18 @@ func TestEveryMessageRendersClean(t *testing.T) {
 	}
 	for _, l := range c.Languages() {
 		for id, a := range args {
-			if got := c.Sprintf(l.Tag, id, a...); strings.Contains(got, "%!") {
-				t.Errorf("%s: %q renders as %q", l.Tag, id, got)
+			got := []string{c.Sprintf(l.Tag, id, a...)}
+			if c.msgs["en"][id].plural() {
+				// Plural's count is the first argument.
+				got = nil
+				for _, n := range []int{0, 1, 2, 3, 5, 11, 21, 22, 25, 100, 101} {
+					got = append(got, c.Plural(l.Tag, id, n, a[1:]...))
+				}
+			}
+			for _, s := range got {
+				if strings.Contains(s, "%!") {
+					t.Errorf("%s: %q renders as %q", l.Tag, id, s)
+				}
 			}
 		}
 	}
