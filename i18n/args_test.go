@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -111,6 +112,24 @@ func TestEveryMessageRendersClean(t *testing.T) {
 func templateCalls(t *testing.T) map[string][]int {
 	t.Helper()
 	calls := map[string][]int{}
+	walkTemplates(t, func(_ string, n parse.Node) {
+		c, ok := n.(*parse.CommandNode)
+		if !ok || len(c.Args) < 2 {
+			return
+		}
+		fn, ok1 := c.Args[0].(*parse.IdentifierNode)
+		id, ok2 := c.Args[1].(*parse.StringNode)
+		if ok1 && ok2 && fn.Ident == "T" && !slices.Contains(calls[id.Text], len(c.Args)-2) {
+			calls[id.Text] = append(calls[id.Text], len(c.Args)-2)
+		}
+	})
+	return calls
+}
+
+// walkTemplates calls visit for every node of every page and e-mail
+// template, with the template's file.
+func walkTemplates(t *testing.T, visit func(file string, n parse.Node)) {
+	t.Helper()
 	for _, dir := range []string{"../web/templates", "../mail/templates"} {
 		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".html") && !strings.HasSuffix(p, ".txt") {
@@ -121,18 +140,14 @@ func templateCalls(t *testing.T) map[string][]int {
 				return err
 			}
 			tree := parse.New(p)
-			tree.Mode = parse.SkipFuncCheck | parse.ParseComments
+			tree.Mode = parse.SkipFuncCheck
 			trees := map[string]*parse.Tree{}
 			if _, err := tree.Parse(string(b), "", "", trees); err != nil {
 				t.Errorf("%s: %v", p, err)
 				return nil
 			}
 			for _, tr := range trees {
-				walkCalls(tr.Root, func(id string, n int) {
-					if !slices.Contains(calls[id], n) {
-						calls[id] = append(calls[id], n)
-					}
-				})
+				walk(tr.Root, func(n parse.Node) { visit(p, n) })
 			}
 			return nil
 		})
@@ -140,52 +155,42 @@ func templateCalls(t *testing.T) map[string][]int {
 			t.Fatal(err)
 		}
 	}
-	return calls
 }
 
-// walkCalls calls found for every T "id" args... command under n.
-func walkCalls(n parse.Node, found func(id string, args int)) {
+// walk calls visit for n and every node under it.
+func walk(n parse.Node, visit func(parse.Node)) {
+	if v := reflect.ValueOf(n); !v.IsValid() || v.Kind() == reflect.Pointer && v.IsNil() {
+		return
+	}
+	visit(n)
 	switch n := n.(type) {
 	case *parse.ListNode:
-		if n == nil {
-			return
-		}
 		for _, c := range n.Nodes {
-			walkCalls(c, found)
+			walk(c, visit)
 		}
 	case *parse.ActionNode:
-		walkCalls(n.Pipe, found)
+		walk(n.Pipe, visit)
 	case *parse.IfNode:
-		walkBranch(&n.BranchNode, found)
+		walkBranch(&n.BranchNode, visit)
 	case *parse.RangeNode:
-		walkBranch(&n.BranchNode, found)
+		walkBranch(&n.BranchNode, visit)
 	case *parse.WithNode:
-		walkBranch(&n.BranchNode, found)
+		walkBranch(&n.BranchNode, visit)
 	case *parse.TemplateNode:
-		walkCalls(n.Pipe, found)
+		walk(n.Pipe, visit)
 	case *parse.PipeNode:
-		if n == nil {
-			return
-		}
 		for _, c := range n.Cmds {
-			walkCalls(c, found)
+			walk(c, visit)
 		}
 	case *parse.CommandNode:
-		if len(n.Args) >= 2 {
-			fn, ok1 := n.Args[0].(*parse.IdentifierNode)
-			id, ok2 := n.Args[1].(*parse.StringNode)
-			if ok1 && ok2 && fn.Ident == "T" {
-				found(id.Text, len(n.Args)-2)
-			}
-		}
 		for _, a := range n.Args {
-			walkCalls(a, found)
+			walk(a, visit)
 		}
 	}
 }
 
-func walkBranch(b *parse.BranchNode, found func(string, int)) {
-	walkCalls(b.Pipe, found)
-	walkCalls(b.List, found)
-	walkCalls(b.ElseList, found)
+func walkBranch(b *parse.BranchNode, visit func(parse.Node)) {
+	walk(b.Pipe, visit)
+	walk(b.List, visit)
+	walk(b.ElseList, visit)
 }

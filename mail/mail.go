@@ -515,10 +515,10 @@ func parseAddress(s string) (*mail.Address, error) {
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil {
-		return nil, fmt.Errorf("%q is not an e-mail address", s)
+		return nil, fmt.Errorf("%q is not an email address", s)
 	}
 	if strings.ContainsAny(a.Address, "\r\n\x00 ") || !strings.Contains(a.Address, "@") {
-		return nil, fmt.Errorf("%q is not an e-mail address", s)
+		return nil, fmt.Errorf("%q is not an email address", s)
 	}
 	return a, nil
 }
