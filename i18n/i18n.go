@@ -244,7 +244,8 @@ func (c *Catalogue) Translate(tag, text string) string {
 }
 
 // Messages returns every message of language tag, English where it has no
-// translation: what the usher.js client downloads.
+// translation, a plural message as its "other" form: what the usher.js
+// client downloads.
 func (c *Catalogue) Messages(tag string) map[string]string {
 	out := make(map[string]string, len(c.msgs["en"]))
 	for id := range c.msgs["en"] {
