@@ -132,6 +132,21 @@ func (e *PasswordError) Error() string { return "usher: password not acceptable:
 // Unwrap returns ErrPasswordNotAcceptable.
 func (e *PasswordError) Unwrap() error { return ErrPasswordNotAcceptable }
 
+// Args returns the arguments of the message Reason names, for its verbs:
+// Min for MsgPasswordTooShort ("%[1]d characters or more"), Min and Max
+// for MsgPasswordTooLong ("at most %[2]d characters"), none for the other
+// reasons, whose messages have no verbs. Passing a message arguments it
+// has no verbs for appends fmt's "%!(EXTRA ...)" to the text.
+func (e *PasswordError) Args() []any {
+	switch e.Reason {
+	case MsgPasswordTooShort:
+		return []any{e.Min}
+	case MsgPasswordTooLong:
+		return []any{e.Min, e.Max}
+	}
+	return nil
+}
+
 // RateLimitError reports throttling. It unwraps to ErrRateLimited.
 type RateLimitError struct {
 	RetryAfter int // seconds

@@ -87,14 +87,14 @@ func (s *Service) deliver(ctx context.Context, m *Message) {
 	cancel()
 	if err == nil {
 		if err := s.store.MarkMessageSent(ctx, m.ID, s.now()); err != nil {
-			s.log.Error("usher: recording a sent e-mail", "id", m.ID, "err", err)
+			s.log.Error("usher: recording a sent email", "id", m.ID, "err", err)
 		}
 		return
 	}
 	wait := backoff(m.Attempts + 1)
-	s.log.Warn("usher: e-mail not delivered; will retry", "id", m.ID, "kind", m.Kind, "attempt", m.Attempts+1, "retry_in", wait, "err", err)
+	s.log.Warn("usher: email not delivered; will retry", "id", m.ID, "kind", m.Kind, "attempt", m.Attempts+1, "retry_in", wait, "err", err)
 	if err := s.store.MarkMessageFailed(ctx, m.ID, err.Error(), s.now().Add(wait)); err != nil {
-		s.log.Error("usher: recording a failed e-mail", "id", m.ID, "err", err)
+		s.log.Error("usher: recording a failed email", "id", m.ID, "err", err)
 	}
 }
 

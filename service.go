@@ -236,7 +236,7 @@ func (s *Service) Sweep(ctx context.Context) {
 		s.log.Error("usher: deleting expired tokens", "err", err)
 	}
 	if err := s.store.DeleteSentMessages(ctx, now.Add(-30*24*time.Hour)); err != nil {
-		s.log.Error("usher: deleting sent e-mails", "err", err)
+		s.log.Error("usher: deleting sent emails", "err", err)
 	}
 	s.basic.sweep(now)
 	s.cache.prune(now)

@@ -22,35 +22,35 @@ import (
 type Config struct {
 	Addr     string `toml:"addr" help:"address to listen on (HOST:PORT)"`
 	Database string `toml:"database" help:"SQLite file, or postgres:// address" secret:"url"`
-	BaseURL  string `toml:"base_url" help:"public origin used in e-mailed links, e.g. https://auth.example.com"`
-	AppName  string `toml:"app_name" help:"name shown on pages and in e-mails"`
+	BaseURL  string `toml:"base_url" help:"public origin used in emailed links, e.g. https://auth.example.com"`
+	AppName  string `toml:"app_name" help:"name shown on pages and in emails"`
 
 	EnableRegistration             bool   `toml:"enable_registration" help:"let visitors sign up"`
 	RequireApproval                bool   `toml:"require_approval" help:"new accounts wait for an admin to enable them"`
-	EnableConfirmEmail             bool   `toml:"enable_confirm_email" help:"refuse log-in until the e-mail address is confirmed"`
+	EnableConfirmEmail             bool   `toml:"enable_confirm_email" help:"refuse log-in until the email address is confirmed"`
 	EnableLoginWithoutConfirmEmail bool   `toml:"enable_login_without_confirm_email" help:"let unconfirmed users log in anyway"`
 	EnableUsername                 bool   `toml:"enable_username" help:"users have a username, required at sign-up"`
 	LoginWith                      string `toml:"login_with" help:"email, username or either (default: either with usernames, else email)"`
 	ShowUsernameDoesNotExist       bool   `toml:"show_username_does_not_exist" help:"say when no account matches (enables account enumeration)"`
 
 	SMTPURL      string `toml:"smtp_url" help:"smtp://user:pass@host:587 (STARTTLS), smtps://...:465 (TLS), smtp+insecure://host:25; empty = the development mailbox" secret:"url"`
-	MailFrom     string `toml:"mail_from" help:"sender address of e-mails"`
-	MailFromName string `toml:"mail_from_name" help:"sender name of e-mails (default: app name + \" Accounts\")"`
+	MailFrom     string `toml:"mail_from" help:"sender address of emails"`
+	MailFromName string `toml:"mail_from_name" help:"sender name of emails (default: app name + \" Accounts\")"`
 
-	EnableLoginLink             bool     `toml:"enable_login_link" help:"let users log in with a link sent by e-mail"`
+	EnableLoginLink             bool     `toml:"enable_login_link" help:"let users log in with a link sent by email"`
 	RequireInvitation           bool     `toml:"require_invitation" help:"allow sign-up only through an invitation link"`
-	EnableMultipleEmails        bool     `toml:"enable_multiple_emails" help:"let users add e-mail addresses to their account"`
-	SendUsernameChangedEmail    bool     `toml:"send_username_changed_email" help:"tell users by e-mail when their username changes"`
+	EnableMultipleEmails        bool     `toml:"enable_multiple_emails" help:"let users add email addresses to their account"`
+	SendUsernameChangedEmail    bool     `toml:"send_username_changed_email" help:"tell users by email when their username changes"`
 	InvitationExpiration        Duration `toml:"invitation_expiration" help:"lifetime of an invitation link"`
 	AutoLoginAfterRegister      bool     `toml:"auto_login_after_register" help:"log the user in at sign-up when the account may log in at once"`
 	AutoLoginAfterConfirm       bool     `toml:"auto_login_after_confirm" help:"log the user in when they confirm their address"`
 	AutoLoginAfterResetPassword bool     `toml:"auto_login_after_reset_password" help:"log the user in when they reset their password"`
-	SendRegisteredEmail         bool     `toml:"send_registered_email" help:"send a welcome e-mail at sign-up (when no confirmation is needed)"`
-	SendPasswordChangedEmail    bool     `toml:"send_password_changed_email" help:"tell users by e-mail when their password changes"`
+	SendRegisteredEmail         bool     `toml:"send_registered_email" help:"send a welcome email at sign-up (when no confirmation is needed)"`
+	SendPasswordChangedEmail    bool     `toml:"send_password_changed_email" help:"tell users by email when their password changes"`
 	ConfirmEmailExpiration      Duration `toml:"confirm_email_expiration" help:"lifetime of a confirmation link"`
 	ResetPasswordExpiration     Duration `toml:"reset_password_expiration" help:"lifetime of a password-reset link"`
 	LoginLinkExpiration         Duration `toml:"login_link_expiration" help:"lifetime of a login link"`
-	MailRateLimit               int      `toml:"mail_rate_limit" help:"e-mail requests and link uses per IP address per hour (-1 = no limit)"`
+	MailRateLimit               int      `toml:"mail_rate_limit" help:"email requests and link uses per IP address per hour (-1 = no limit)"`
 
 	AfterConfirmURL       string `toml:"after_confirm_url" help:"where to send users after confirming their address (a path on this site)"`
 	AfterResetPasswordURL string `toml:"after_reset_password_url" help:"where to send users after resetting their password (a path)"`
@@ -69,7 +69,7 @@ type Config struct {
 	SecretKey           string   `toml:"secret_key" help:"32-byte key (base64 or hex) sealing second-factor secrets; several, comma-separated, to rotate (the first seals); unset with SQLite: generated into <database>.key" secret:"true"`
 	EnablePasskeys      bool     `toml:"enable_passkeys" help:"let users log in with a passkey alone (needs base_url on https:// or http://localhost)"`
 	RequireMFA          bool     `toml:"require_mfa" help:"every user must set up two-factor authentication (at sign-up or their next log-in)"`
-	AllowMFAEmailReset  bool     `toml:"allow_mfa_email_reset" help:"let users who lost their second factors turn them off with an e-mailed link and their password"`
+	AllowMFAEmailReset  bool     `toml:"allow_mfa_email_reset" help:"let users who lost their second factors turn them off with an emailed link and their password"`
 	MFARememberDuration Duration `toml:"mfa_remember_duration" help:"how long \"remember this device\" spares the second factor (0 = never)"`
 
 	EnableRememberMe bool     `toml:"enable_remember_me" help:"honour remember-me at log-in"`

@@ -7,6 +7,11 @@
 // "authentication_failed" are IDs whose English text is in en.json. Texts
 // may hold fmt verbs (%s, %d, %[2]d); every translation of a message has
 // the same verbs.
+//
+// A message about a count ("%d days") is a plural message: instead of a
+// string, its value is an object with one text per CLDR plural category
+// the language's rules give integers ({"one": "%d день", "few": "%d
+// дня", "many": "%d дней", "other": "%d дня"}); Plural picks the form.
 package i18n
 
 import (
@@ -54,7 +59,7 @@ var builtin = []Language{
 // It is safe for concurrent use.
 type Catalogue struct {
 	langs   []Language
-	msgs    map[string]map[string]string // tag → ID → text
+	msgs    map[string]map[string]message // tag → ID → message
 	matcher language.Matcher
 }
 
@@ -81,14 +86,14 @@ func Default() *Catalogue {
 // ones message by message: an application can reword any text, or add a
 // language of its own by giving its complete catalogue.
 func Load(over fs.FS, only []string) (*Catalogue, error) {
-	c := &Catalogue{msgs: map[string]map[string]string{}}
+	c := &Catalogue{msgs: map[string]map[string]message{}}
 	for _, l := range builtin {
 		if l.Tag != "en" && only != nil && !slices.Contains(only, l.Tag) {
 			continue
 		}
 		m, err := readCatalogue(embedded, "catalogues/"+l.Tag+".json")
 		if errors.Is(err, fs.ErrNotExist) {
-			m = map[string]string{} // the package's tests require every file
+			m = map[string]message{} // the package's tests require every file
 		} else if err != nil {
 			return nil, err
 		}
@@ -98,7 +103,7 @@ func Load(over fs.FS, only []string) (*Catalogue, error) {
 	for _, tag := range only {
 		if _, ok := c.msgs[tag]; !ok && tag != "" {
 			c.langs = append(c.langs, Language{Tag: tag, Name: tag})
-			c.msgs[tag] = map[string]string{}
+			c.msgs[tag] = map[string]message{}
 		}
 	}
 	if over != nil {
@@ -109,11 +114,15 @@ func Load(over fs.FS, only []string) (*Catalogue, error) {
 			} else if err != nil {
 				return nil, fmt.Errorf("i18n: %w", err)
 			}
-			for id, text := range m {
-				if en, ok := c.msgs["en"][id]; ok && !SameVerbs(en, text) {
-					return nil, fmt.Errorf("i18n: %s.json: %q: the placeholders differ from the English text %q", l.Tag, id, en)
+			for id, msg := range m {
+				if en, ok := c.msgs["en"][id]; ok {
+					for _, text := range msg.texts() {
+						if !SameVerbs(en.text, text) {
+							return nil, fmt.Errorf("i18n: %s.json: %q: the placeholders of %q differ from the English text %q", l.Tag, id, text, en.text)
+						}
+					}
 				}
-				c.msgs[l.Tag][id] = text
+				c.msgs[l.Tag][id] = msg
 			}
 		}
 	}
@@ -125,13 +134,13 @@ func Load(over fs.FS, only []string) (*Catalogue, error) {
 	return c, nil
 }
 
-// readCatalogue reads one JSON object of ID → text.
-func readCatalogue(fsys fs.FS, name string) (map[string]string, error) {
+// readCatalogue reads one JSON object of ID → text or plural forms.
+func readCatalogue(fsys fs.FS, name string) (map[string]message, error) {
 	b, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		return nil, err
 	}
-	m := map[string]string{}
+	m := map[string]message{}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("i18n: %s: %v", path.Base(name), err)
 	}
@@ -185,12 +194,13 @@ func (c *Catalogue) Dir(tag string) string {
 
 // Text returns message id in language tag: its translation, else its
 // English text, else id itself.
+// A plural message gives its "other" form.
 func (c *Catalogue) Text(tag, id string) string {
-	if s, ok := c.msgs[tag][id]; ok && s != "" {
-		return s
+	if m, ok := c.msgs[tag][id]; ok && m.text != "" {
+		return m.text
 	}
-	if s, ok := c.msgs["en"][id]; ok && s != "" {
-		return s
+	if m, ok := c.msgs["en"][id]; ok && m.text != "" {
+		return m.text
 	}
 	return id
 }
@@ -205,17 +215,37 @@ func (c *Catalogue) Sprintf(tag, id string, args ...any) string {
 	return fmt.Sprintf(s, args...)
 }
 
+// Plural returns plural message id in language tag in the form count n
+// takes there by the language's CLDR plural rules (Russian: 1 and 21
+// день, 2 дня, 5 дней), its verbs filled from n and then args: "%d
+// days" is Plural(tag, "%d days", n). Like Text, it falls back to the
+// English message (with English rules), else to id. It is also the hook
+// package mail's Options.Plural takes.
+func (c *Catalogue) Plural(tag, id string, n int, args ...any) string {
+	m, ok := c.msgs[tag][id]
+	if !ok || m.text == "" {
+		tag = "en"
+		m, ok = c.msgs[tag][id]
+	}
+	s := id
+	if ok {
+		s = m.form(tag, n)
+	}
+	return fmt.Sprintf(s, append([]any{n}, args...)...)
+}
+
 // Translate returns the translation of text into tag, or "" when the
 // catalogue has none: the hook package mail's Options.Translate takes.
 func (c *Catalogue) Translate(tag, text string) string {
-	if s, ok := c.msgs[tag][text]; ok {
-		return s
+	if m, ok := c.msgs[tag][text]; ok {
+		return m.text
 	}
 	return ""
 }
 
 // Messages returns every message of language tag, English where it has no
-// translation: what the usher.js client downloads.
+// translation, a plural message as its "other" form: what the usher.js
+// client downloads.
 func (c *Catalogue) Messages(tag string) map[string]string {
 	out := make(map[string]string, len(c.msgs["en"]))
 	for id := range c.msgs["en"] {

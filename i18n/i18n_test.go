@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -70,13 +71,13 @@ func usedIDs(t *testing.T) map[string]string {
 	return ids
 }
 
-func readJSON(t *testing.T, tag string) map[string]string {
+func readJSON(t *testing.T, tag string) map[string]message {
 	t.Helper()
 	b, err := os.ReadFile("catalogues/" + tag + ".json")
 	if err != nil {
 		t.Fatalf("%s: %v", tag, err)
 	}
-	m := map[string]string{}
+	m := map[string]message{}
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatalf("%s.json: %v", tag, err)
 	}
@@ -94,7 +95,7 @@ func TestEnglishHasEveryID(t *testing.T) {
 			if !*update {
 				t.Errorf("en.json lacks %q (used in %s)", id, file)
 			}
-			en[id] = id
+			en[id] = message{text: id}
 		}
 	}
 	if *update && len(missing) > 0 {
@@ -114,20 +115,27 @@ func TestEnglishHasEveryID(t *testing.T) {
 }
 
 // TestCataloguesComplete fails when a language misses a message, has one
-// that English lacks, or has placeholders that differ from the English.
+// that English lacks, has placeholders that differ from the English, or
+// gives a plural message other forms than its plural rules need.
 func TestCataloguesComplete(t *testing.T) {
 	en := readJSON(t, "en")
 	for _, l := range builtin {
 		t.Run(l.Tag, func(t *testing.T) {
 			m := readJSON(t, l.Tag)
 			var missing []string
-			for id, text := range en {
+			for id, msg := range en {
 				tr, ok := m[id]
-				switch {
-				case !ok || strings.TrimSpace(tr) == "":
+				if !ok || strings.TrimSpace(tr.text) == "" {
 					missing = append(missing, id)
-				case !SameVerbs(text, tr):
-					t.Errorf("%q: placeholders %v, English has %v", id, Verbs(tr), Verbs(text))
+					continue
+				}
+				for _, text := range tr.texts() {
+					if !SameVerbs(msg.text, text) {
+						t.Errorf("%q: placeholders %v in %q, English has %v", id, Verbs(text), text, Verbs(msg.text))
+					}
+				}
+				if msg.plural() || tr.plural() {
+					checkForms(t, l.Tag, id, msg, tr)
 				}
 			}
 			for id := range m {
@@ -215,5 +223,26 @@ func TestOverride(t *testing.T) {
 	}
 	if n := len(only.Languages()); n != 2 {
 		t.Errorf("Load(only de) has %d languages, want en and de", n)
+	}
+}
+
+// checkForms fails unless tr, the translation of plural message en into
+// language tag, is a plural message with exactly the forms tag's plural
+// rules give integers, and "other".
+func checkForms(t *testing.T, tag, id string, en, tr message) {
+	t.Helper()
+	if !en.plural() || !tr.plural() {
+		t.Errorf("%q: a plural message in one language is a plain text in the other", id)
+		return
+	}
+	want := []string{"other"}
+	for n := range 1000 {
+		want = append(want, pluralForm(tag, n))
+	}
+	slices.Sort(want)
+	want = slices.Compact(want)
+	got := slices.Sorted(maps.Keys(tr.forms))
+	if !slices.Equal(got, want) {
+		t.Errorf("%q has the forms %q; %s's plural rules need %q", id, got, tag, want)
 	}
 }

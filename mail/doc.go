@@ -57,7 +57,10 @@
 //	email_added            new_email (required), email, username; link (optional)
 //	primary_email_changed  new_email (required), old_email, email, username; link (optional)
 //
-// expires_in is human text in the recipient's language, such as "1 hour".
+// expires_in is the link's lifetime as usher writes it, "1 hour", "15
+// minutes", "21 days"; Render says it in the recipient's language with
+// Options.Plural, in the plural form the language gives the count ("21
+// день", "5 дней").
 //
 // # Development mailbox
 //

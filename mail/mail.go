@@ -59,6 +59,13 @@ type Options struct {
 	// also its message ID) in the language locale; nil keeps the English.
 	// Templates call it through their T function.
 	Translate func(locale, text string) string
+	// Plural returns plural message id (an English text with one verb for
+	// the count, "%d days") for the count n in the language locale, in the
+	// form the language's plural rules give n ("21 день", "5 дней"), its
+	// verbs filled from n; "" or nil keeps the English. It says the
+	// lifetime of an e-mailed link (expires_in) in the recipient's
+	// language; i18n.Catalogue.Plural is one.
+	Plural func(locale, id string, n int, args ...any) string
 	// TLSConfig is used for STARTTLS and implicit TLS, e.g. with RootCAs
 	// holding a test server's certificate. nil means the system's roots and
 	// TLS 1.2 or later. ServerName defaults to the SMTP host. Certificate
@@ -80,6 +87,7 @@ type Mailer struct {
 	appName   string
 	baseURL   string
 	translate func(locale, text string) string
+	plural    func(locale, id string, n int, args ...any) string
 	templates map[string]string // file name (no "emails/") -> source
 	timeout   time.Duration
 	log       *slog.Logger
@@ -116,6 +124,7 @@ func New(o Options) (*Mailer, error) {
 		appName:   o.AppName,
 		baseURL:   strings.TrimRight(o.BaseURL, "/"),
 		translate: o.Translate,
+		plural:    o.Plural,
 		timeout:   o.Timeout,
 		log:       o.Logger,
 	}
@@ -506,10 +515,10 @@ func parseAddress(s string) (*mail.Address, error) {
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil {
-		return nil, fmt.Errorf("%q is not an e-mail address", s)
+		return nil, fmt.Errorf("%q is not an email address", s)
 	}
 	if strings.ContainsAny(a.Address, "\r\n\x00 ") || !strings.Contains(a.Address, "@") {
-		return nil, fmt.Errorf("%q is not an e-mail address", s)
+		return nil, fmt.Errorf("%q is not an email address", s)
 	}
 	return a, nil
 }

@@ -146,7 +146,7 @@ dt{font-weight:600}
 </head>
 <body>
 <h1>Development mailbox</h1>
-<p class="note">No SMTP server is configured, so e-mails are kept here (the last 200, in memory) instead of being sent. Set the SMTP URL to send them.</p>
+<p class="note">No SMTP server is configured, so emails are kept here (the last 200, in memory) instead of being sent. Set the SMTP URL to send them.</p>
 {{- with .Message}}
 <p><a href="?">&larr; All messages</a></p>
 <table>

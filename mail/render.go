@@ -167,7 +167,7 @@ func (m *Mailer) Render(msg *usher.Message) (subject, text, html string, err err
 
 	funcs := map[string]any{"T": m.tFunc(msg.Locale)}
 	if d := data["expires_in"]; d != "" {
-		data["expires_in"] = localDuration(funcs["T"].(func(string, ...any) string), d)
+		data["expires_in"] = m.localDuration(msg.Locale, d)
 	}
 	if subject, err = m.execText(baseSubject, kind+"_subject.txt", data, funcs); err != nil {
 		return "", "", "", err
@@ -327,24 +327,25 @@ func extractLinks(link, text string) []string {
 // hour", "15 minutes", "2 days".
 var durationText = regexp.MustCompile(`^(\d+) (minute|hour|day)s?$`)
 
-// localDuration says a lifetime such as "2 days" in the message's
-// language; other text is left as it is.
-func localDuration(t func(string, ...any) string, d string) string {
-	m := durationText.FindStringSubmatch(d)
-	if m == nil {
+// durationIDs are the plural messages for durationText's units.
+var durationIDs = map[string]string{"minute": tr("%d minutes"), "hour": tr("%d hours"), "day": tr("%d days")}
+
+// localDuration says a lifetime such as "2 days" in the language locale,
+// in the plural form its rules give the count; other text, or no Plural
+// hook, leaves d as it is.
+func (m *Mailer) localDuration(locale, d string) string {
+	match := durationText.FindStringSubmatch(d)
+	if match == nil || m.plural == nil {
 		return d
 	}
-	n, _ := strconv.Atoi(m[1])
-	forms := map[string][2]string{
-		"minute": {tr("1 minute"), tr("%d minutes")},
-		"hour":   {tr("1 hour"), tr("%d hours")},
-		"day":    {tr("1 day"), tr("%d days")},
-	}[m[2]]
-	one, many := forms[0], forms[1]
-	if n == 1 {
-		return t(one)
+	n, err := strconv.Atoi(match[1])
+	if err != nil {
+		return d
 	}
-	return t(many, n)
+	if s := m.plural(locale, durationIDs[match[2]], n); s != "" {
+		return s
+	}
+	return d
 }
 
 // tr marks a message ID given in Go code, for the catalogue test that

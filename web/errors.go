@@ -78,7 +78,8 @@ func (h *Handler) classify(r *http.Request, err error) (int, apiError) {
 // detail is logged, never shown: a database outage must not look like a
 // wrong password.
 func (h *Handler) classifyIn(r *http.Request, lang string, err error) (int, apiError) {
-	msg := func(id string) string { return h.cat.Text(lang, id) }
+	cfg := h.svc.Config()
+	msg := func(id string) string { return h.cat.Text(lang, identityMessage(cfg, id)) }
 	if errors.Is(err, errBadRequest) {
 		return http.StatusBadRequest, apiError{Code: "bad_request", Message: msg("bad_request")}
 	}
@@ -102,7 +103,7 @@ func (h *Handler) classifyIn(r *http.Request, lang string, err error) (int, apiE
 		}
 		var pe *usher.PasswordError
 		if errors.As(err, &pe) {
-			e.Fields = map[string]string{"password": h.cat.Sprintf(lang, pe.Reason, pe.Min, pe.Max)}
+			e.Fields = map[string]string{"password": h.cat.Sprintf(lang, identityMessage(cfg, pe.Reason), pe.Args()...)}
 			e.Message = e.Fields["password"]
 		}
 		return k.status, e

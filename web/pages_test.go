@@ -123,7 +123,7 @@ func TestLoginPageFlow(t *testing.T) {
 	}
 	c := e.browser()
 	status, body, _ := e.submit(c, "/user/login", url.Values{"login": {"ann@example.com"}, "password": {"wrong password!"}})
-	if status != http.StatusUnauthorized || !strings.Contains(body, "Incorrect email address, username or password.") {
+	if status != http.StatusUnauthorized || !strings.Contains(body, "Incorrect email address or password.") {
 		t.Fatalf("wrong password: %d\n%s", status, body)
 	}
 	if !strings.Contains(body, `value="ann@example.com"`) {
@@ -222,7 +222,7 @@ func TestFlashCannotCarryMarkup(t *testing.T) {
 	e := newEnv(t, usher.Config{})
 	for _, tc := range []struct{ value, want, notWant string }{
 		{url.QueryEscape("ok:<script>alert(1)</script>"), "", "<script>alert"},
-		{url.QueryEscape("ok:email_confirmed"), "Thank you: your e-mail address is confirmed.", ""},
+		{url.QueryEscape("ok:email_confirmed"), "Thank you: your email address is confirmed.", ""},
 	} {
 		req, _ := http.NewRequest("GET", e.srv.URL+"/user/login", nil)
 		req.AddCookie(&http.Cookie{Name: "usher_session_flash", Value: tc.value})

@@ -17,7 +17,7 @@ import (
 
 const userUsage = `Usage: usher user <command> [flags] [arguments]
 
-Commands (USER is an ID, e-mail address or username):
+Commands (USER is an ID, email address or username):
   add EMAIL [--username NAME] [--password P | --password-stdin | --import-hash HASH]
             [--role ROLE]... [--disabled] [--confirmed] [--profile key=value]...
   list [--search TEXT] [--role ROLE] [--limit N] [--offset N] [--json]
@@ -66,14 +66,14 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fs.Var(&roles, "role", "give a role (repeatable)")
 		fs.Var(&profile, "profile", "set a profile field, key=value (repeatable)")
 		fs.BoolVar(&disabled, "disabled", false, "create the account disabled")
-		fs.BoolVar(&confirmed, "confirmed", false, "mark the e-mail address as confirmed")
+		fs.BoolVar(&confirmed, "confirmed", false, "mark the email address as confirmed")
 		fs.StringVar(&pwHash, "import-hash", "", "import an existing hash (bcrypt, argon2id, passlib formats)")
 		fallthrough
 	case "set-password":
 		fs.StringVar(&pw, "password", "", "the password (visible in the process list; prefer --password-stdin)")
 		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
 	case "list":
-		fs.StringVar(&search, "search", "", "only users whose e-mail or username contains TEXT")
+		fs.StringVar(&search, "search", "", "only users whose email or username contains TEXT")
 		fs.StringVar(&role, "role", "", "only users with ROLE")
 		fs.IntVar(&limit, "limit", 100, "at most N users")
 		fs.IntVar(&offset, "offset", 0, "skip N users")
@@ -242,7 +242,7 @@ func explain(err error) error {
 		}
 		return fmt.Errorf("password not acceptable (%s)", strings.ReplaceAll(pe.Reason, "_", " "))
 	case errors.Is(err, usher.ErrUserExists):
-		return errors.New("a user with this e-mail address or username already exists")
+		return errors.New("a user with this email address or username already exists")
 	}
 	return err
 }

@@ -82,12 +82,12 @@ var homePage = page(`{{define "content"}}
 <p>This page can be accessed by anyone.</p>
 {{if .User}}<p>You are logged in as {{.User.Username}}.</p>
 {{else}}<p><a href="/user/register">Register</a> or <a href="/user/login">log in</a> to see the members page.</p>{{end}}
-{{if .DevMailbox}}<p class="muted">No SMTP server is set: e-mails go to the <a href="/user/dev/mailbox">development mailbox</a>.</p>{{end}}
+{{if .DevMailbox}}<p class="muted">No SMTP server is set: emails go to the <a href="/user/dev/mailbox">development mailbox</a>.</p>{{end}}
 {{end}}`)
 
 var membersPage = page(`{{define "content"}}
 <p>This page can only be accessed by authenticated users.</p>
-<p>You are logged in as <strong>{{.User.Username}}</strong>, e-mail address <strong>{{.User.Email}}</strong>.</p>
+<p>You are logged in as <strong>{{.User.Username}}</strong>, email address <strong>{{.User.Email}}</strong>.</p>
 <p><a href="/user/profile">Your account</a> · <a href="/user/change-password">Change password</a> · <a href="/user/change-username">Change username</a> · <a href="/user/logout">Log out</a></p>
 {{end}}`)
 

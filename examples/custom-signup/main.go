@@ -87,7 +87,7 @@ func writeTemplates(dir string) error {
 // The caller closes the App.
 func newServer(cfg app.Config, logger *slog.Logger) (http.Handler, *app.App, error) {
 	if cfg.TemplatesDir == "" {
-		return nil, nil, errors.New("TemplatesDir is not set: write the e-mail templates with writeTemplates")
+		return nil, nil, errors.New("TemplatesDir is not set: write the email templates with writeTemplates")
 	}
 	cfg.AppName = "Custom Sign-up"
 	// Anvil's Users table gets a "name" column; Usher gets a declared

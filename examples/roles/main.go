@@ -35,7 +35,7 @@ const defaultAdminPassword = "roles example admin, change me"
 
 func main() {
 	f := examplekit.NewFlags("roles_app.db") // -addr, -db, -smtp-url
-	adminEmail := flag.String("admin-email", envOr("ADMIN_EMAIL", "admin@example.com"), "e-mail address of the administrator created at start (env ADMIN_EMAIL)")
+	adminEmail := flag.String("admin-email", envOr("ADMIN_EMAIL", "admin@example.com"), "email address of the administrator created at start (env ADMIN_EMAIL)")
 	adminPassword := flag.String("admin-password", envOr("ADMIN_PASSWORD", defaultAdminPassword), "the administrator's password, used only when the account is created (env ADMIN_PASSWORD)")
 	flag.Parse()
 
@@ -195,7 +195,7 @@ var adminPage = page(`{{define "content"}}
 </table>
 <h2>Give or take a role</h2>
 <form method="post" action="/admin/roles">
-<div class="field"><label for="f-user">User (e-mail address)</label><input id="f-user" name="user" type="email" required></div>
+<div class="field"><label for="f-user">User (email address)</label><input id="f-user" name="user" type="email" required></div>
 <div class="field"><label for="f-role">Role</label><input id="f-role" name="role" type="text" required></div>
 <button type="submit" class="primary" name="action" value="add">Give role</button>
 <button type="submit" name="action" value="remove">Take role</button>

@@ -33,7 +33,7 @@ func NewFlags(db string) *Flags {
 	f := new(Flags)
 	flag.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	flag.StringVar(&f.DB, "db", db, "SQLite file, or a postgres:// address")
-	flag.StringVar(&f.SMTPURL, "smtp-url", os.Getenv("USHER_SMTP_URL"), "SMTP server for e-mails, e.g. smtp://user:pass@host:587 (empty: the development mailbox at /user/dev/mailbox)")
+	flag.StringVar(&f.SMTPURL, "smtp-url", os.Getenv("USHER_SMTP_URL"), "SMTP server for emails, e.g. smtp://user:pass@host:587 (empty: the development mailbox at /user/dev/mailbox)")
 	return f
 }
 
