@@ -33,7 +33,10 @@ func linkKinds() []linkKind {
 	return []linkKind{
 		{usher.TokenConfirmEmail, 48 * time.Hour,
 			mailed(usher.MailConfirmEmail, func(svc *usher.Service) error { return svc.SendConfirmEmail(ctx, email, client) }),
-			func(svc *usher.Service, tok string) error { _, _, err := svc.ConfirmEmail(ctx, tok, client); return err }},
+			func(svc *usher.Service, tok string) error {
+				_, _, err := svc.ConfirmEmail(ctx, tok, client)
+				return err
+			}},
 		{usher.TokenResetPassword, time.Hour,
 			mailed(usher.MailResetPassword, func(svc *usher.Service) error { return svc.SendPasswordResetEmail(ctx, email, client) }),
 			func(svc *usher.Service, tok string) error {
@@ -42,7 +45,10 @@ func linkKinds() []linkKind {
 			}},
 		{usher.TokenLoginLink, 15 * time.Minute,
 			mailed(usher.MailLoginLink, func(svc *usher.Service) error { return svc.SendLoginLink(ctx, email, client) }),
-			func(svc *usher.Service, tok string) error { _, _, err := svc.LoginWithLink(ctx, tok, false, "", client); return err }},
+			func(svc *usher.Service, tok string) error {
+				_, _, err := svc.LoginWithLink(ctx, tok, false, "", client)
+				return err
+			}},
 		{usher.TokenMFAReset, time.Hour,
 			mailed(usher.MailMFAReset, func(svc *usher.Service) error { return svc.SendMFAResetEmail(ctx, email, client) }),
 			func(svc *usher.Service, tok string) error { return svc.ResetMFAWithToken(ctx, tok, pw, client) }},

@@ -18,8 +18,8 @@ type Signup struct {
 	// when it differs, "retype_password" is reported with MsgPasswordMismatch
 	// together with the other problems.
 	RetypePassword *string
-	Profile  map[string]string // values for Config.ProfileFields
-	Remember bool
+	Profile        map[string]string // values for Config.ProfileFields
+	Remember       bool
 	// Locale is the language the sign-up page was shown in (a BCP 47 tag;
 	// "" = not chosen). It becomes the new user's User.Locale, so that the
 	// confirmation or welcome e-mail is in that language.
