@@ -166,16 +166,17 @@ func pageFuncs(cat *i18n.Catalogue, lang string) template.FuncMap {
 					f.Value = d.Form.Get(name)
 				}
 				f.Error = d.Errors[name]
+				// Fields are described in the page's order.
 				switch {
 				case len(d.Errors) > 0:
 					// The first wrong field gets the focus.
-					f.Autofocus = d.firstError() == name
+					f.Autofocus = f.Error != "" && !d.focused
 				case d.Error != "":
 					// A refused form (a wrong password): the
 					// cleared password field.
-					f.Autofocus = typ == "password" && !d.passwordFocused
-					d.passwordFocused = d.passwordFocused || f.Autofocus
+					f.Autofocus = typ == "password" && !d.focused
 				}
+				d.focused = d.focused || f.Autofocus
 			}
 			return f
 		},
@@ -212,20 +213,7 @@ type pageData struct {
 	Done      bool // the action succeeded: show the outcome, not the form
 	Data      map[string]any
 
-	passwordFocused bool // a password field has the focus already
-}
-
-// firstError returns the name of the field whose error gets the focus.
-func (d *pageData) firstError() string {
-	for _, name := range d.Form["_order"] {
-		if d.Errors[name] != "" {
-			return name
-		}
-	}
-	for name := range d.Errors {
-		return name
-	}
-	return ""
+	focused bool // a field described so far has the focus
 }
 
 // newPage starts the data of a page for r.
