@@ -170,7 +170,7 @@ func (s *Service) tokenUser(ctx context.Context, st Store, t *Token) (*User, err
 // form. It changes nothing: the link is neither used up nor extended.
 //
 // It is not throttled, unlike using a link: a token has 256 random bits,
-// so checking cannot guess one, and the check is one indexed read.
+// so checking cannot guess one, and the check is a few indexed reads.
 //
 // It returns nil, ErrInvalidToken (unknown, used, expired, replaced by a
 // newer link, of another kind, or sent to an address the account no
