@@ -79,7 +79,7 @@ func TestLinkPagesCheckTheLink(t *testing.T) {
 			b := e.browser(tt.name)
 			for range 2 {
 				p := b.get(path)
-				p.want(t, "GET of a new link", http.StatusOK, `<form method="post"`)
+				p.want(t, "GET of a new link", http.StatusOK, `<button type="submit" class="primary"`)
 				if strings.Contains(p.body, deadLinkText) {
 					t.Fatalf("a new link's page says it is dead:\n%s", p.body)
 				}
@@ -97,7 +97,7 @@ func TestLinkPagesCheckTheLink(t *testing.T) {
 			if tt.renew != "" && !strings.Contains(p.body, `href="`+tt.renew+`"`) {
 				t.Errorf("the dead link's page does not offer %s\n%s", tt.renew, p.body)
 			}
-			if strings.Contains(p.body, `<form method="post" novalidate>`) || strings.Contains(p.body, `<form method="post">`) {
+			if strings.Contains(p.body, `class="primary"`) {
 				t.Errorf("the dead link's page shows the form\n%s", p.body)
 			}
 			// The form sent anyway (the link died while it was open)
@@ -119,7 +119,7 @@ func TestLinkPageOfFlowTurnedOff(t *testing.T) {
 	for _, path := range []string{"/user/login-link/" + strings.Repeat("A", 43), "/user/mfa-reset/" + strings.Repeat("A", 43)} {
 		p := e.browser("off").get(path)
 		p.want(t, "GET "+path, http.StatusNotFound)
-		if strings.Contains(p.body, "<form method=\"post\">") {
+		if strings.Contains(p.body, `class="primary"`) {
 			t.Errorf("%s shows its form", path)
 		}
 	}
