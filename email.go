@@ -2,7 +2,6 @@ package usher
 
 import (
 	"context"
-	"crypto/sha256"
 	"strings"
 	"time"
 )
@@ -129,30 +128,79 @@ func (s *Service) useToken(ctx context.Context, tx Store, token, kind string) (*
 	if len(token) != tokenLen {
 		return nil, nil, ErrInvalidToken
 	}
-	h := sha256.Sum256([]byte(token))
-	t, err := tx.UseToken(ctx, h[:], kind, s.now())
+	t, err := tx.UseToken(ctx, hashToken(token), kind, s.now())
 	if isNotFound(err) {
 		return nil, nil, ErrInvalidToken
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	u, err := tx.UserByID(ctx, t.UserID)
-	if isNotFound(err) {
-		return nil, nil, ErrInvalidToken
-	}
+	u, err := s.tokenUser(ctx, tx, t)
 	if err != nil {
 		return nil, nil, err
+	}
+	return t, u, nil
+}
+
+// tokenUser returns the user a token was sent to, or ErrInvalidToken when
+// the account is gone or no longer has the address the link was sent to.
+func (s *Service) tokenUser(ctx context.Context, st Store, t *Token) (*User, error) {
+	u, err := st.UserByID(ctx, t.UserID)
+	if isNotFound(err) {
+		return nil, ErrInvalidToken
+	}
+	if err != nil {
+		return nil, err
 	}
 	if FoldEmail(u.Email) != FoldEmail(t.Email) {
 		// A link sent to a secondary address: still one of the user's?
-		if _, err := userAddress(ctx, tx, u.ID, t.Email); isNotFound(err) {
-			return nil, nil, ErrInvalidToken
+		if _, err := userAddress(ctx, st, u.ID, t.Email); isNotFound(err) {
+			return nil, ErrInvalidToken
 		} else if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	return t, u, nil
+	return u, nil
+}
+
+// CheckLink reports whether the token of an e-mailed link of kind
+// (TokenConfirmEmail, TokenResetPassword, TokenLoginLink, TokenInvitation
+// or TokenMFAReset) would still work, so that the page the link opens can
+// say at once that it is dead instead of after the user filled in its
+// form. It changes nothing: the link is neither used up nor extended.
+//
+// It is not throttled, unlike using a link: a token has 256 random bits,
+// so checking cannot guess one, and the check is a few indexed reads.
+//
+// It returns nil, ErrInvalidToken (unknown, used, expired, replaced by a
+// newer link, of another kind, or sent to an address the account no
+// longer has) or ErrNotFound (the link's flow is turned off).
+func (s *Service) CheckLink(ctx context.Context, kind, token string) error {
+	switch kind {
+	case TokenConfirmEmail, TokenResetPassword, TokenInvitation:
+	case TokenLoginLink:
+		if !s.cfg.EnableLoginLink {
+			return ErrNotFound
+		}
+	case TokenMFAReset:
+		if !s.cfg.AllowMFAEmailReset || !s.mfaReady() {
+			return ErrNotFound
+		}
+	default:
+		return ErrInvalidToken
+	}
+	if len(token) != tokenLen {
+		return ErrInvalidToken
+	}
+	t, err := s.store.FindToken(ctx, hashToken(token), kind, s.now())
+	if isNotFound(err) {
+		return ErrInvalidToken
+	}
+	if err != nil || kind == TokenInvitation {
+		return err // an invitation may be for someone without an account
+	}
+	_, err = s.tokenUser(ctx, s.store, t)
+	return err
 }
 
 // ConfirmEmail confirms the address a confirmation link was sent to. With

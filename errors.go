@@ -84,8 +84,15 @@ const (
 // ValidationError reports input that was missing or malformed, field by
 // field. It unwraps to ErrValidation. Fields maps a field name to a message
 // ID (one of the Msg constants).
+//
+// When the new password fails the policy as well as other fields fail
+// (a sign-up reports every problem at once), Password says why, with its
+// bounds, and Fields["password"] is its Reason; the error then also
+// unwraps to Password, so errors.As finds the *PasswordError and errors.Is
+// matches ErrPasswordNotAcceptable.
 type ValidationError struct {
-	Fields map[string]string
+	Fields   map[string]string
+	Password *PasswordError
 }
 
 func (e *ValidationError) Error() string {
@@ -97,8 +104,13 @@ func (e *ValidationError) Error() string {
 	return "usher: validation failed (" + strings.Join(names, ", ") + ")"
 }
 
-// Unwrap returns ErrValidation.
-func (e *ValidationError) Unwrap() error { return ErrValidation }
+// Unwrap returns ErrValidation, and Password when it is set.
+func (e *ValidationError) Unwrap() []error {
+	if e.Password != nil {
+		return []error{ErrValidation, e.Password}
+	}
+	return []error{ErrValidation}
+}
 
 // add records a problem with field, keeping the first one reported.
 func (e *ValidationError) add(field, msg string) {
@@ -110,10 +122,25 @@ func (e *ValidationError) add(field, msg string) {
 	}
 }
 
-// orNil returns e if any field was reported, else nil.
+// addPassword records the password policy's refusal pe on the field
+// "password".
+func (e *ValidationError) addPassword(pe *PasswordError) {
+	if _, ok := e.Fields["password"]; ok {
+		return // the first problem reported stays
+	}
+	e.add("password", pe.Reason)
+	e.Password = pe
+}
+
+// orNil returns e if any field was reported, else nil. A password the
+// policy refuses, when nothing else is wrong, is its *PasswordError alone,
+// as the password checks of other flows return it.
 func (e *ValidationError) orNil() error {
-	if len(e.Fields) == 0 {
+	switch {
+	case len(e.Fields) == 0:
 		return nil
+	case len(e.Fields) == 1 && e.Password != nil:
+		return e.Password
 	}
 	return e
 }

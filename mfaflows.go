@@ -493,9 +493,9 @@ func (s *Service) ResetMFAWithToken(ctx context.Context, token, password string,
 	if err != nil {
 		return err
 	}
-	u, err := s.store.UserByID(ctx, t.UserID)
+	u, err := s.tokenUser(ctx, s.store, t)
 	if err != nil {
-		return ErrInvalidToken
+		return err
 	}
 	if password == "" {
 		return &ValidationError{Fields: map[string]string{"password": MsgRequired}}

@@ -13,8 +13,13 @@ type Signup struct {
 	Email    string
 	Username string // required when Config.EnableUsername, else ignored
 	Password string
-	Profile  map[string]string // values for Config.ProfileFields
-	Remember bool
+	// RetypePassword is the password typed a second time, for a form that
+	// asks for it twice (the sign-up page; nil when the form does not):
+	// when it differs, "retype_password" is reported with MsgPasswordMismatch
+	// together with the other problems.
+	RetypePassword *string
+	Profile        map[string]string // values for Config.ProfileFields
+	Remember       bool
 	// Locale is the language the sign-up page was shown in (a BCP 47 tag;
 	// "" = not chosen). It becomes the new user's User.Locale, so that the
 	// confirmation or welcome e-mail is in that language.
@@ -29,6 +34,12 @@ type Signup struct {
 // is logged in — the returned Session is non-nil — only when the account is
 // enabled at once, confirmation is not required before log-in, and
 // NoAutoLoginAfterRegister is not set.
+//
+// Every problem with the input is reported at once, in one
+// *ValidationError: the application's own checks (Deps.ValidateSignup),
+// the fields, the retyped password and the password policy (whose
+// *PasswordError errors.As still finds). A password that only fails the
+// policy is a *PasswordError alone.
 //
 // It returns ErrSignupDisabled, a *RateLimitError, a *ValidationError, a
 // *PasswordError (ErrPasswordNotAcceptable) or ErrUserExists.
@@ -59,6 +70,9 @@ func (s *Service) SignupWithEmail(ctx context.Context, in Signup, c Client) (*Us
 				pre.add(f, m)
 			}
 		}
+	}
+	if in.RetypePassword != nil && *in.RetypePassword != in.Password {
+		pre.add("retype_password", MsgPasswordMismatch)
 	}
 	u, err := s.newUser(ctx, &pre, NewUser{
 		Email: email, Username: in.Username, Password: in.Password, Profile: in.Profile,
@@ -184,18 +198,25 @@ func (s *Service) newUser(ctx context.Context, pre *ValidationError, in NewUser,
 		roles = append(roles, r)
 	}
 	hash := in.PasswordHash
-	if hash == "" && (in.Password != "" || !admin) {
-		if in.Password == "" {
-			v.add("password", MsgRequired)
+	newPassword := hash == "" && in.Password != ""
+	if hash == "" && in.Password == "" && !admin {
+		v.add("password", MsgRequired)
+	}
+	if newPassword {
+		// The policy's refusal is one more problem, reported with the
+		// others rather than after they are fixed.
+		if err := s.policy.Check(in.Password, email, username); err != nil {
+			var pe *PasswordError
+			if !errors.As(err, &pe) {
+				return nil, err
+			}
+			v.addPassword(pe)
 		}
 	}
 	if err := v.orNil(); err != nil {
 		return nil, err
 	}
-	if hash == "" && in.Password != "" {
-		if err := s.policy.Check(in.Password, email, username); err != nil {
-			return nil, err
-		}
+	if newPassword {
 		var err error
 		if hash, err = s.hashPassword(ctx, in.Password); err != nil {
 			return nil, err

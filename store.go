@@ -165,7 +165,8 @@ type Store interface {
 	// CountRecoveryCodes returns how many unused codes the user has.
 	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
 	// FindToken returns the unused, unexpired token of the kind with this
-	// hash without using it (remembered devices); ErrNotFound otherwise.
+	// hash without using it (remembered devices, pending log-ins, the
+	// check of an e-mailed link's page); ErrNotFound otherwise.
 	FindToken(ctx context.Context, hash []byte, kind string, now time.Time) (*Token, error)
 
 	// EventsSince returns events whose At is at or after since, oldest

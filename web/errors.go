@@ -26,11 +26,13 @@ var errorTable = []errorKind{
 	{usher.ErrAccountNotFound, http.StatusUnauthorized, "authentication_failed"},
 	{usher.ErrAuthenticationFailed, http.StatusUnauthorized, "authentication_failed"},
 	{usher.ErrUserExists, http.StatusConflict, "user_exists"},
+	// A *ValidationError that also carries the password's refusal is
+	// validation_failed: its fields say everything that is wrong.
+	{usher.ErrValidation, http.StatusUnprocessableEntity, "validation_failed"},
 	{usher.ErrPasswordNotAcceptable, http.StatusUnprocessableEntity, "password_not_acceptable"},
 	{usher.ErrPasswordResetRequested, http.StatusForbidden, "password_reset_requested"},
 	{usher.ErrInvalidToken, http.StatusBadRequest, "invalid_token"},
 	{usher.ErrSignupDisabled, http.StatusForbidden, "signup_disabled"},
-	{usher.ErrValidation, http.StatusUnprocessableEntity, "validation_failed"},
 	{usher.ErrRateLimited, http.StatusTooManyRequests, "rate_limited"},
 	{errForbidden, http.StatusForbidden, "forbidden"},
 	{usher.ErrNotFound, http.StatusNotFound, "not_found"},
@@ -103,8 +105,15 @@ func (h *Handler) classifyIn(r *http.Request, lang string, err error) (int, apiE
 		}
 		var pe *usher.PasswordError
 		if errors.As(err, &pe) {
-			e.Fields = map[string]string{"password": h.cat.Sprintf(lang, identityMessage(cfg, pe.Reason), pe.Args()...)}
-			e.Message = e.Fields["password"]
+			// The policy's reason with its bounds, beside the other
+			// fields' problems, if any (a sign-up reports them all).
+			if e.Fields == nil {
+				e.Fields = map[string]string{}
+			}
+			e.Fields["password"] = h.cat.Sprintf(lang, identityMessage(cfg, pe.Reason), pe.Args()...)
+			if len(e.Fields) == 1 {
+				e.Message = e.Fields["password"]
+			}
 		}
 		return k.status, e
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/usher-auth/usher"
-	"github.com/usher-auth/usher/i18n"
 	"github.com/usher-auth/usher/mfa"
 	"github.com/usher-auth/usher/usertest"
 )
@@ -51,8 +50,6 @@ func wrongCode(key []byte) string {
 	}
 	panic("no wrong code")
 }
-
-func en(id string) string { return i18n.Default().Text("en", id) }
 
 // TestMFARefusalJSON: the JSON API keeps the code mfa_required for a
 // second factor that is missing or refused, and says why it was refused

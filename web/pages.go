@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -182,16 +183,17 @@ func pageFuncs(cat *i18n.Catalogue, lang string) template.FuncMap {
 					f.Value = d.Form.Get(name)
 				}
 				f.Error = d.Errors[name]
+				// Fields are described in the page's order.
 				switch {
 				case len(d.Errors) > 0:
 					// The first wrong field gets the focus.
-					f.Autofocus = d.firstError() == name
+					f.Autofocus = f.Error != "" && !d.focused
 				case d.Error != "":
 					// A refused form (a wrong password): the
 					// cleared password field.
-					f.Autofocus = typ == "password" && !d.passwordFocused
-					d.passwordFocused = d.passwordFocused || f.Autofocus
+					f.Autofocus = typ == "password" && !d.focused
 				}
+				d.focused = d.focused || f.Autofocus
 			}
 			return f
 		},
@@ -229,20 +231,7 @@ type pageData struct {
 	Done      bool // the action succeeded: show the outcome, not the form
 	Data      map[string]any
 
-	passwordFocused bool // a password field has the focus already
-}
-
-// firstError returns the name of the field whose error gets the focus.
-func (d *pageData) firstError() string {
-	for _, name := range d.Form["_order"] {
-		if d.Errors[name] != "" {
-			return name
-		}
-	}
-	for name := range d.Errors {
-		return name
-	}
-	return ""
+	focused bool // a field described so far has the focus
 }
 
 // newPage starts the data of a page for r.
@@ -292,16 +281,43 @@ const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-sr
 
 // formError fills d from err: the message for the form, and each field's
 // message in d's language. It returns the HTTP status for err.
+//
+// When fields are wrong, each field says what is wrong with it and the
+// form's message only what kind of error it is ("Some fields are missing
+// or not valid.", "This password is not acceptable."): no message is said
+// twice.
 func (h *Handler) formError(r *http.Request, d *pageData, err error) int {
 	status, e := h.classifyIn(r, d.Lang, err)
 	d.Error = e.Message
 	for f, m := range e.Fields {
 		d.Errors[f] = m
 	}
-	if len(e.Fields) > 0 && e.Code == "validation_failed" {
-		d.Error = h.cat.Text(d.Lang, "validation_failed")
+	if len(e.Fields) > 0 {
+		d.Error = h.cat.Text(d.Lang, e.Code)
 	}
 	return status
+}
+
+// renameError moves the error of field from to field to: the Service names
+// a new password "password" in a *PasswordError, which some forms call
+// new_password.
+func (d *pageData) renameError(from, to string) {
+	if m, ok := d.Errors[from]; ok && from != to {
+		delete(d.Errors, from)
+		d.Errors[to] = m
+	}
+}
+
+// keepFields keeps the errors of the form's fields, and makes the message
+// of an error about any other field the form's message: a page can only
+// tie an error to an input it has.
+func (d *pageData) keepFields(fields ...string) {
+	for f, m := range d.Errors {
+		if !slices.Contains(fields, f) {
+			d.Error = m
+			delete(d.Errors, f)
+		}
+	}
 }
 
 // lang picks the request's language (langFor) with the user that

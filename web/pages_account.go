@@ -96,7 +96,11 @@ func (h *Handler) comeBack(r *http.Request) string {
 // pageError shows err on a page of its own, with its status: for a
 // feature that is off (404) or an internal error (500, logged).
 func (h *Handler) pageError(w http.ResponseWriter, r *http.Request, err error) {
-	d := h.newPage(w, r)
+	h.showError(w, r, h.newPage(w, r), err)
+}
+
+// showError is pageError for a page whose data d is started.
+func (h *Handler) showError(w http.ResponseWriter, r *http.Request, d *pageData, err error) {
 	status := h.formError(r, d, err)
 	d.Data["title"] = tr("Something went wrong")
 	if status == http.StatusNotFound {
@@ -275,12 +279,7 @@ func (h *Handler) changePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 	fresh, err := h.svc.ChangePassword(r.Context(), a.sess, r.PostFormValue("old_password"), pw, h.client(r))
 	if err != nil {
 		status := h.formError(r, d, err)
-		// The Service names the new password "password" in a
-		// *PasswordError; on this form it is new_password.
-		if m, ok := d.Errors["password"]; ok {
-			delete(d.Errors, "password")
-			d.Errors["new_password"] = m
-		}
+		d.renameError("password", "new_password")
 		if wrongPassword(err) && !a.sess.MustChangePassword {
 			d.Error = h.textIn(d, "Your current password is not right.")
 			d.Errors["old_password"] = d.Error
@@ -375,10 +374,7 @@ func (h *Handler) emailAction(act func(ctx context.Context, userID, id string, c
 			status := h.formError(r, d, err)
 			// A field error here is about the row's address, not the
 			// add form's field: show it for the page.
-			for f, m := range d.Errors {
-				d.Error = m
-				delete(d.Errors, f)
-			}
+			d.keepFields()
 			h.renderEmails(w, r, status, d, a)
 			return
 		}

@@ -54,9 +54,7 @@ func (h *Handler) publicPageRoutes() {
 		}))
 	}
 	for _, f := range h.linkFlows() {
-		h.mux.HandleFunc("GET "+p+f.path, func(w http.ResponseWriter, r *http.Request) {
-			h.render(w, r, http.StatusOK, f.page, h.newPage(w, r))
-		})
+		h.mux.HandleFunc("GET "+p+f.path, h.linkPage(f))
 		h.mux.HandleFunc("POST "+p+f.path, h.form(h.linkAction(f)))
 	}
 }
@@ -166,10 +164,14 @@ func nextQuery(next string) string {
 }
 
 // registerPage serves GET /user/register (also the page an invitation link
-// opens, with ?token=).
+// opens, with ?token=: checked at once, see linkPage).
 func (h *Handler) registerPage(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
 	if tok := r.URL.Query().Get("token"); tok != "" {
+		if err := h.svc.CheckLink(r.Context(), usher.TokenInvitation, tok); err != nil {
+			h.deadLink(w, r, d, invitationFlow, err)
+			return
+		}
 		d.Data["invitation"] = tok
 	} else if d.User != nil {
 		h.redirectNext(w, r, h.opts.AfterRegisterURL)
@@ -197,12 +199,7 @@ func (h *Handler) registerSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		h.render(w, r, status, "register", d)
 	}
-	pw := r.PostFormValue("password")
-	if pw != r.PostFormValue("retype_password") {
-		h.formError(r, d, &usher.ValidationError{Fields: map[string]string{"retype_password": usher.MsgPasswordMismatch}})
-		showError(http.StatusUnprocessableEntity)
-		return
-	}
+	pw, retyped := r.PostFormValue("password"), r.PostFormValue("retype_password")
 	profile := map[string]string{}
 	for _, f := range h.svc.Config().ProfileFields {
 		if v := strings.TrimSpace(r.PostFormValue(f.Name)); v != "" {
@@ -210,9 +207,13 @@ func (h *Handler) registerSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	u, sess, err := h.svc.SignupWithEmail(r.Context(), usher.Signup{
-		Email: r.PostFormValue("email"), Username: r.PostFormValue("username"), Password: pw,
+		Email: r.PostFormValue("email"), Username: r.PostFormValue("username"), Password: pw, RetypePassword: &retyped,
 		Profile: profile, InvitationToken: tok, Locale: d.Lang,
 	}, h.client(r))
+	if tok != "" && errors.Is(err, usher.ErrInvalidToken) {
+		h.deadLink(w, r, d, invitationFlow, err)
+		return
+	}
 	if err != nil {
 		showError(h.formError(r, d, err))
 		return
@@ -271,44 +272,90 @@ func (h *Handler) languageSubmit(w http.ResponseWriter, r *http.Request) {
 	h.redirectNext(w, r, "/")
 }
 
-// linkFlow is one kind of e-mailed link: its page, and the action of the
-// page's form.
+// linkFlow is one kind of e-mailed link: its page, the action of the
+// page's form, and where to ask for a new link once it no longer works.
 type linkFlow struct {
-	path   string // the route under Prefix
-	page   string // the template
-	retype bool   // the form asks for a new password twice
-	done   string // message ID flashed on success
-	next   string // where the user goes afterwards
+	path   string   // the route under Prefix
+	page   string   // the template
+	kind   string   // the token's kind (usher.Token...)
+	fields []string // the form's inputs; an error about another field is the form's message
+	retype bool     // the form asks for a new password twice
+	renew  string   // the page, under Prefix, that sends a new link ("" none)
+	hint   string   // message ID the dead link's page adds ("" none)
+	done   string   // message ID flashed on success
+	next   string   // where the user goes afterwards
 	act    func(r *http.Request, password string) (*usher.Session, error)
 }
 
+// invitationFlow is the invitation link's: it opens the sign-up page
+// (registerPage), and only whoever invited can send a new one.
+var invitationFlow = linkFlow{kind: usher.TokenInvitation, hint: tr("Ask the person who invited you to send a new invitation.")}
+
 func (h *Handler) linkFlows() []linkFlow {
 	return []linkFlow{
-		{path: "/confirm-email/{token}", page: "confirm_email",
+		{path: "/confirm-email/{token}", page: "confirm_email", kind: usher.TokenConfirmEmail, renew: "/resend-confirm-email",
 			done: "email_confirmed", next: h.opts.AfterConfirmURL, act: func(r *http.Request, _ string) (*usher.Session, error) {
 				_, sess, err := h.svc.ConfirmEmail(r.Context(), r.PathValue("token"), h.client(r))
 				return sess, err
 			}},
-		{path: "/reset-password/{token}", page: "reset_password",
-			retype: true, done: "password_reset_done", next: h.opts.AfterResetPasswordURL, act: func(r *http.Request, pw string) (*usher.Session, error) {
+		{path: "/reset-password/{token}", page: "reset_password", kind: usher.TokenResetPassword, renew: "/forgot-password",
+			fields: []string{"new_password", "retype_password"}, retype: true,
+			done: "password_reset_done", next: h.opts.AfterResetPasswordURL, act: func(r *http.Request, pw string) (*usher.Session, error) {
 				_, sess, err := h.svc.ResetPasswordWithToken(r.Context(), r.PathValue("token"), pw, h.client(r))
 				return sess, err
 			}},
-		{path: "/login-link/{token}", page: "login_link_use",
+		{path: "/login-link/{token}", page: "login_link_use", kind: usher.TokenLoginLink, renew: "/login-link",
 			next: h.opts.AfterLoginURL, act: func(r *http.Request, _ string) (*usher.Session, error) {
 				sess, _, err := h.svc.LoginWithLink(r.Context(), r.PathValue("token"), r.PostFormValue("remember") != "", h.deviceToken(r, ""), h.client(r))
 				return sess, err
 			}},
-		{path: "/mfa-reset/{token}", page: "mfa_reset",
+		{path: "/mfa-reset/{token}", page: "mfa_reset", kind: usher.TokenMFAReset, renew: "/mfa-reset", fields: []string{"password"},
 			done: "mfa_reset_done", next: h.opts.Prefix + "/login", act: func(r *http.Request, _ string) (*usher.Session, error) {
 				return nil, h.svc.ResetMFAWithToken(r.Context(), r.PathValue("token"), r.PostFormValue("password"), h.client(r))
 			}},
 	}
 }
 
+// linkPage serves the GET of a link page: the page's form while the link
+// works, else at once the page that says it no longer does — rather than
+// after the user has filled in the form. The check does not use the link
+// up nor extend it: only the form's POST acts (mail scanners open links
+// too).
+func (h *Handler) linkPage(f linkFlow) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		d := h.newPage(w, r)
+		if err := h.svc.CheckLink(r.Context(), f.kind, r.PathValue("token")); err != nil {
+			h.deadLink(w, r, d, f, err)
+			return
+		}
+		h.render(w, r, http.StatusOK, f.page, d)
+	}
+}
+
+// deadLink shows, for a link of flow f that no longer works
+// (usher.ErrInvalidToken), the page that says so, with the way to ask for
+// a new one; for any other error (a flow turned off, an outage), the
+// error's page.
+func (h *Handler) deadLink(w http.ResponseWriter, r *http.Request, d *pageData, f linkFlow, err error) {
+	if !errors.Is(err, usher.ErrInvalidToken) {
+		h.showError(w, r, d, err)
+		return
+	}
+	status := h.formError(r, d, err)
+	d.Error = "" // the page says it
+	if f.renew != "" {
+		d.Data["renew"] = h.opts.Prefix + f.renew
+	}
+	if f.hint != "" {
+		d.Data["hint"] = f.hint
+	}
+	h.render(w, r, status, "link_invalid", d)
+}
+
 // linkAction serves the POST of a link page: it runs the flow's action,
 // sets the cookies of a session it starts (even one that may only set a
-// new password), and sends the user on with a flash message.
+// new password), and sends the user on with a flash message. A link that
+// died while its page was open gets the dead link's page.
 func (h *Handler) linkAction(f linkFlow) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		d := h.newPage(w, r)
@@ -319,15 +366,18 @@ func (h *Handler) linkAction(f linkFlow) http.HandlerFunc {
 			return
 		}
 		sess, err := f.act(r, pw)
+		if errors.Is(err, usher.ErrInvalidToken) {
+			h.deadLink(w, r, d, f, err)
+			return
+		}
 		if f.done != "" && err == nil {
 			h.flash(w, r, f.done, false)
 		}
 		h.afterLogin(w, r, d, sess, err, func(status int) {
-			if len(d.Errors) > 0 && f.page != "reset_password" {
-				for _, m := range d.Errors {
-					d.Error = m
-				}
+			if f.retype {
+				d.renameError("password", "new_password")
 			}
+			d.keepFields(f.fields...)
 			h.render(w, r, status, f.page, d)
 		})
 	}

@@ -556,6 +556,9 @@ func TestScreenshots(t *testing.T) {
 	s.createUser(t, "ann@example.com")
 	s.createUser(t, "mo@example.com")
 	enrolTOTP(t, s, "mo@example.com")
+	if _, err := s.App.Service.CreateUser(context.Background(), usher.NewUser{Email: "cy@example.com", Password: pw, Enabled: true}); err != nil {
+		t.Fatal(err) // unconfirmed, for the confirmation link's page
+	}
 	ctx, _ := bt.New(t, "")
 	con := bt.Watch(t, ctx)
 
@@ -582,11 +585,17 @@ func TestScreenshots(t *testing.T) {
 		{"forgot-password", "/user/forgot-password"},
 		{"resend-confirm-email", "/user/resend-confirm-email"},
 		{"login-link", "/user/login-link"},
-		{"reset-password", "/user/reset-password/x"},
-		{"confirm-email", "/user/confirm-email/x"},
+		{"reset-password", mailedLink(t, s, "ann@example.com", "eset", "/user/reset-password/", s.App.Service.SendPasswordResetEmail)},
+		{"confirm-email", mailedLink(t, s, "cy@example.com", "onfirm", "/user/confirm-email/", s.App.Service.SendConfirmEmail)},
 	} {
 		shot(p.name, p.path)
 	}
+	// A link that no longer works: its page says so (status 400).
+	if st := bt.Go(t, ctx, s.URL+"/user/confirm-email/x"); st != http.StatusBadRequest {
+		t.Errorf("link-invalid: GET /user/confirm-email/x answered %d; want 400", st)
+	}
+	checkAccessible(t, ctx, "link-invalid")
+	shot("link-invalid", "")
 
 	// A form with an error shown: a wrong password on the log-in page.
 	if st := logIn(t, ctx, s, "ann@example.com", "not the password", false); st != http.StatusUnauthorized {
@@ -625,6 +634,17 @@ func TestScreenshots(t *testing.T) {
 	} {
 		shot(p.name, p.path)
 	}
+}
+
+// mailedLink has send e-mail a link to email, and returns the path of
+// the link containing part in the first message whose subject contains
+// subject.
+func mailedLink(t *testing.T, s *server, email, subject, part string, send func(context.Context, string, usher.Client) error) string {
+	t.Helper()
+	if err := send(context.Background(), email, usher.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	return path(t, s.Mail.WaitFor(email, subject, 1).Link(t, part))
 }
 
 // accessibilityJS lists what a screen-reader or keyboard user would miss on
