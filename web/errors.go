@@ -23,6 +23,7 @@ var errorTable = []errorKind{
 	{usher.ErrAccountIsNotEnabled, http.StatusForbidden, "account_not_enabled"},
 	{usher.ErrMFARequired, http.StatusUnauthorized, "mfa_required"},
 	{usher.ErrTooManyPasswordFailures, http.StatusTooManyRequests, "too_many_password_failures"},
+	{usher.ErrLoginRequired, http.StatusUnauthorized, "login_required"},
 	{usher.ErrAccountNotFound, http.StatusUnauthorized, "authentication_failed"},
 	{usher.ErrAuthenticationFailed, http.StatusUnauthorized, "authentication_failed"},
 	{usher.ErrUserExists, http.StatusConflict, "user_exists"},
