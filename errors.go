@@ -56,6 +56,9 @@ var (
 	// ErrRateLimited means the caller is throttled; the error is a
 	// *RateLimitError carrying how long to wait.
 	ErrRateLimited = errors.New("usher: rate limited")
+	// ErrForbidden means the user may not do this: a setting or a role they
+	// lack forbids it.
+	ErrForbidden = errors.New("usher: forbidden")
 	// ErrNotFound means the user, session or role asked for does not exist.
 	// The Go API returns it to server code only; log-in never reveals it.
 	ErrNotFound = errors.New("usher: not found")

@@ -33,12 +33,9 @@ var errorTable = []errorKind{
 	{usher.ErrSignupDisabled, http.StatusForbidden, "signup_disabled"},
 	{usher.ErrValidation, http.StatusUnprocessableEntity, "validation_failed"},
 	{usher.ErrRateLimited, http.StatusTooManyRequests, "rate_limited"},
-	{errForbidden, http.StatusForbidden, "forbidden"},
+	{usher.ErrForbidden, http.StatusForbidden, "forbidden"},
 	{usher.ErrNotFound, http.StatusNotFound, "not_found"},
 }
-
-// errForbidden means a logged-in user lacks a required role.
-var errForbidden = errors.New("web: forbidden")
 
 // errBadRequest means a body that is not the JSON expected.
 var errBadRequest = errors.New("web: bad request")

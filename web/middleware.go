@@ -147,17 +147,22 @@ func (h *Handler) RolesRequired(reqs ...string) func(http.Handler) http.Handler 
 			}
 			if !a.user.HasRoles(reqs...) {
 				if wantsPage(r) {
-					d := h.newPage(w, r)
-					d.Data["title"], d.Data["text"] = tr("Not allowed"), tr("forbidden")
-					h.render(w, r, http.StatusForbidden, "message", d)
+					h.forbiddenPage(w, r)
 					return
 				}
-				h.writeError(w, r, errForbidden)
+				h.writeError(w, r, usher.ErrForbidden)
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, a)))
 		})
 	}
+}
+
+// forbiddenPage answers 403 with a page saying the user may not do this.
+func (h *Handler) forbiddenPage(w http.ResponseWriter, r *http.Request) {
+	d := h.newPage(w, r)
+	d.Data["title"], d.Data["text"] = tr("Not allowed"), tr("forbidden")
+	h.render(w, r, http.StatusForbidden, "message", d)
 }
 
 // wantsPage reports whether r is a browser's navigation to a page (a GET
