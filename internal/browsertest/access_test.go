@@ -2,6 +2,7 @@ package browsertest_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -44,13 +45,14 @@ func TestInviteMenuInBrowser(t *testing.T) {
 				if st := bt.Go(t, ctx, s.URL+"/user/invite"); st != http.StatusForbidden {
 					t.Fatalf("GET /user/invite answered %d; want 403", st)
 				}
-				wantText(t, ctx, "body", en("forbidden"))
+				want, _ := json.Marshal(en("forbidden"))
+				bt.WaitJS(t, ctx, `document.body && document.body.innerText.includes(`+string(want)+`)`)
 				return
 			}
 			if st := bt.Submit(t, ctx, `nav.side a[href="/user/invite"]`); st != http.StatusOK {
 				t.Fatalf("the menu's Invite someone answered %d", st)
 			}
-			wantText(t, ctx, "h1", "Invite someone")
+			bt.WaitJS(t, ctx, `document.querySelector('h1') && document.querySelector('h1').innerText.includes("Invite someone")`)
 		})
 	}
 }
