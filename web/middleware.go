@@ -125,8 +125,8 @@ func (h *Handler) ConfirmEmailRequired(next http.Handler) http.Handler {
 // meets every requirement, with Flask-User's semantics: each argument is a
 // role the user must have, or an usher.AnyOf of which they must have one.
 // Not logged in → 401 login_required (a browser navigating to a page is
-// sent to the log-in page instead); logged in without the roles → 403 (a page for a
-// browser, JSON for others).
+// sent to the log-in page instead); logged in without the roles → 403 (a
+// page for a browser, JSON for others).
 func (h *Handler) RolesRequired(reqs ...string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -220,10 +220,7 @@ func cleanLocation(u string) string {
 
 // localPath checks u itself for the rules of LocalLocation.
 func localPath(u string) bool {
-	if len(u) < 1 || u[0] != '/' || (len(u) > 1 && (u[1] == '/' || u[1] == '\\')) {
-		return false
-	}
-	if strings.ContainsFunc(u, isControlOrBackslash) {
+	if !strings.HasPrefix(u, "/") || strings.HasPrefix(u, "//") || strings.ContainsFunc(u, isControlOrBackslash) {
 		return false
 	}
 	p, err := url.Parse(u)
