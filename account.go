@@ -65,11 +65,26 @@ func (s *Service) ChangeUsername(ctx context.Context, sess *Session, newUsername
 }
 
 // Invite e-mails an invitation to register (Flask-User's invite_user).
-// invitedBy is the ID of the inviting user ("" for server code). The link
-// lets its holder register with that address only, which counts as
-// confirmed. It returns a *ValidationError, ErrUserExists (someone has the
-// address already) or a *RateLimitError.
+// invitedBy is the ID of the inviting user ("" for server code, which may
+// always invite); a user may invite only when Config.MayInvite says so.
+// The link lets its holder register with that address only, which counts
+// as confirmed. It returns ErrForbidden (the user may not invite), a
+// *ValidationError, ErrUserExists (someone has the address already) or a
+// *RateLimitError.
 func (s *Service) Invite(ctx context.Context, email, invitedBy string, c Client) error {
+	inviter := ""
+	if invitedBy != "" {
+		u, err := s.store.UserByID(ctx, invitedBy)
+		if isNotFound(err) {
+			return ErrForbidden
+		} else if err != nil {
+			return err
+		}
+		if !s.cfg.MayInvite(u) {
+			return ErrForbidden
+		}
+		inviter = u.Email
+	}
 	email = strings.TrimSpace(email)
 	if err := checkEmail(email); err != nil {
 		return err
@@ -81,12 +96,6 @@ func (s *Service) Invite(ctx context.Context, email, invitedBy string, c Client)
 		return ErrUserExists
 	} else if !isNotFound(err) {
 		return err
-	}
-	inviter := ""
-	if invitedBy != "" {
-		if u, err := s.store.UserByID(ctx, invitedBy); err == nil {
-			inviter = u.Email
-		}
 	}
 	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		tok, hash := newToken()

@@ -45,7 +45,7 @@ func TestChangeUsername(t *testing.T) {
 }
 
 func TestInvitations(t *testing.T) {
-	svc, _ := newService(t, usher.Config{RequireInvitation: true})
+	svc, _ := newService(t, usher.Config{RequireInvitation: true, EnableInviteUser: true})
 	inviter := usertest.MustCreateUser(t, svc, "boss@example.com")
 	if _, _, err := svc.SignupWithEmail(ctx, usher.Signup{Email: "ann@example.com", Password: pw}, client); err != usher.ErrSignupDisabled {
 		t.Fatalf("sign-up without an invitation: %v", err)

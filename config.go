@@ -36,6 +36,15 @@ type Config struct {
 	// RequireInvitation allows sign-up only through an invitation link
 	// (USER_REQUIRE_INVITATION).
 	RequireInvitation bool
+	// EnableInviteUser lets users invite someone by e-mail
+	// (USER_ENABLE_INVITE_USER). Off by default: otherwise anyone who
+	// signs up could make the server mail any address. Server code may
+	// always invite (Service.Invite without an inviter).
+	EnableInviteUser bool
+	// InviteRole is the role a user needs to invite (with
+	// EnableInviteUser), as in RolesRequired ("a|b" = either); "" means
+	// any logged-in user.
+	InviteRole string
 	// EnableUsername gives users a username, required at sign-up
 	// (USER_ENABLE_USERNAME).
 	EnableUsername bool
@@ -259,6 +268,13 @@ var fieldNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 var reservedFields = map[string]bool{
 	"id": true, "email": true, "username": true, "password": true, "remember": true,
 	"roles": true, "enabled": true, "retype_password": true, "csrf_token": true, "next": true,
+}
+
+// MayInvite reports whether u may invite someone by e-mail:
+// EnableInviteUser is on and u has InviteRole (any user when it is "").
+// The pages hide "Invite someone" from users who may not.
+func (c Config) MayInvite(u *User) bool {
+	return c.EnableInviteUser && u != nil && (c.InviteRole == "" || u.HasRoles(c.InviteRole))
 }
 
 // Validate reports settings that cannot work together or cannot be parsed.

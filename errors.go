@@ -19,10 +19,14 @@ func (k *kind) Unwrap() error { return k.parent }
 // The error kinds of the Go API. The JSON API uses the same names (see
 // docs/design.md); web maps each to its status code in one table.
 var (
-	// ErrAuthenticationFailed means wrong credentials. The five kinds below
-	// it unwrap to it, so errors.Is(err, ErrAuthenticationFailed) matches
-	// every refused log-in.
+	// ErrAuthenticationFailed means wrong credentials. The kinds below it,
+	// up to ErrLoginRequired, unwrap to it, so errors.Is(err,
+	// ErrAuthenticationFailed) matches every refused log-in and every
+	// request that is not logged in.
 	ErrAuthenticationFailed = errors.New("usher: authentication failed")
+	// ErrLoginRequired means the request brought no credentials, or a
+	// session that has ended: nothing was entered that could be wrong.
+	ErrLoginRequired error = &kind{"usher: login required", ErrAuthenticationFailed}
 	// ErrEmailNotConfirmed means the password was right but the address
 	// must be confirmed first.
 	ErrEmailNotConfirmed error = &kind{"usher: email not confirmed", ErrAuthenticationFailed}
@@ -52,6 +56,9 @@ var (
 	// ErrRateLimited means the caller is throttled; the error is a
 	// *RateLimitError carrying how long to wait.
 	ErrRateLimited = errors.New("usher: rate limited")
+	// ErrForbidden means the user may not do this: a setting or a role they
+	// lack forbids it.
+	ErrForbidden = errors.New("usher: forbidden")
 	// ErrNotFound means the user, session or role asked for does not exist.
 	// The Go API returns it to server code only; log-in never reveals it.
 	ErrNotFound = errors.New("usher: not found")

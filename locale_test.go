@@ -110,7 +110,7 @@ func TestSetLocale(t *testing.T) {
 
 // TestMailLocale: every e-mail to a user is in the user's language.
 func TestMailLocale(t *testing.T) {
-	svc, _ := newService(t, usher.Config{EnableConfirmEmail: true, EnableUsername: true, EnableMultipleEmails: true})
+	svc, _ := newService(t, usher.Config{EnableConfirmEmail: true, EnableUsername: true, EnableMultipleEmails: true, EnableInviteUser: true})
 
 	// Sign-up: the page's language becomes the user's, and the
 	// confirmation e-mail is in it.

@@ -36,13 +36,25 @@ type App struct {
 // Open connects to the database (applying migrations) and builds the
 // Service and Handler. Close releases them.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	return open(ctx, cfg, log, sqlstore.Options{})
+}
+
+// OpenExisting is Open for commands that must not change the schema: it
+// applies no migrations and creates no database, and fails with an error
+// wrapping sqlstore.ErrSchemaNotCurrent when the database is missing or
+// its schema is not the latest.
+func OpenExisting(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	return open(ctx, cfg, log, sqlstore.Options{RequireSchema: true})
+}
+
+func open(ctx context.Context, cfg Config, log *slog.Logger, o sqlstore.Options) (*App, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	st, err := sqlstore.Open(ctx, cfg.Database)
+	st, err := sqlstore.OpenWithOptions(ctx, cfg.Database, o)
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,8 @@ type Config struct {
 
 	EnableLoginLink             bool     `toml:"enable_login_link" help:"let users log in with a link sent by email"`
 	RequireInvitation           bool     `toml:"require_invitation" help:"allow sign-up only through an invitation link"`
+	EnableInviteUser            bool     `toml:"enable_invite_user" help:"let users invite someone by email (off: no one can make the server mail an address)"`
+	InviteRole                  string   `toml:"invite_role" help:"the role a user needs to invite (with enable_invite_user); empty = any logged-in user"`
 	EnableMultipleEmails        bool     `toml:"enable_multiple_emails" help:"let users add email addresses to their account"`
 	SendUsernameChangedEmail    bool     `toml:"send_username_changed_email" help:"tell users by email when their username changes"`
 	InvitationExpiration        Duration `toml:"invitation_expiration" help:"lifetime of an invitation link"`
@@ -173,6 +175,8 @@ func (c Config) Service() usher.Config {
 		DisablePasswordChangedEmail:    !c.SendPasswordChangedEmail,
 		DisableUsernameChangedEmail:    !c.SendUsernameChangedEmail,
 		RequireInvitation:              c.RequireInvitation,
+		EnableInviteUser:               c.EnableInviteUser,
+		InviteRole:                     c.InviteRole,
 		EnableMultipleEmails:           c.EnableMultipleEmails,
 		InvitationExpiration:           time.Duration(c.InvitationExpiration),
 		ConfirmEmailExpiration:         time.Duration(c.ConfirmEmailExpiration),
@@ -263,6 +267,10 @@ func (c Config) Validate() error {
 		if u.v != "" && !web.LocalPath(u.v) {
 			return fmt.Errorf("%s is %q; want a path on this site such as /welcome", u.name, u.v)
 		}
+	}
+	if c.RequireInvitation && !c.EnableInviteUser {
+		// As in Flask-User: the binary has no other way to invite.
+		return fmt.Errorf("require_invitation needs enable_invite_user: without it no one can invite, so no one can sign up")
 	}
 	if c.TemplatesDir != "" {
 		if fi, err := os.Stat(c.TemplatesDir); err != nil || !fi.IsDir() {

@@ -273,7 +273,7 @@ func emailFlows(t *testing.T, database string) {
 }
 
 func TestInvitationFlow(t *testing.T) {
-	srv, mail, a := server(t, filepath.Join(t.TempDir(), "u.db"), func(c *app.Config) { c.RequireInvitation = true })
+	srv, mail, a := server(t, filepath.Join(t.TempDir(), "u.db"), func(c *app.Config) { c.RequireInvitation, c.EnableInviteUser = true, true })
 	if _, err := a.Service.CreateUser(context.Background(), usertestUser("boss@example.com")); err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -62,6 +63,13 @@ type Options struct {
 	// SkipMigrate opens the database without applying migrations; call
 	// Migrate before using the Store. `usher migrate` uses it.
 	SkipMigrate bool
+	// RequireSchema opens only an existing database whose schema is at
+	// the latest version, and changes nothing: no migrations are applied
+	// and no SQLite file is created. A missing database, one without
+	// Usher's tables, or one at an older version is an error wrapping
+	// ErrSchemaNotCurrent. Commands that must not change the schema (the
+	// usher binary's user commands) use it.
+	RequireSchema bool
 	// MaxConns caps the PostgreSQL pool (0 means 20) or the SQLite
 	// read-only pool (0 means 2×GOMAXPROCS, at least 4). SQLite always has
 	// exactly one writer connection.
@@ -111,6 +119,9 @@ func Open(ctx context.Context, address string) (*Store, error) {
 
 // OpenWithOptions is Open with Options.
 func OpenWithOptions(ctx context.Context, address string, o Options) (*Store, error) {
+	if err := checkScheme(address); err != nil {
+		return nil, err
+	}
 	var (
 		s   *Store
 		err error
@@ -123,13 +134,71 @@ func OpenWithOptions(ctx context.Context, address string, o Options) (*Store, er
 	if err != nil {
 		return nil, err
 	}
-	if !o.SkipMigrate {
+	switch {
+	case o.RequireSchema:
+		if err := s.checkSchema(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	case !o.SkipMigrate:
 		if err := s.Migrate(ctx); err != nil {
 			s.Close()
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// ErrSchemaNotCurrent means the database does not exist, has no Usher
+// tables, or has an older schema than this build: apply the migrations
+// (Migrate, or Open without RequireSchema) first.
+var ErrSchemaNotCurrent = errors.New("sqlstore: schema missing or out of date")
+
+// checkSchema returns an error wrapping ErrSchemaNotCurrent unless the
+// database is at the latest schema version. It changes nothing.
+func (s *Store) checkSchema(ctx context.Context) error {
+	q := `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
+	if s.d.name == DialectPostgres {
+		q = `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1`
+	}
+	var n int
+	if err := s.r.QueryRowContext(ctx, q, migrationTable).Scan(&n); err != nil {
+		return fmt.Errorf("sqlstore: reading the schema of %s: %w", s.addr, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: database %s has no Usher tables", ErrSchemaNotCurrent, s.addr)
+	}
+	current, latest, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if current < latest {
+		return fmt.Errorf("%w: database %s is at schema version %d; this build needs version %d", ErrSchemaNotCurrent, s.addr, current, latest)
+	}
+	return nil
+}
+
+// schemeRE matches the scheme of an address written as a URL.
+var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*)://`)
+
+// checkScheme refuses an address with a scheme no Store serves
+// ("mysql://..."), which would otherwise be taken for a SQLite path. The
+// message shows the address without its password.
+func checkScheme(address string) error {
+	m := schemeRE.FindStringSubmatch(address)
+	if m == nil {
+		return nil
+	}
+	switch strings.ToLower(m[1]) {
+	case "postgres", "postgresql", "sqlite", "file":
+		return nil
+	}
+	shown := m[1] + "://..."
+	if u, err := url.Parse(address); err == nil {
+		shown = u.Redacted()
+	}
+	return fmt.Errorf("sqlstore: database address %s: unsupported scheme %q; want a SQLite file (a path, sqlite:PATH or a file: URI) or a postgres:// address",
+		shown, m[1])
 }
 
 func isPostgres(address string) bool {
@@ -240,6 +309,9 @@ func openSQLite(ctx context.Context, address string, o Options) (*Store, error) 
 	path := sqlitePath(address)
 	memory := path == ":memory:"
 	if !memory && !strings.HasPrefix(path, "file:") {
+		if _, err := os.Stat(path); o.RequireSchema && errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: SQLite database %q does not exist", ErrSchemaNotCurrent, path)
+		}
 		if err := checkSQLitePath(path); err != nil {
 			return nil, err
 		}

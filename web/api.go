@@ -239,7 +239,7 @@ func (h *Handler) requireAuth(w http.ResponseWriter, r *http.Request) (*auth, bo
 		return nil, false
 	}
 	if a == nil || a.sess == nil { // HTTP Basic auth has no session to show
-		h.writeError(w, r, usher.ErrAuthenticationFailed)
+		h.writeError(w, r, usher.ErrLoginRequired)
 		return nil, false
 	}
 	return a, true
@@ -260,7 +260,7 @@ func (h *Handler) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a == nil || a.sess == nil {
-		h.writeError(w, r, usher.ErrAuthenticationFailed)
+		h.writeError(w, r, usher.ErrLoginRequired)
 		return
 	}
 	var b changePasswordBody
@@ -374,7 +374,7 @@ func (h *Handler) handleRevokeOtherSessions(w http.ResponseWriter, r *http.Reque
 func (h *Handler) handleVerify(w http.ResponseWriter, r *http.Request) {
 	var a *auth
 	if isBasic(r.Header.Get("Authorization")) {
-		if user, pass, status := basicCredentials(r); status == 0 {
+		if user, pass, err := basicCredentials(r); err == nil {
 			if u, err := h.svc.CheckBasic(r.Context(), user, pass, h.client(r)); err == nil {
 				a = &auth{user: u}
 			}

@@ -76,7 +76,7 @@ func TestThemeRefusesCSS(t *testing.T) {
 // TestMemberPagesInEveryLanguage: the logged-in pages render in each
 // language, right to left for Persian.
 func TestMemberPagesInEveryLanguage(t *testing.T) {
-	e := newAcctEnv(t, usher.Config{EnableUsername: true, EnableMultipleEmails: true}, true)
+	e := newAcctEnv(t, usher.Config{EnableUsername: true, EnableMultipleEmails: true, EnableInviteUser: true}, true)
 	b, _ := e.loggedIn("ann@example.com", "pages")
 	for _, l := range i18n.Default().Languages() {
 		for _, p := range []string{"/user/profile", "/user/change-password", "/user/change-username", "/user/manage-emails", "/user/invite", "/user/mfa"} {

@@ -133,7 +133,8 @@ func (h *Handler) handleChangeUsernameAPI(w http.ResponseWriter, r *http.Request
 }
 
 // handleInviteAPI serves POST /user/api/invite: a logged-in user invites
-// someone by e-mail.
+// someone by e-mail; 403 forbidden for a user who may not
+// (Config.MayInvite).
 func (h *Handler) handleInviteAPI(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.requireAuth(w, r)
 	if !ok {

@@ -23,6 +23,7 @@ var errorTable = []errorKind{
 	{usher.ErrAccountIsNotEnabled, http.StatusForbidden, "account_not_enabled"},
 	{usher.ErrMFARequired, http.StatusUnauthorized, "mfa_required"},
 	{usher.ErrTooManyPasswordFailures, http.StatusTooManyRequests, "too_many_password_failures"},
+	{usher.ErrLoginRequired, http.StatusUnauthorized, "login_required"},
 	{usher.ErrAccountNotFound, http.StatusUnauthorized, "authentication_failed"},
 	{usher.ErrAuthenticationFailed, http.StatusUnauthorized, "authentication_failed"},
 	{usher.ErrUserExists, http.StatusConflict, "user_exists"},
@@ -34,12 +35,9 @@ var errorTable = []errorKind{
 	{usher.ErrInvalidToken, http.StatusBadRequest, "invalid_token"},
 	{usher.ErrSignupDisabled, http.StatusForbidden, "signup_disabled"},
 	{usher.ErrRateLimited, http.StatusTooManyRequests, "rate_limited"},
-	{errForbidden, http.StatusForbidden, "forbidden"},
+	{usher.ErrForbidden, http.StatusForbidden, "forbidden"},
 	{usher.ErrNotFound, http.StatusNotFound, "not_found"},
 }
-
-// errForbidden means a logged-in user lacks a required role.
-var errForbidden = errors.New("web: forbidden")
 
 // errBadRequest means a body that is not the JSON expected.
 var errBadRequest = errors.New("web: bad request")

@@ -64,12 +64,13 @@ func (h *Handler) Logout(w http.ResponseWriter, r *http.Request) error {
 }
 
 // ChangePassword sets a new password for the logged-in user (Anvil's
-// reset_password(old, new)); their other sessions end.
+// reset_password(old, new)); their other sessions end. Without a session
+// it returns ErrLoginRequired.
 func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request, oldPassword, newPassword string) error {
 	a, err := h.authenticate(r, true)
 	if a == nil || a.sess == nil {
 		if err == nil {
-			err = usher.ErrAuthenticationFailed
+			err = usher.ErrLoginRequired
 		}
 		return err
 	}

@@ -99,9 +99,9 @@ func (h *Handler) CurrentUser(r *http.Request) *usher.User {
 
 // LoginRequired lets through requests from a logged-in user (session
 // cookie, remember-me cookie or Bearer token) with the user in the
-// context; others get 401 (or 403 password_reset_requested), except a
-// browser navigating to a page, which is sent to the log-in page with
-// next set to come back.
+// context; others get 401 login_required (or 403
+// password_reset_requested), except a browser navigating to a page, which
+// is sent to the log-in page with next set to come back.
 func (h *Handler) LoginRequired(next http.Handler) http.Handler {
 	return h.RolesRequired()(next)
 }
@@ -124,9 +124,9 @@ func (h *Handler) ConfirmEmailRequired(next http.Handler) http.Handler {
 // RolesRequired returns middleware that lets through a logged-in user who
 // meets every requirement, with Flask-User's semantics: each argument is a
 // role the user must have, or an usher.AnyOf of which they must have one.
-// Not logged in → 401 (a browser navigating to a page is sent to the
-// log-in page instead); logged in without the roles → 403 (a page for a
-// browser, JSON for others).
+// Not logged in → 401 login_required (a browser navigating to a page is
+// sent to the log-in page instead); logged in without the roles → 403 (a
+// page for a browser, JSON for others).
 func (h *Handler) RolesRequired(reqs ...string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -142,17 +142,15 @@ func (h *Handler) RolesRequired(reqs ...string) func(http.Handler) http.Handler 
 					http.Redirect(w, r, h.loginURL(r.URL.RequestURI()), http.StatusSeeOther)
 					return
 				}
-				h.writeError(w, r, usher.ErrAuthenticationFailed)
+				h.writeError(w, r, usher.ErrLoginRequired)
 				return
 			}
 			if !a.user.HasRoles(reqs...) {
 				if wantsPage(r) {
-					d := h.newPage(w, r)
-					d.Data["title"], d.Data["text"] = tr("Not allowed"), tr("forbidden")
-					h.render(w, r, http.StatusForbidden, "message", d)
+					h.forbiddenPage(w, r)
 					return
 				}
-				h.writeError(w, r, errForbidden)
+				h.writeError(w, r, usher.ErrForbidden)
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, a)))
@@ -167,6 +165,13 @@ func (h *Handler) loginURL(next string) string {
 		return h.opts.Prefix + "/login"
 	}
 	return h.opts.Prefix + "/login?next=" + url.QueryEscape(next)
+}
+
+// forbiddenPage answers 403 with a page saying the user may not do this.
+func (h *Handler) forbiddenPage(w http.ResponseWriter, r *http.Request) {
+	d := h.newPage(w, r)
+	d.Data["title"], d.Data["text"] = tr("Not allowed"), tr("forbidden")
+	h.render(w, r, http.StatusForbidden, "message", d)
 }
 
 // wantsPage reports whether r is a browser's navigation to a page (a GET
@@ -196,9 +201,9 @@ func (h *Handler) AuthenticateUsers(next http.Handler) http.Handler {
 				return
 			}
 		}
-		user, pass, status := basicCredentials(r)
-		if status != 0 {
-			h.basicChallenge(w, r, status)
+		user, pass, err := basicCredentials(r)
+		if err != nil {
+			h.basicChallenge(w, r, err)
 			return
 		}
 		u, err := h.svc.CheckBasic(r.Context(), user, pass, h.client(r))
@@ -207,7 +212,7 @@ func (h *Handler) AuthenticateUsers(next http.Handler) http.Handler {
 				h.writeError(w, r, err)
 				return
 			}
-			h.basicChallenge(w, r, http.StatusUnauthorized)
+			h.basicChallenge(w, r, usher.ErrAuthenticationFailed)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, &auth{user: u})))
@@ -220,8 +225,8 @@ func (h *Handler) AuthenticateUsers(next http.Handler) http.Handler {
 // Basic; malformed → 400.
 func (h *Handler) RequireCredentials(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, _, status := basicCredentials(r); status != 0 {
-			h.basicChallenge(w, r, status)
+		if _, _, err := basicCredentials(r); err != nil {
+			h.basicChallenge(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -232,30 +237,32 @@ func isBasic(authz string) bool {
 	return len(authz) >= 6 && strings.EqualFold(authz[:6], "basic ")
 }
 
-// basicCredentials returns the request's Basic credentials, or the status
-// to answer: 401 when there are none, 400 when the header is malformed.
-func basicCredentials(r *http.Request) (user, pass string, status int) {
+// basicCredentials returns the request's Basic credentials, or why there
+// are none: ErrLoginRequired when none were given (401), errBadRequest
+// when the header is malformed (400).
+func basicCredentials(r *http.Request) (user, pass string, err error) {
 	authz := r.Header.Get("Authorization")
 	if authz == "" || !isBasic(authz) {
-		return "", "", http.StatusUnauthorized
+		return "", "", usher.ErrLoginRequired
 	}
 	user, pass, ok := r.BasicAuth()
 	if !ok {
-		return "", "", http.StatusBadRequest
+		return "", "", errBadRequest
 	}
 	if user == "" || pass == "" {
-		return "", "", http.StatusUnauthorized
+		return "", "", usher.ErrLoginRequired
 	}
-	return user, pass, 0
+	return user, pass, nil
 }
 
-func (h *Handler) basicChallenge(w http.ResponseWriter, r *http.Request, status int) {
-	if status == http.StatusUnauthorized {
+// basicChallenge answers a request that HTTP Basic credentials did not
+// let through with err: a 401 (no credentials, or wrong ones) asks for
+// credentials with WWW-Authenticate.
+func (h *Handler) basicChallenge(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, usher.ErrAuthenticationFailed) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="`+strings.ReplaceAll(h.opts.BasicRealm, `"`, "'")+`", charset="UTF-8"`)
-		h.writeError(w, r, usher.ErrAuthenticationFailed)
-		return
 	}
-	h.writeError(w, r, errBadRequest)
+	h.writeError(w, r, err)
 }
 
 // isAuthError reports whether err is a refused log-in (as opposed to an

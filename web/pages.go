@@ -426,24 +426,32 @@ func (h *Handler) takeFlash(w http.ResponseWriter, r *http.Request) (string, boo
 	return id, kind == "err"
 }
 
-// nextParam returns the request's next parameter when it is a path on this
-// site, else "".
+// nextParam returns the Location a redirect to the request's next
+// parameter sends, when that is a path on this site (LocalLocation), else
+// "".
 func (h *Handler) nextParam(r *http.Request) string {
-	n := r.FormValue("next")
-	if !LocalPath(n) {
-		return ""
-	}
-	return n
+	loc, _ := LocalLocation(r.FormValue("next"))
+	return loc
 }
 
 // redirectNext sends the browser to the request's next parameter, or to
 // def.
 func (h *Handler) redirectNext(w http.ResponseWriter, r *http.Request, def string) {
-	to := h.nextParam(r)
-	if to == "" {
-		to = def
+	redirectLocal(w, r, r.FormValue("next"), def)
+}
+
+// redirectLocal sends the browser (303) to target when LocalLocation
+// accepts it, else to def, a configured path. Every redirect to a target
+// that came with the request goes through here, so that the Location
+// sent, not only the target received, is checked.
+func redirectLocal(w http.ResponseWriter, r *http.Request, target, def string) {
+	loc, ok := LocalLocation(target)
+	if !ok {
+		if loc, ok = LocalLocation(def); !ok {
+			loc = "/"
+		}
 	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
+	http.Redirect(w, r, loc, http.StatusSeeOther)
 }
 
 // serveStatic serves the embedded assets under Prefix/static/.

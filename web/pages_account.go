@@ -37,10 +37,22 @@ func (h *Handler) accountPageRoutes() {
 	h.mux.HandleFunc("POST "+p+"/manage-emails/{id}/remove", h.ifMultipleEmails(h.form(h.memberPage(
 		h.emailAction(h.svc.RemoveEmail, tr("The email address has been removed."))))))
 
-	h.mux.HandleFunc("GET "+p+"/invite", h.memberPage(func(w http.ResponseWriter, r *http.Request, _ *auth) {
+	h.mux.HandleFunc("GET "+p+"/invite", h.memberPage(h.mayInvite(func(w http.ResponseWriter, r *http.Request, _ *auth) {
 		h.render(w, r, http.StatusOK, "invite", h.newPage(w, r))
-	}))
-	h.mux.HandleFunc("POST "+p+"/invite", h.form(h.memberPage(h.inviteSubmit)))
+	})))
+	h.mux.HandleFunc("POST "+p+"/invite", h.form(h.memberPage(h.mayInvite(h.inviteSubmit))))
+}
+
+// mayInvite wraps the invite page's handlers: a user who may not invite
+// (Config.MayInvite) gets a 403 page.
+func (h *Handler) mayInvite(next func(w http.ResponseWriter, r *http.Request, a *auth)) func(w http.ResponseWriter, r *http.Request, a *auth) {
+	return func(w http.ResponseWriter, r *http.Request, a *auth) {
+		if !h.svc.Config().MayInvite(a.user) {
+			h.forbiddenPage(w, r)
+			return
+		}
+		next(w, r, a)
+	}
 }
 
 // memberPage wraps the handler of a page for logged-in users: see member.

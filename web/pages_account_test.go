@@ -425,7 +425,7 @@ func (e *acctEnv) confirm(to string) {
 }
 
 func TestInvitePage(t *testing.T) {
-	e := newAcctEnv(t, usher.Config{}, false)
+	e := newAcctEnv(t, usher.Config{EnableInviteUser: true}, false)
 	b, _ := e.loggedIn("ann@example.com", "firefox")
 	usertest.MustCreateUser(t, e.svc, "carol@example.com")
 	b.get("/user/invite").want(t, "GET", http.StatusOK, `name="email"`)

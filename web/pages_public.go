@@ -147,11 +147,7 @@ func (h *Handler) afterLogin(w http.ResponseWriter, r *http.Request, d *pageData
 		status := h.formError(r, d, err)
 		showError(status)
 	default:
-		to := d.Next
-		if to == "" {
-			to = h.opts.AfterLoginURL
-		}
-		http.Redirect(w, r, to, http.StatusSeeOther)
+		redirectLocal(w, r, d.Next, h.opts.AfterLoginURL)
 	}
 }
 

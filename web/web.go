@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"sync/atomic"
 
@@ -187,17 +188,66 @@ func (h *Handler) routes() {
 	})
 }
 
-// LocalPath reports whether u is a path on this site: it starts with a
-// single "/" and names no other host ("//evil.example", "/\\evil" and
-// "https://..." are not). Only such paths are used as redirect targets, so
-// that Usher is never an open redirect.
+// LocalPath reports whether u is a path on this site, as a redirect
+// target: see LocalLocation. Only such paths are used as redirect
+// targets, so that Usher is never an open redirect.
 func LocalPath(u string) bool {
-	if u == "" || u[0] != '/' || strings.HasPrefix(u, "//") || strings.HasPrefix(u, "/\\") || strings.ContainsAny(u, "\r\n\t") {
+	_, ok := LocalLocation(u)
+	return ok
+}
+
+// LocalLocation returns the Location header http.Redirect sends for the
+// target u, and whether both u and that Location are paths on this site.
+// http.Redirect cleans the path (path.Clean, which removes "." and ".."
+// segments), so "/./\evil.example" is sent as "/\evil.example", which
+// browsers follow to evil.example: the check must hold for what is sent,
+// not only for what came in.
+//
+// A path on this site starts with a single "/", names no scheme, host or
+// user, and holds no backslash (browsers read it as a slash), no control
+// character (browsers drop tabs and newlines, so "/\t/evil" becomes
+// "//evil"), and in its path no encoded slash, backslash or control
+// character ("%2F", "%5C", "%09"), which a server or proxy behind this one
+// may decode.
+func LocalLocation(u string) (string, bool) {
+	if !localPath(u) {
+		return "", false
+	}
+	loc := cleanLocation(u)
+	return loc, localPath(loc)
+}
+
+// cleanLocation returns the Location http.Redirect sends for u, a target
+// that starts with "/": everything before the first "?" cleaned by
+// path.Clean, a trailing slash kept, the query appended unchanged.
+func cleanLocation(u string) string {
+	p, query, hasQuery := strings.Cut(u, "?")
+	loc := path.Clean(p)
+	if strings.HasSuffix(p, "/") && !strings.HasSuffix(loc, "/") {
+		loc += "/"
+	}
+	if hasQuery {
+		loc += "?" + query
+	}
+	return loc
+}
+
+// localPath checks u itself for the rules of LocalLocation.
+func localPath(u string) bool {
+	if !strings.HasPrefix(u, "/") || strings.HasPrefix(u, "//") || strings.ContainsFunc(u, isControlOrBackslash) {
 		return false
 	}
 	p, err := url.Parse(u)
-	return err == nil && p.Scheme == "" && p.Host == "" && p.User == nil
+	if err != nil || p.Scheme != "" || p.Host != "" || p.User != nil || p.Opaque != "" {
+		return false
+	}
+	raw := p.EscapedPath()
+	return !strings.ContainsFunc(p.Path, isControlOrBackslash) && strings.Count(p.Path, "/") == strings.Count(raw, "/")
 }
+
+// isControlOrBackslash reports whether r is a control character or a
+// backslash, none of which a redirect target may hold.
+func isControlOrBackslash(r rune) bool { return r < ' ' || r == 0x7f || r == '\\' }
 
 // SecurityHeaders returns next with the headers of every Usher answer:
 // not to be cached, sniffed or framed, since answers carry personal data

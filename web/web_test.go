@@ -131,7 +131,7 @@ func TestSignupLoginMeLogout(t *testing.T) {
 	if r := e.do(b, "POST", "/user/api/logout", map[string]any{}); r.status != 200 {
 		t.Fatalf("logout: %d %s", r.status, r.raw)
 	}
-	if r := e.do(b, "GET", "/user/api/me", nil); r.status != 401 || r.errCode() != "authentication_failed" {
+	if r := e.do(b, "GET", "/user/api/me", nil); r.status != 401 || r.errCode() != "login_required" {
 		t.Fatalf("me after logout: %d %s", r.status, r.raw)
 	}
 	r = e.do(b, "POST", "/user/api/login", map[string]any{"email": "ANN@example.com", "password": pw})

@@ -130,7 +130,7 @@ func cmdReseal(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if err != nil {
 		return err
 	}
-	a, err := app.Open(ctx, cfg, quietLogger())
+	a, err := openExisting(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -199,8 +199,11 @@ func readFile(cfg *app.Config, path string, explicit bool) error {
 	return nil
 }
 
-// printConfig writes the effective configuration as TOML, secrets masked.
+// printConfig writes the effective configuration as TOML, secrets masked:
+// the values in use, so base_url is the origin the server derives when
+// it is not set.
 func printConfig(w io.Writer, cfg app.Config) {
+	cfg.BaseURL = cfg.Service().BaseURL
 	for _, s := range settings() {
 		v := s.value(cfg)
 		switch v := v.(type) {

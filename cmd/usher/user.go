@@ -7,19 +7,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/app"
+	"github.com/usher-auth/usher/i18n"
+	"github.com/usher-auth/usher/sqlstore"
 )
 
 const userUsage = `Usage: usher user <command> [flags] [arguments]
 
 Commands (USER is an ID, email address or username):
-  add EMAIL [--username NAME] [--password P | --password-stdin | --import-hash HASH]
-            [--role ROLE]... [--disabled] [--confirmed] [--profile key=value]...
+  add EMAIL (--password P | --password-stdin | --import-hash HASH | --no-password)
+            [--username NAME] [--role ROLE]... [--disabled] [--confirmed] [--profile key=value]...
   list [--search TEXT] [--role ROLE] [--limit N] [--offset N] [--json]
   show USER [--json]
   enable USER | disable USER | unlock USER | require-reset USER | delete USER
@@ -27,6 +30,7 @@ Commands (USER is an ID, email address or username):
   add-role USER ROLE | remove-role USER ROLE
 
 Every command also takes the settings flags (--database, --config, ...).
+They change users, never the schema: run usher migrate (or usher serve) first.
 `
 
 // repeated collects a flag given several times.
@@ -50,6 +54,7 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	var (
 		username, pw, pwHash, search, role   string
 		pwStdin, disabled, confirmed, asJSON bool
+		noPassword                           bool
 		limit, offset                        int
 		roles, profile                       repeated
 	)
@@ -68,6 +73,7 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fs.BoolVar(&disabled, "disabled", false, "create the account disabled")
 		fs.BoolVar(&confirmed, "confirmed", false, "mark the email address as confirmed")
 		fs.StringVar(&pwHash, "import-hash", "", "import an existing hash (bcrypt, argon2id, passlib formats)")
+		fs.BoolVar(&noPassword, "no-password", false, "create the user without a password: they cannot log in with one until it is set")
 		fallthrough
 	case "set-password":
 		fs.StringVar(&pw, "password", "", "the password (visible in the process list; prefer --password-stdin)")
@@ -97,18 +103,26 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintf(stderr, "usher user %s: want %d argument(s), got %d\n\n%s", sub, want, len(positional), userUsage)
 		return errUsage
 	}
+	if sub == "add" {
+		if err := checkPasswordChoice(pw != "" || pwStdin, pwHash != "", noPassword, stderr); err != nil {
+			return err
+		}
+	}
 	if pwStdin {
 		line, err := bufio.NewReader(stdin).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("reading the password: %w", err)
 		}
 		pw = strings.TrimRight(line, "\r\n")
+		if pw == "" {
+			return errors.New("no password on standard input")
+		}
 	}
 	cfg, err := cf.load(getenv)
 	if err != nil {
 		return err
 	}
-	a, err := app.Open(ctx, cfg, quietLogger())
+	a, err := openExisting(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -132,6 +146,9 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return explain(err)
 		}
 		fmt.Fprintf(stdout, "created user %s (%s)\n", u.ID, u.Email)
+		if noPassword {
+			fmt.Fprintln(stdout, "It has no password, so it cannot log in with one until one is set (usher user set-password, or a password reset by email).")
+		}
 		return nil
 	}
 	if sub == "list" {
@@ -218,6 +235,37 @@ func orDone(err error, done func(string) error, what string) error {
 	return done(what)
 }
 
+// checkPasswordChoice insists that user add is told how the user will log
+// in: a password, an imported hash, or deliberately none.
+func checkPasswordChoice(password, hash, none bool, stderr io.Writer) error {
+	n := 0
+	for _, b := range []bool{password, hash, none} {
+		if b {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		fmt.Fprintln(stderr, "usher user add: give a password (--password or --password-stdin), an existing hash (--import-hash), "+
+			"or --no-password to create a user who cannot log in with a password until one is set.")
+		return errUsage
+	case n > 1:
+		fmt.Fprintln(stderr, "usher user add: give only one of --password/--password-stdin, --import-hash and --no-password.")
+		return errUsage
+	}
+	return nil
+}
+
+// openExisting opens the app for a command that must not change the
+// schema, and says what to do when the database is missing or old.
+func openExisting(ctx context.Context, cfg app.Config) (*app.App, error) {
+	a, err := app.OpenExisting(ctx, cfg, quietLogger())
+	if errors.Is(err, sqlstore.ErrSchemaNotCurrent) {
+		return nil, fmt.Errorf("%v. Run `usher migrate` (or start `usher serve`) to create or upgrade it", strings.TrimPrefix(err.Error(), "sqlstore: "))
+	}
+	return a, err
+}
+
 // explain turns Service errors into sentences for the terminal.
 func explain(err error) error {
 	var ve *usher.ValidationError
@@ -226,11 +274,13 @@ func explain(err error) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &ve):
+		// The pages' English words: "email: This is not a valid email address."
 		var parts []string
 		for f, m := range ve.Fields {
-			parts = append(parts, f+": "+strings.ReplaceAll(m, "_", " "))
+			parts = append(parts, f+": "+i18n.Default().Text("en", m))
 		}
-		return fmt.Errorf("invalid input: %s", strings.Join(parts, "; "))
+		sort.Strings(parts)
+		return errors.New(strings.Join(parts, " "))
 	case errors.As(err, &pe):
 		switch pe.Reason {
 		case usher.MsgPasswordTooShort:
@@ -254,12 +304,21 @@ func when(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// jsonTime returns t for JSON, or nil (null) for the zero time, as the
+// JSON API writes a time that has not happened.
+func jsonTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
 func usersJSON(list []*usher.User) []map[string]any {
 	out := make([]map[string]any, len(list))
 	for i, u := range list {
 		out[i] = map[string]any{
 			"id": u.ID, "email": u.Email, "username": u.Username, "enabled": u.Enabled,
-			"email_confirmed": u.EmailConfirmed(), "signed_up_at": u.SignedUpAt, "last_login_at": u.LastLoginAt,
+			"email_confirmed": u.EmailConfirmed(), "signed_up_at": jsonTime(u.SignedUpAt), "last_login_at": jsonTime(u.LastLoginAt),
 			"password_failures": u.PasswordFailures, "roles": u.Roles, "profile": u.Profile,
 		}
 	}

@@ -552,7 +552,7 @@ func enrolTOTP(t *testing.T, s *server, email string) []byte {
 // Content-Security-Policy violation, and takes a full-page screenshot of
 // each; with USHER_SCREENSHOTS_DIR set, it writes them there as PNG files.
 func TestScreenshots(t *testing.T) {
-	s := startServer(t, nil)
+	s := startServer(t, func(c *app.Config) { c.EnableInviteUser = true })
 	s.createUser(t, "ann@example.com")
 	s.createUser(t, "mo@example.com")
 	enrolTOTP(t, s, "mo@example.com")
