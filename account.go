@@ -2,7 +2,6 @@ package usher
 
 import (
 	"context"
-	"strings"
 	"time"
 )
 
@@ -21,13 +20,10 @@ func (s *Service) ChangeUsername(ctx context.Context, sess *Session, newUsername
 	if !s.cfg.EnableUsername {
 		return nil, ErrNotFound
 	}
-	newUsername = strings.TrimSpace(newUsername)
+	newUsername, msg := normalizeUsername(newUsername)
 	var v ValidationError
-	switch {
-	case newUsername == "":
-		v.add("username", MsgRequired)
-	case !validUsername(newUsername):
-		v.add("username", MsgInvalidUsername)
+	if msg != "" {
+		v.add("username", msg)
 	}
 	if password == "" {
 		v.add("password", MsgRequired)
@@ -70,8 +66,8 @@ func (s *Service) ChangeUsername(ctx context.Context, sess *Session, newUsername
 // confirmed. It returns a *ValidationError, ErrUserExists (someone has the
 // address already) or a *RateLimitError.
 func (s *Service) Invite(ctx context.Context, email, invitedBy string, c Client) error {
-	email = strings.TrimSpace(email)
-	if err := checkEmail(email); err != nil {
+	email, err := checkEmail(email)
+	if err != nil {
 		return err
 	}
 	if err := s.checkRate(ctx, "mail", c.IP, s.cfg.MailRateLimit, time.Hour); err != nil {
@@ -88,7 +84,7 @@ func (s *Service) Invite(ctx context.Context, email, invitedBy string, c Client)
 			inviter = u.Email
 		}
 	}
-	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		tok, hash := newToken()
 		now := s.now()
 		ttl := s.cfg.InvitationExpiration
