@@ -2,7 +2,6 @@ package usher
 
 import (
 	"context"
-	"strings"
 	"time"
 )
 
@@ -21,13 +20,10 @@ func (s *Service) ChangeUsername(ctx context.Context, sess *Session, newUsername
 	if !s.cfg.EnableUsername {
 		return nil, ErrNotFound
 	}
-	newUsername = strings.TrimSpace(newUsername)
+	newUsername, msg := normalizeUsername(newUsername)
 	var v ValidationError
-	switch {
-	case newUsername == "":
-		v.add("username", MsgRequired)
-	case !validUsername(newUsername):
-		v.add("username", MsgInvalidUsername)
+	if msg != "" {
+		v.add("username", msg)
 	}
 	if password == "" {
 		v.add("password", MsgRequired)
@@ -85,8 +81,8 @@ func (s *Service) Invite(ctx context.Context, email, invitedBy string, c Client)
 		}
 		inviter = u.Email
 	}
-	email = strings.TrimSpace(email)
-	if err := checkEmail(email); err != nil {
+	email, err := checkEmail(email)
+	if err != nil {
 		return err
 	}
 	if err := s.checkRate(ctx, "mail", c.IP, s.cfg.MailRateLimit, time.Hour); err != nil {
@@ -97,7 +93,7 @@ func (s *Service) Invite(ctx context.Context, email, invitedBy string, c Client)
 	} else if !isNotFound(err) {
 		return err
 	}
-	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		tok, hash := newToken()
 		now := s.now()
 		ttl := s.cfg.InvitationExpiration

@@ -2,7 +2,6 @@ package usher
 
 import (
 	"context"
-	"strings"
 	"time"
 )
 
@@ -93,8 +92,8 @@ func (s *Service) enqueueSignupMail(ctx context.Context, tx Store, u *User) erro
 // no account should get an e-mail, which the caller answers exactly like
 // success, so that the answer does not tell whether an account exists.
 func (s *Service) mailRequest(ctx context.Context, email string, c Client) (*User, error) {
-	email = strings.TrimSpace(email)
-	if err := checkEmail(email); err != nil {
+	email, err := checkEmail(email)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.checkRate(ctx, "mail", c.IP, s.cfg.MailRateLimit, time.Hour); err != nil {

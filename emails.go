@@ -2,7 +2,6 @@ package usher
 
 import (
 	"context"
-	"strings"
 	"time"
 )
 
@@ -31,15 +30,15 @@ func (s *Service) AddEmail(ctx context.Context, userID, email string, c Client) 
 	if !s.cfg.EnableMultipleEmails {
 		return nil, ErrNotFound
 	}
-	email = strings.TrimSpace(email)
-	if err := checkEmail(email); err != nil {
+	email, err := checkEmail(email)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.checkRate(ctx, "mail", c.IP, s.cfg.MailRateLimit, time.Hour); err != nil {
 		return nil, err
 	}
 	var e *UserEmail
-	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		u, err := tx.UserByID(ctx, userID)
 		if err != nil {
 			return err

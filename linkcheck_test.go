@@ -75,7 +75,7 @@ func linkKinds() []linkKind {
 // a used, expired, replaced, unknown or other kind's link is
 // ErrInvalidToken, as using it would be.
 func TestCheckLink(t *testing.T) {
-	cfg := usher.Config{EnableConfirmEmail: true, EnableLoginLink: true, AllowMFAEmailReset: true}
+	cfg := usher.Config{EnableConfirmEmail: true, EnableLoginLink: true, AllowMFAEmailReset: true, EnableInviteUser: true}
 	for _, k := range linkKinds() {
 		t.Run(k.kind, func(t *testing.T) {
 			svc, clock := newMFAService(t, cfg)

@@ -167,23 +167,16 @@ func (s *Service) newUser(ctx context.Context, pre *ValidationError, in NewUser,
 	if pre != nil {
 		v = *pre
 	}
-	email := strings.TrimSpace(in.Email)
-	switch {
-	case email == "":
-		v.add("email", MsgRequired)
-	case !validEmail(email):
-		v.add("email", MsgInvalidEmail)
+	email, msg := normalizeEmail(in.Email)
+	if msg != "" {
+		v.add("email", msg)
 	}
-	username := strings.TrimSpace(in.Username)
+	username := ""
 	if s.cfg.EnableUsername {
-		switch {
-		case username == "" && !admin:
-			v.add("username", MsgRequired)
-		case username != "" && !validUsername(username):
-			v.add("username", MsgInvalidUsername)
+		username, msg = normalizeUsername(in.Username)
+		if msg != "" && (msg != MsgRequired || !admin) {
+			v.add("username", msg)
 		}
-	} else {
-		username = ""
 	}
 	profile := s.checkProfile(in.Profile, &v, admin)
 	locale := strings.TrimSpace(in.Locale)

@@ -21,7 +21,8 @@ type Store interface {
 	// CreateUser inserts u (with its Roles and Profile). u.ID must be set.
 	CreateUser(ctx context.Context, u *User) error
 	// UserByID, UserByEmail and UserByUsername return a user with its
-	// roles; e-mail and username are compared case-insensitively.
+	// roles; e-mail and username are compared by FoldEmail and
+	// FoldUsername.
 	// UserByEmail finds a user by the primary address or by a confirmed
 	// secondary address.
 	UserByID(ctx context.Context, id string) (*User, error)
@@ -193,8 +194,9 @@ type UserUpdate struct {
 
 // UserQuery selects users for ListUsers and CountUsers.
 type UserQuery struct {
-	// Search matches a substring of the e-mail address or username,
-	// case-insensitively ("" = all).
+	// Search matches a substring of the e-mail address or username
+	// keys, folded like an address (FoldEmail: ASCII case ignored;
+	// "" = all).
 	Search string
 	Role   string // only users with this role ("" = any)
 	Offset int

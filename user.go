@@ -11,8 +11,8 @@ import (
 // password check; the JSON API and the CLI print the other fields.
 type User struct {
 	ID       string
-	Email    string // as the user typed it; compared case-insensitively
-	Username string // optional; compared case-insensitively
+	Email    string // as the user typed it, normalized; compared by FoldEmail
+	Username string // optional; compared by FoldUsername
 	// Locale is the user's language for pages and e-mails, a BCP 47 tag
 	// such as "de", "fa" or "pt-BR"; "" = not chosen (the default
 	// language applies).
@@ -48,13 +48,6 @@ func (u *User) EmailConfirmed() bool { return !u.EmailConfirmedAt.IsZero() }
 
 // HasRole reports whether the user has the named role.
 func (u *User) HasRole(name string) bool { return slices.Contains(u.Roles, name) }
-
-// FoldEmail returns the form of an e-mail address used to compare addresses:
-// trimmed and lower-cased. Stores keep it in a uniquely indexed column.
-func FoldEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
-
-// FoldUsername returns the form of a username used to compare usernames.
-func FoldUsername(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
 
 // NewID returns a new random identifier (128 bits, base32 text).
 func NewID() string { return strings.ToLower(rand.Text()) }

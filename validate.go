@@ -8,12 +8,16 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
+	"golang.org/x/text/secure/precis"
 )
 
 // validEmail reports whether s is a plain e-mail address (no display name)
-// with a dotted domain, at most 254 bytes.
+// with a dotted domain, at most 254 bytes, and without characters that
+// normalizeEmail refuses.
 func validEmail(s string) bool {
-	if len(s) > 254 || strings.ContainsAny(s, " <>\r\n") {
+	if len(s) > 254 || strings.ContainsAny(s, " <>\r\n") || textProblem(s) != "" {
 		return false
 	}
 	a, err := mail.ParseAddress(s)
@@ -25,16 +29,73 @@ func validEmail(s string) bool {
 	return at > 0 && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
 }
 
-// checkEmail returns nil, or a *ValidationError for a missing or
-// malformed address.
-func checkEmail(email string) error {
-	switch {
-	case email == "":
-		return &ValidationError{Fields: map[string]string{"email": MsgRequired}}
-	case !validEmail(email):
-		return &ValidationError{Fields: map[string]string{"email": MsgInvalidEmail}}
+// normalizeEmail checks an address a user typed and returns the form to
+// store, or a message ID: MsgRequired, MsgInvalidText,
+// MsgHiddenCharacters, MsgLookalikeCharacters or MsgInvalidEmail.
+//
+// The stored form is the address trimmed, with fullwidth forms mapped and
+// in NFC (see FoldEmail), the local part's case as typed, and the domain
+// lower-cased through IDNA: an ASCII domain (including "xn--" labels) stays
+// ASCII, a Unicode one stays Unicode.
+func normalizeEmail(email string) (string, string) {
+	email = strings.TrimSpace(email)
+	if email == "" {
+		return "", MsgRequired
 	}
-	return nil
+	if msg := textProblem(email); msg != "" {
+		return "", msg
+	}
+	email = normalizeText(email)
+	at := strings.LastIndexByte(email, '@')
+	if at <= 0 {
+		return "", MsgInvalidEmail
+	}
+	local, domain := email[:at], email[at+1:]
+	if lookalike(local) {
+		return "", MsgLookalikeCharacters
+	}
+	var err error
+	if isASCII(domain) {
+		_, err = idna.Lookup.ToASCII(domain)
+		domain = lowerASCII(domain)
+	} else {
+		domain, err = idna.Lookup.ToUnicode(domain)
+	}
+	email = local + "@" + domain
+	if err != nil || !validEmail(email) {
+		return "", MsgInvalidEmail
+	}
+	return email, ""
+}
+
+// checkEmail returns the address normalized (see normalizeEmail), or a
+// *ValidationError for a missing or malformed address.
+func checkEmail(email string) (string, error) {
+	email, msg := normalizeEmail(email)
+	if msg != "" {
+		return "", &ValidationError{Fields: map[string]string{"email": msg}}
+	}
+	return email, nil
+}
+
+// normalizeUsername checks a username a user typed and returns the form to
+// store, or a message ID: MsgRequired, MsgInvalidText,
+// MsgHiddenCharacters or MsgInvalidUsername. The stored form is the PRECIS
+// UsernameCasePreserved one (RFC 8265: fullwidth forms mapped, NFC; case as
+// typed) and must pass validUsername; FoldUsername compares them.
+func normalizeUsername(name string) (string, string) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", MsgRequired
+	}
+	if msg := textProblem(name); msg != "" {
+		return "", msg
+	}
+	name, err := precis.UsernameCasePreserved.String(name)
+	if err != nil || !validUsername(name) {
+		return "", MsgInvalidUsername
+	}
+	return name, ""
 }
 
 // validUsername applies Flask-User's username rule: at least 3 characters,

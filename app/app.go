@@ -58,12 +58,27 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, o sqlstore.Options)
 	if err != nil {
 		return nil, err
 	}
+	warnKeyCollisions(ctx, st, log)
 	a, err := New(cfg, st, log)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// warnKeyCollisions logs the accounts that the re-fold of stored keys
+// left as they were (sqlstore.Store.Refold), until they are resolved.
+func warnKeyCollisions(ctx context.Context, st *sqlstore.Store, log *slog.Logger) {
+	list, err := st.KeyCollisions(ctx)
+	if err != nil {
+		log.Error("reading the accounts left out of the re-fold", "err", err)
+		return
+	}
+	if len(list) > 0 {
+		log.Warn("some accounts would share an email address or username and were left as they were; "+
+			"usher migrate lists them", "accounts", len(list))
+	}
 }
 
 // New builds an App over an open store.

@@ -533,6 +533,7 @@ func (s *Store) provider(ctx context.Context) (*goose.Provider, error) {
 	opts := []goose.ProviderOption{
 		goose.WithTableName(migrationTable),
 		goose.WithDisableGlobalRegistry(true),
+		goose.WithGoMigrations(s.refoldMigration()),
 	}
 	dialect := goose.DialectSQLite3
 	if s.d.name == DialectPostgres {

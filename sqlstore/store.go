@@ -169,9 +169,9 @@ func profileJSON(p map[string]string) (any, error) {
 
 // CreateUser inserts u with its roles, its profile and its primary address
 // (a user_emails row), in one transaction. It returns usher.ErrUserExists
-// if the ID, the e-mail address or the username (compared
-// case-insensitively) is taken; an address is taken by another user's
-// primary or confirmed address, not by an unconfirmed one.
+// if the ID, the e-mail address or the username (compared by
+// usher.FoldEmail and usher.FoldUsername) is taken; an address is taken by
+// another user's primary or confirmed address, not by an unconfirmed one.
 func (s *Store) CreateUser(ctx context.Context, u *usher.User) error {
 	if u.ID == "" {
 		return errors.New("sqlstore: CreateUser: the user has no ID")
@@ -228,7 +228,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (*usher.User, error) {
 }
 
 // UserByEmail returns the user whose primary address, or one of whose
-// confirmed secondary addresses, matches email case-insensitively, or
+// confirmed secondary addresses, matches email by usher.FoldEmail, or
 // usher.ErrNotFound. It is one prepared query (see qUserByEmail).
 func (s *Store) UserByEmail(ctx context.Context, email string) (*usher.User, error) {
 	key := usher.FoldEmail(email)
@@ -236,7 +236,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*usher.User, err
 }
 
 // UserByUsername returns the user whose username matches username
-// case-insensitively, or usher.ErrNotFound.
+// by usher.FoldUsername, or usher.ErrNotFound.
 func (s *Store) UserByUsername(ctx context.Context, username string) (*usher.User, error) {
 	key := usher.FoldUsername(username)
 	if key == "" {
@@ -375,9 +375,10 @@ func userWhere(q usher.UserQuery) (string, []any) {
 		args []any
 	)
 	if q.Search != "" {
-		// The *_key columns are folded; fold the search the same way and
-		// match it literally.
-		pat := "%" + likeEscaper.Replace(strings.ToLower(strings.TrimSpace(q.Search))) + "%"
+		// The *_key columns are folded; fold the search the same way
+		// (usher.FoldEmail: a part of an address folds as the address
+		// would, and usernames are ASCII) and match it literally.
+		pat := "%" + likeEscaper.Replace(usher.FoldEmail(q.Search)) + "%"
 		cond = append(cond, `(u.email_key LIKE ? ESCAPE '\' OR u.username_key LIKE ? ESCAPE '\')`)
 		args = append(args, pat, pat)
 	}

@@ -49,6 +49,7 @@ func Run(t *testing.T, newDatabase NewDatabase) {
 	}{
 		{"CreateAndGet", testCreateAndGet},
 		{"CreateDuplicate", testCreateDuplicate},
+		{"FoldedKeys", testFoldedKeys},
 		{"UpdateUser", testUpdateUser},
 		{"UpdateUserTaken", testUpdateUserTaken},
 		{"Profile", testProfile},

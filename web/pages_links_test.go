@@ -37,7 +37,7 @@ func (e *acctEnv) mailedPath(to, kind string) string {
 // a way to ask for a new one, instead of a form to fill in for nothing;
 // so does the form's POST when the link died meanwhile.
 func TestLinkPagesCheckTheLink(t *testing.T) {
-	e := newAcctEnv(t, usher.Config{EnableConfirmEmail: true, EnableLoginLink: true, AllowMFAEmailReset: true}, true)
+	e := newAcctEnv(t, usher.Config{EnableConfirmEmail: true, EnableLoginLink: true, AllowMFAEmailReset: true, EnableInviteUser: true}, true)
 	ctx := t.Context()
 	boss := usertest.MustCreateUser(t, e.svc, "boss@example.com")
 	if _, err := e.svc.CreateUser(ctx, usher.NewUser{Email: "ann@example.com", Password: pw, Enabled: true}); err != nil {

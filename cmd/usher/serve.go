@@ -94,7 +94,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	return nil
 }
 
-// cmdMigrate applies migrations and exits.
+// cmdMigrate applies migrations, re-folds the stored keys (see
+// sqlstore.Store.Refold), lists the accounts it could not re-fold, and
+// exits.
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := newFlagSet("migrate", "usher migrate [flags]", stderr)
 	cf := addConfigFlags(fs)
@@ -105,7 +107,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if err != nil {
 		return err
 	}
-	st, err := sqlstore.Open(ctx, cfg.Database) // Open applies the migrations.
+	st, err := sqlstore.Open(ctx, cfg.Database) // Open applies the migrations, re-fold included.
 	if err != nil {
 		return err
 	}
@@ -115,7 +117,29 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		return err
 	}
 	fmt.Fprintf(stdout, "database %s is at schema version %d (latest %d)\n", maskURL(cfg.Database), cur, latest)
+	collisions, err := st.Refold(ctx)
+	if err != nil {
+		return err
+	}
+	printKeyCollisions(stdout, collisions)
 	return nil
+}
+
+// printKeyCollisions lists the accounts whose addresses or usernames fold
+// to one key and were left as they were, one line per key, values quoted
+// so that invisible differences show.
+func printKeyCollisions(w io.Writer, list []sqlstore.KeyCollision) {
+	if len(list) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "%d account(s) would share an email address or username and were left as they were;\n"+
+		"resolve each (usher user delete ID for a duplicate account), then run usher migrate again:\n", len(list))
+	for i, c := range list {
+		if i == 0 || c.Kind != list[i-1].Kind || c.Key != list[i-1].Key {
+			fmt.Fprintf(w, "%s %+q:\n", c.Kind, c.Key)
+		}
+		fmt.Fprintf(w, "  user %s: %+q\n", c.UserID, c.Value)
+	}
 }
 
 // cmdReseal re-seals second-factor secrets with the first key of
