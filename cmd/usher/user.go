@@ -67,7 +67,7 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fs.Var(&profile, "profile", "set a profile field, key=value (repeatable)")
 		fs.BoolVar(&disabled, "disabled", false, "create the account disabled")
 		fs.BoolVar(&confirmed, "confirmed", false, "mark the e-mail address as confirmed")
-		fs.StringVar(&pwHash, "import-hash", "", "import an existing hash (bcrypt, argon2id, passlib formats)")
+		fs.StringVar(&pwHash, "import-hash", "", "import an existing hash (argon2id, bcrypt, passlib's and Werkzeug's formats)")
 		fallthrough
 	case "set-password":
 		fs.StringVar(&pw, "password", "", "the password (visible in the process list; prefer --password-stdin)")
@@ -228,7 +228,10 @@ func explain(err error) error {
 	case errors.As(err, &ve):
 		var parts []string
 		for f, m := range ve.Fields {
-			parts = append(parts, f+": "+strings.ReplaceAll(m, "_", " "))
+			if !strings.Contains(m, " ") { // a message ID, not text
+				m = strings.ReplaceAll(m, "_", " ")
+			}
+			parts = append(parts, f+": "+m)
 		}
 		return fmt.Errorf("invalid input: %s", strings.Join(parts, "; "))
 	case errors.As(err, &pe):
