@@ -75,6 +75,9 @@ type Store interface {
 	// window, and returns the count so far in that window. Several
 	// processes sharing the database share the counts.
 	Hit(ctx context.Context, key string, window time.Time) (int, error)
+	// LastHit returns the newest window of key and its count;
+	// ErrNotFound if key has none.
+	LastHit(ctx context.Context, key string) (window time.Time, count int, err error)
 	// DeleteHits removes counters of windows that started before before.
 	DeleteHits(ctx context.Context, before time.Time) error
 

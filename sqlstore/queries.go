@@ -24,6 +24,7 @@ const (
 	qTouchSession
 	qDeleteExpiredSessions
 	qDeleteHits
+	qLastHit
 	qInsertEvent
 	qListEvents
 	qListUserEvents
@@ -152,6 +153,7 @@ var queries = [numQueries]string{
 	qDeleteExpiredSessions: `DELETE FROM sessions
 		WHERE expires_at <= ? OR (NOT remember AND last_seen_at < ?)`,
 	qDeleteHits: `DELETE FROM throttle WHERE window_start < ?`,
+	qLastHit:    `SELECT window_start, count FROM throttle WHERE key = ? ORDER BY window_start DESC LIMIT 1`,
 	qInsertEvent: `INSERT INTO events (user_id, type, ip, user_agent, detail, at)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 	qListEvents: `SELECT id, user_id, type, ip, user_agent, detail, at FROM events
