@@ -84,11 +84,13 @@ type Service struct {
 	lastSync time.Time
 	seen     map[int64]time.Time // events already applied to the cache
 
-	mfa     MFA
-	sealer  Sealer
-	mailer  Mailer
-	kick    chan struct{} // wakes the outbox worker
-	onEvent func(context.Context, Event)
+	mfa    MFA
+	sealer Sealer
+	mailer Mailer
+	kick   chan struct{} // wakes the outbox worker
+	// deliverMu lets one DeliverMail run at a time in this process.
+	deliverMu sync.Mutex
+	onEvent   func(context.Context, Event)
 	// validateSignup is Deps.ValidateSignup.
 	validateSignup func(context.Context, *Signup) error
 	webhooks       []Webhook

@@ -35,6 +35,7 @@ const (
 	qDeleteExpiredTokens
 	qInsertMessage
 	qClaimMessages
+	qClaimMessagesOfKind
 	qMarkMessageSent
 	qMarkMessageFailed
 	qListMessages
@@ -183,6 +184,11 @@ var queries = [numQueries]string{
 	qClaimMessages: `UPDATE outbox SET next_attempt_at = ?
 		WHERE id IN (SELECT id FROM outbox
 			WHERE sent_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
+			ORDER BY id LIMIT ? {SKIP_LOCKED})
+		RETURNING ` + messageCols,
+	qClaimMessagesOfKind: `UPDATE outbox SET next_attempt_at = ?
+		WHERE id IN (SELECT id FROM outbox
+			WHERE sent_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?) AND kind = ?
 			ORDER BY id LIMIT ? {SKIP_LOCKED})
 		RETURNING ` + messageCols,
 	qMarkMessageSent: `UPDATE outbox SET sent_at = ?, vars = NULL WHERE id = ?`,

@@ -78,6 +78,7 @@ func Run(t *testing.T, newDatabase NewDatabase) {
 		{"DeleteUserTokens", testDeleteUserTokens},
 		{"Outbox", testOutbox},
 		{"ClaimConcurrent", testClaimConcurrent},
+		{"ClaimOfKind", testClaimOfKind},
 		{"MailInTx", testMailInTx},
 		{"EmailsPrimaryRow", testEmailsPrimaryRow},
 		{"AddUserEmail", testAddUserEmail},
