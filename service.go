@@ -76,6 +76,7 @@ type Service struct {
 	patterns  map[string]*regexp.Regexp // profile field patterns
 	hashSem   chan struct{}             // bounds concurrent password hashes
 	hashes    atomic.Int64              // hashes computed
+	verifyCost verifyCosts              // see padFailure
 	hashNanos atomic.Int64              // time spent computing them
 	basic     *basicCache
 	cache     *sessionCache
@@ -321,17 +322,24 @@ func (s *Service) hashPassword(ctx context.Context, pw string) (string, error) {
 
 // verifyPassword checks pw against u's hash, or spends the same time on a
 // dummy hash when u is nil or has no password, so that the answer's timing
-// does not reveal whether the account exists.
+// does not reveal whether the account exists. A mismatch is answered no
+// sooner than the slowest verification seen (padFailure).
 func (s *Service) verifyPassword(ctx context.Context, u *User, pw string) (ok, rehash bool, err error) {
+	start := time.Now()
 	werr := s.withHash(ctx, func() {
 		if u == nil || u.PasswordHash == "" {
 			s.hasher.Dummy(pw)
 			return
 		}
+		t := time.Now()
 		ok, rehash, err = s.hasher.Verify(u.PasswordHash, pw)
+		s.verifyCost.note(u.PasswordHash, time.Since(t))
 	})
 	if werr != nil {
 		return false, false, werr
+	}
+	if !ok {
+		s.padFailure(ctx, start)
 	}
 	if err != nil {
 		// A malformed stored hash is a mismatch; say so in the log only.
