@@ -73,13 +73,13 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 
-	patterns  map[string]*regexp.Regexp // profile field patterns
-	hashSem   chan struct{}             // bounds concurrent password hashes
-	hashes    atomic.Int64              // hashes computed
-	verifyCost verifyCosts              // see padFailure
-	hashNanos atomic.Int64              // time spent computing them
-	basic     *basicCache
-	cache     *sessionCache
+	patterns   map[string]*regexp.Regexp // profile field patterns
+	hashSem    chan struct{}             // bounds concurrent password hashes
+	hashes     atomic.Int64              // hashes computed
+	verifyCost verifyCosts               // see padFailure
+	hashNanos  atomic.Int64              // time spent computing them
+	basic      *basicCache
+	cache      *sessionCache
 
 	syncMu   sync.Mutex
 	lastSync time.Time
