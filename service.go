@@ -73,25 +73,27 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 
-	patterns   map[string]*regexp.Regexp // profile field patterns
-	hashSem    chan struct{}             // bounds concurrent password hashes
-	hashes     atomic.Int64              // hashes computed
-	verifyCost verifyCosts               // see padFailure
-	hashNanos  atomic.Int64              // time spent computing them
-	basic      *basicCache
-	cache      *sessionCache
+	patterns  map[string]*regexp.Regexp // profile field patterns
+	hashSem   chan struct{}             // bounds concurrent password hashes
+	hashes    atomic.Int64              // hashes computed
+	hashNanos atomic.Int64              // time spent computing them
+	basic     *basicCache
+	cache     *sessionCache
+
+	// verifyCost times each hash format's verification (padFailure).
+	verifyCost verifyCosts
+	// deliverMu lets one DeliverMail run at a time in this process.
+	deliverMu sync.Mutex
 
 	syncMu   sync.Mutex
 	lastSync time.Time
 	seen     map[int64]time.Time // events already applied to the cache
 
-	mfa    MFA
-	sealer Sealer
-	mailer Mailer
-	kick   chan struct{} // wakes the outbox worker
-	// deliverMu lets one DeliverMail run at a time in this process.
-	deliverMu sync.Mutex
-	onEvent   func(context.Context, Event)
+	mfa     MFA
+	sealer  Sealer
+	mailer  Mailer
+	kick    chan struct{} // wakes the outbox worker
+	onEvent func(context.Context, Event)
 	// validateSignup is Deps.ValidateSignup.
 	validateSignup func(context.Context, *Signup) error
 	webhooks       []Webhook
@@ -323,7 +325,7 @@ func (s *Service) hashPassword(ctx context.Context, pw string) (string, error) {
 // verifyPassword checks pw against u's hash, or spends the same time on a
 // dummy hash when u is nil or has no password, so that the answer's timing
 // does not reveal whether the account exists. A mismatch is answered no
-// sooner than the slowest verification seen (padFailure).
+// sooner than the costliest hash format's verification (padFailure).
 func (s *Service) verifyPassword(ctx context.Context, u *User, pw string) (ok, rehash bool, err error) {
 	start := time.Now()
 	werr := s.withHash(ctx, func() {
