@@ -31,7 +31,9 @@ type Deps struct {
 	MFA    MFA
 	Sealer Sealer
 	// Mailer delivers the outbox's e-mails. nil means e-mails are kept in
-	// the outbox and nobody sends them (tests that read the outbox).
+	// the outbox and nobody sends them (tests that read the outbox); the
+	// "send me a link" requests are still turned into e-mails there, by
+	// the background worker or a call of DeliverMail.
 	Mailer Mailer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
