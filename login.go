@@ -207,8 +207,9 @@ const (
 	lockExpired
 )
 
-// lockState tells what failures consecutive failures, the last lock set
-// at lockedAt, mean now: one rule for accounts and unknown identifiers.
+// lockState tells what a count of consecutive failures means now, the
+// last lock having been set at lockedAt: one rule for accounts and for
+// unknown identifiers.
 func (s *Service) lockState(failures int, lockedAt time.Time) int {
 	max := s.cfg.MaxPasswordFailures
 	if max < 0 || failures < max {
