@@ -87,37 +87,87 @@ func (s *Service) enqueueSignupMail(ctx context.Context, tx Store, u *User) erro
 	return s.enqueue(ctx, tx, MailRegistered, u.Email, u.Locale, mailVars(u, "", 0))
 }
 
-// mailRequest is the common part of the "send me a link" requests: check
-// the address, throttle, and find the account. It returns (nil, nil) when
-// no account should get an e-mail, which the caller answers exactly like
-// success, so that the answer does not tell whether an account exists.
-func (s *Service) mailRequest(ctx context.Context, email string, c Client) (*User, error) {
+// mailRequestKind is the outbox kind of a recorded "send me a link" ask.
+const mailRequestKind = "mail_request"
+
+// mailRequest is the request path of the "send me a link" asks: check the
+// address, throttle by IP, and record the ask in the outbox. The same work
+// whether or not an account has the address — the lookup, and what it
+// leads to, is the outbox worker's (answerMailRequest) — so that neither
+// the answer nor its timing tells whether an account exists. The ask is
+// in the database before the answer: a process that dies leaves it to
+// another. ask is the e-mail wanted: MailResetPassword, MailLoginLink,
+// MailConfirmEmail or MailMFAReset.
+func (s *Service) mailRequest(ctx context.Context, email, ask string, c Client) error {
 	email, err := checkEmail(email)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.checkRate(ctx, "mail", c.IP, s.cfg.MailRateLimit, time.Hour); err != nil {
-		return nil, err
+		return err
 	}
-	u, err := s.store.UserByEmail(ctx, email)
-	if isNotFound(err) {
-		return nil, nil
+	return s.enqueue(ctx, s.store, mailRequestKind, email, "",
+		map[string]string{"ask": ask, "ip": c.IP, "user_agent": truncate(c.UserAgent, 256)})
+}
+
+// answerMailRequest is the outbox worker's half of a recorded ask: it
+// looks the address up and, when an account should get the e-mail,
+// creates the link and enqueues it, in one transaction with marking the
+// ask done, so that each ask is answered once.
+func (s *Service) answerMailRequest(ctx context.Context, m *Message) error {
+	c := Client{IP: m.Vars["ip"], UserAgent: m.Vars["user_agent"]}
+	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
+		u, err := tx.UserByEmail(ctx, m.To)
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		if u != nil {
+			if err := s.mailAsked(ctx, tx, m.Vars["ask"], u, c); err != nil {
+				return err
+			}
+		}
+		return tx.MarkMessageSent(ctx, m.ID, s.now())
+	})
+}
+
+// mailAsked sends u the e-mail of kind ask, if u should get it: a
+// confirmation link only to an unconfirmed address, a login link or an
+// MFA-reset link only to an enabled account while the feature is on.
+func (s *Service) mailAsked(ctx context.Context, tx Store, ask string, u *User, c Client) error {
+	switch ask {
+	case MailResetPassword:
+		// A new link voids the older ones.
+		if _, err := tx.DeleteTokens(ctx, u.ID, TokenResetPassword); err != nil {
+			return err
+		}
+		s.event(ctx, tx, u.ID, EventForgotPassword, c, "")
+		return s.mailLink(ctx, tx, u, TokenResetPassword, "/reset-password", MailResetPassword, s.cfg.ResetPasswordExpiration)
+	case MailLoginLink:
+		if !s.cfg.EnableLoginLink || !u.Enabled {
+			return nil
+		}
+		return s.mailLink(ctx, tx, u, TokenLoginLink, "/login-link", MailLoginLink, s.cfg.LoginLinkExpiration)
+	case MailConfirmEmail:
+		if u.EmailConfirmed() {
+			return nil
+		}
+		return s.mailLink(ctx, tx, u, TokenConfirmEmail, "/confirm-email", MailConfirmEmail, s.cfg.ConfirmEmailExpiration)
+	case MailMFAReset:
+		if !s.cfg.AllowMFAEmailReset || !s.mfaReady() || !u.Enabled {
+			return nil
+		}
+		return s.mailLink(ctx, tx, u, TokenMFAReset, "/mfa-reset", MailMFAReset, s.cfg.MFAResetExpiration)
 	}
-	return u, err
+	s.log.Error("usher: unknown e-mail request; dropped", "ask", ask)
+	return nil
 }
 
 // SendConfirmEmail sends a new confirmation link (Flask-User's "resend
-// confirmation e-mail"). The answer is the same whether or not an
-// unconfirmed account has the address: nil, a *ValidationError or a
-// *RateLimitError.
+// confirmation e-mail") if an unconfirmed account has the address. The
+// answer is the same either way: nil, a *ValidationError or a
+// *RateLimitError; the outbox worker looks the address up and sends.
 func (s *Service) SendConfirmEmail(ctx context.Context, email string, c Client) error {
-	u, err := s.mailRequest(ctx, email, c)
-	if err != nil || u == nil || u.EmailConfirmed() {
-		return err
-	}
-	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
-		return s.mailLink(ctx, tx, u, TokenConfirmEmail, "/confirm-email", MailConfirmEmail, s.cfg.ConfirmEmailExpiration)
-	})
+	return s.mailRequest(ctx, email, MailConfirmEmail, c)
 }
 
 // useToken consumes a token in tx and returns it with its user. A token
@@ -265,21 +315,12 @@ func (s *Service) loginInTx(ctx context.Context, tx Store, u *User, remember boo
 }
 
 // SendPasswordResetEmail sends a password-reset link (Anvil's
-// send_password_reset_email, Flask-User's forgot password). The answer is
-// the same whether or not the account exists: nil, a *ValidationError or
-// a *RateLimitError. A new link voids the older ones.
+// send_password_reset_email, Flask-User's forgot password) if an account
+// has the address. The answer is the same either way: nil, a
+// *ValidationError or a *RateLimitError; the outbox worker looks the
+// address up and sends. A new link voids the older ones.
 func (s *Service) SendPasswordResetEmail(ctx context.Context, email string, c Client) error {
-	u, err := s.mailRequest(ctx, email, c)
-	if err != nil || u == nil {
-		return err
-	}
-	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
-		if _, err := tx.DeleteTokens(ctx, u.ID, TokenResetPassword); err != nil {
-			return err
-		}
-		s.event(ctx, tx, u.ID, EventForgotPassword, c, "")
-		return s.mailLink(ctx, tx, u, TokenResetPassword, "/reset-password", MailResetPassword, s.cfg.ResetPasswordExpiration)
-	})
+	return s.mailRequest(ctx, email, MailResetPassword, c)
 }
 
 // ResetPasswordWithToken sets a new password through a reset link. The
@@ -351,21 +392,15 @@ func (s *Service) ResetPasswordWithToken(ctx context.Context, token, newPassword
 }
 
 // SendLoginLink e-mails a link that logs the user in without a password
-// (Anvil's send_token_login_email). It returns ErrNotFound when
-// EnableLoginLink is off; otherwise the same answer whether or not an
-// enabled account has the address: nil, a *ValidationError or a
-// *RateLimitError.
+// (Anvil's send_token_login_email) if an enabled account has the address.
+// It returns ErrNotFound when EnableLoginLink is off; otherwise the same
+// answer either way: nil, a *ValidationError or a *RateLimitError; the
+// outbox worker looks the address up and sends.
 func (s *Service) SendLoginLink(ctx context.Context, email string, c Client) error {
 	if !s.cfg.EnableLoginLink {
 		return ErrNotFound
 	}
-	u, err := s.mailRequest(ctx, email, c)
-	if err != nil || u == nil || !u.Enabled {
-		return err
-	}
-	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
-		return s.mailLink(ctx, tx, u, TokenLoginLink, "/login-link", MailLoginLink, s.cfg.LoginLinkExpiration)
-	})
+	return s.mailRequest(ctx, email, MailLoginLink, c)
 }
 
 // LoginWithLink logs in with a login link. The link proves the address,

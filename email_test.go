@@ -15,9 +15,10 @@ import (
 var linkRE = regexp.MustCompile(`/([a-z-]+)/([A-Za-z0-9_-]{43})$`)
 
 // lastLink returns the token in the newest e-mail of kind to addr, read
-// from the outbox.
+// from the outbox once the outbox worker has answered the asks for links.
 func lastLink(t *testing.T, svc *usher.Service, to, kind string) string {
 	t.Helper()
+	svc.DeliverMail(ctx)
 	msgs, err := svc.Store().ListMessages(ctx, to, 50)
 	if err != nil {
 		t.Fatal(err)
@@ -37,6 +38,7 @@ func lastLink(t *testing.T, svc *usher.Service, to, kind string) string {
 
 func countMail(t *testing.T, svc *usher.Service, to, kind string) int {
 	t.Helper()
+	svc.DeliverMail(ctx)
 	msgs, _ := svc.Store().ListMessages(ctx, to, 100)
 	n := 0
 	for _, m := range msgs {

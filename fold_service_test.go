@@ -64,9 +64,16 @@ func TestKelvinSignCannotTakeOverKate(t *testing.T) {
 		if err := svc.SendPasswordResetEmail(ctx, kate, client); err != nil {
 			t.Fatal(err)
 		}
-		msgs, err := st.ListMessages(ctx, "", 10)
+		svc.DeliverMail(ctx) // the worker answers the ask for a reset link
+		all, err := st.ListMessages(ctx, "", 10)
 		if err != nil {
 			t.Fatal(err)
+		}
+		var msgs []*usher.Message
+		for _, m := range all {
+			if m.Kind != "mail_request" {
+				msgs = append(msgs, m)
+			}
 		}
 		if len(msgs) != 2 {
 			t.Fatalf("%d messages, want the confirmation and the reset", len(msgs))

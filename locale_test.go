@@ -12,6 +12,7 @@ import (
 // mailLocale returns the Locale of the newest e-mail of kind to addr.
 func mailLocale(t *testing.T, svc *usher.Service, to, kind string) string {
 	t.Helper()
+	svc.DeliverMail(ctx)
 	msgs, err := svc.Store().ListMessages(ctx, to, 50)
 	if err != nil {
 		t.Fatal(err)

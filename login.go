@@ -80,9 +80,11 @@ func (s *Service) Login(ctx context.Context, cr Credentials, c Client) (*Session
 	})
 }
 
-// lookup finds the user that cr names, as Config.LoginWith allows. A
-// missing identifier is a *ValidationError; an unknown user is (nil, nil).
-func (s *Service) lookup(ctx context.Context, cr Credentials) (*User, error) {
+// lookup finds the user that cr names, as Config.LoginWith allows, and
+// returns it with the identifier it was looked up by, folded as the Store
+// compares it ("email:…" or "username:…"). A missing identifier is a
+// *ValidationError; an unknown user is a nil *User.
+func (s *Service) lookup(ctx context.Context, cr Credentials) (*User, string, error) {
 	email, username := strings.TrimSpace(cr.Email), strings.TrimSpace(cr.Username)
 	mode := s.cfg.LoginWith
 	if l := strings.TrimSpace(cr.Login); l != "" && email == "" && username == "" {
@@ -108,19 +110,22 @@ func (s *Service) lookup(ctx context.Context, cr Credentials) (*User, error) {
 		v.add("password", MsgRequired)
 	}
 	if err := v.orNil(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var u *User
+	var id string
 	var err error
 	if email != "" && mode != "username" {
 		u, err = s.store.UserByEmail(ctx, email)
+		id = "email:" + FoldEmail(email)
 	} else {
 		u, err = s.store.UserByUsername(ctx, username)
+		id = "username:" + FoldUsername(username)
 	}
 	if isNotFound(err) {
-		return nil, nil
+		return nil, id, nil
 	}
-	return u, err
+	return u, id, err
 }
 
 // checkPassword runs checks 1 to 5 of Login and returns the user and, if
@@ -129,14 +134,22 @@ func (s *Service) checkPassword(ctx context.Context, cr Credentials, c Client) (
 	if err := s.checkRate(ctx, "login", c.IP, s.cfg.LoginRateLimit, time.Minute); err != nil {
 		return nil, "", err
 	}
-	u, err := s.lookup(ctx, cr)
+	u, id, err := s.lookup(ctx, cr)
 	if err != nil {
 		return nil, "", err
 	}
-	if u != nil && s.locked(ctx, u) {
+	// An unknown identifier has a lock-out of its own (unless unknown
+	// accounts are announced anyway), so that the answers tell nothing.
+	var unknown *unknownFailures
+	if u == nil && !s.cfg.ShowAccountDoesNotExist {
+		if unknown, err = s.unknownFailures(ctx, id); err != nil {
+			return nil, "", err
+		}
+	}
+	if (u != nil && s.locked(ctx, u)) || (unknown != nil && unknown.locked) {
 		// No hash: the answer does not depend on the password, and a
 		// locked account under attack should cost nothing.
-		s.event(ctx, s.store, u.ID, EventLoginFailed, c, "locked")
+		s.event(ctx, s.store, userID(u), EventLoginFailed, c, "locked")
 		return nil, "", ErrTooManyPasswordFailures
 	}
 	ok, needRehash, err := s.verifyPassword(ctx, u, cr.Password)
@@ -148,7 +161,7 @@ func (s *Service) checkPassword(ctx context.Context, cr Credentials, c Client) (
 		if s.cfg.ShowAccountDoesNotExist {
 			return nil, "", ErrAccountNotFound
 		}
-		return nil, "", ErrAuthenticationFailed
+		return nil, "", s.unknownFailed(ctx, unknown)
 	}
 	if !ok {
 		return nil, "", s.passwordFailed(ctx, u, c)
@@ -173,12 +186,10 @@ func (s *Service) checkPassword(ctx context.Context, cr Credentials, c Client) (
 // outlived LockoutDuration is lifted here, so the user starts again with
 // a full allowance of failures.
 func (s *Service) locked(ctx context.Context, u *User) bool {
-	max := s.cfg.MaxPasswordFailures
-	if max < 0 || u.PasswordFailures < max {
+	switch s.lockState(u.PasswordFailures, u.LockedAt) {
+	case unlocked:
 		return false
-	}
-	d := s.cfg.LockoutDuration
-	if d < 0 || u.LockedAt.IsZero() || s.now().Before(u.LockedAt.Add(d)) {
+	case lockedOut:
 		return true
 	}
 	if err := s.store.UpdateUser(ctx, u.ID, UserUpdate{ClearFailures: true}); err != nil {
@@ -188,26 +199,65 @@ func (s *Service) locked(ctx context.Context, u *User) bool {
 	return false
 }
 
+// The states of a failure count: below the limit, at it and locked, or at
+// it with the lock run out.
+const (
+	unlocked = iota
+	lockedOut
+	lockExpired
+)
+
+// lockState tells what a count of consecutive failures means now, the
+// last lock having been set at lockedAt: one rule for accounts and for
+// unknown identifiers.
+func (s *Service) lockState(failures int, lockedAt time.Time) int {
+	max := s.cfg.MaxPasswordFailures
+	if max < 0 || failures < max {
+		return unlocked
+	}
+	d := s.cfg.LockoutDuration
+	if d < 0 || lockedAt.IsZero() || s.now().Before(lockedAt.Add(d)) {
+		return lockedOut
+	}
+	return lockExpired
+}
+
+// userID is u's ID, or "" for no user.
+func userID(u *User) string {
+	if u == nil {
+		return ""
+	}
+	return u.ID
+}
+
 // passwordFailed counts a wrong password (or second factor) for u and
 // returns the error to report: ErrTooManyPasswordFailures for the failure
 // that reaches the limit, else ErrAuthenticationFailed.
 func (s *Service) passwordFailed(ctx context.Context, u *User, c Client) error {
-	max := s.cfg.MaxPasswordFailures
-	lockAt := max
-	if max < 0 {
-		lockAt = int(^uint(0) >> 1)
-	}
-	n, err := s.store.RecordPasswordFailure(ctx, u.ID, s.now(), lockAt)
+	n, err := s.store.RecordPasswordFailure(ctx, u.ID, s.now(), s.lockAt())
 	if err != nil {
 		return err
 	}
 	s.event(ctx, s.store, u.ID, EventLoginFailed, c, "wrong password")
-	if max >= 0 && n >= max {
-		if n == max {
+	if s.reachedLimit(n) {
+		if n == s.cfg.MaxPasswordFailures {
 			s.event(ctx, s.store, u.ID, EventLockout, c, "")
 		}
 		s.basic.dropUser(u.ID)
 		return ErrTooManyPasswordFailures
 	}
 	return ErrAuthenticationFailed
+}
+
+// lockAt is the failure count that locks: MaxPasswordFailures, or never.
+func (s *Service) lockAt() int {
+	if s.cfg.MaxPasswordFailures < 0 {
+		return int(^uint(0) >> 1)
+	}
+	return s.cfg.MaxPasswordFailures
+}
+
+// reachedLimit reports whether n failures are a lock-out.
+func (s *Service) reachedLimit(n int) bool {
+	return s.cfg.MaxPasswordFailures >= 0 && n >= s.cfg.MaxPasswordFailures
 }

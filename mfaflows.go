@@ -453,20 +453,15 @@ const EventMFAReset = "mfa_reset"
 
 // SendMFAResetEmail e-mails a link that turns two-factor authentication
 // off for a user who lost their second factors (Anvil's
-// send_mfa_reset_email) — when Config.AllowMFAEmailReset. The answer is
-// the same whether or not the account exists: nil, a *ValidationError or
-// a *RateLimitError; ErrNotFound when the option is off.
+// send_mfa_reset_email) — when Config.AllowMFAEmailReset — if an enabled
+// account has the address. The answer is the same either way: nil, a
+// *ValidationError or a *RateLimitError; ErrNotFound when the option is
+// off. The outbox worker looks the address up and sends.
 func (s *Service) SendMFAResetEmail(ctx context.Context, email string, c Client) error {
 	if !s.cfg.AllowMFAEmailReset || !s.mfaReady() {
 		return ErrNotFound
 	}
-	u, err := s.mailRequest(ctx, email, c)
-	if err != nil || u == nil || !u.Enabled {
-		return err
-	}
-	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
-		return s.mailLink(ctx, tx, u, TokenMFAReset, "/mfa-reset", MailMFAReset, s.cfg.MFAResetExpiration)
-	})
+	return s.mailRequest(ctx, email, MailMFAReset, c)
 }
 
 // ResetMFAWithToken removes all the user's second factors and recovery

@@ -54,12 +54,28 @@ func (s *Service) kickOutbox() {
 // up to an hour apart, for as long as it takes: an e-mail is never
 // dropped. Several processes may run it at once; each message is claimed
 // by one of them.
+//
+// It first answers the recorded "send me a link" asks (looking the
+// address up, and enqueueing the e-mail if an account should get it),
+// with or without a Mailer. Calls in one process run one at a time.
 func (s *Service) DeliverMail(ctx context.Context) {
+	s.deliverMu.Lock()
+	defer s.deliverMu.Unlock()
+	s.drain(ctx, func(now time.Time) ([]*Message, error) {
+		return s.store.ClaimMessagesOfKind(ctx, mailRequestKind, now, outboxLease, 20)
+	})
 	if s.mailer == nil && len(s.webhooks) == 0 {
 		return
 	}
+	s.drain(ctx, func(now time.Time) ([]*Message, error) {
+		return s.store.ClaimMessages(ctx, now, outboxLease, 20)
+	})
+}
+
+// drain delivers what claim returns until it returns a short batch.
+func (s *Service) drain(ctx context.Context, claim func(now time.Time) ([]*Message, error)) {
 	for {
-		msgs, err := s.store.ClaimMessages(ctx, s.now(), outboxLease, 20)
+		msgs, err := claim(s.now())
 		if err != nil {
 			s.log.Error("usher: reading the outbox", "err", err)
 			return
@@ -74,6 +90,12 @@ func (s *Service) DeliverMail(ctx context.Context) {
 }
 
 func (s *Service) deliver(ctx context.Context, m *Message) {
+	if m.Kind == mailRequestKind {
+		if err := s.answerMailRequest(ctx, m); err != nil {
+			s.failed(ctx, m, err)
+		}
+		return
+	}
 	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	var err error
 	switch {
@@ -91,6 +113,11 @@ func (s *Service) deliver(ctx context.Context, m *Message) {
 		}
 		return
 	}
+	s.failed(ctx, m, err)
+}
+
+// failed records a failed attempt at m and when to try again.
+func (s *Service) failed(ctx context.Context, m *Message, err error) {
 	wait := backoff(m.Attempts + 1)
 	s.log.Warn("usher: email not delivered; will retry", "id", m.ID, "kind", m.Kind, "attempt", m.Attempts+1, "retry_in", wait, "err", err)
 	if err := s.store.MarkMessageFailed(ctx, m.ID, err.Error(), s.now().Add(wait)); err != nil {

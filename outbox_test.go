@@ -61,7 +61,8 @@ func TestOutboxRetries(t *testing.T) {
 		t.Fatalf("tries = %d; want 1 (the retry waits)", tries)
 	}
 	msgs, _ := svc.Store().ListMessages(ctx, "ann@example.com", 10)
-	if len(msgs) != 1 || msgs[0].Attempts != 1 || msgs[0].LastError == "" || !msgs[0].SentAt.IsZero() {
+	// The newest is the e-mail; the ask it answers comes before it.
+	if len(msgs) != 2 || msgs[0].Kind != usher.MailResetPassword || msgs[0].Attempts != 1 || msgs[0].LastError == "" || !msgs[0].SentAt.IsZero() {
 		t.Fatalf("after a failure: %+v", msgs[0])
 	}
 	// Small steps: the background worker may be mid-send, and a step past

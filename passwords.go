@@ -12,6 +12,10 @@ type PasswordHasher interface {
 	// parameters, so the caller should store Hash(password) instead. An
 	// unknown or malformed format is a mismatch with a non-nil err.
 	Verify(encoded, password string) (ok, rehash bool, err error)
+	// CheckHash reports, cheaply and without a password, whether Verify
+	// can read encoded: nil, or an error that names the formats it
+	// knows. An imported hash is checked with it before it is stored.
+	CheckHash(encoded string) error
 	// Dummy spends the time of one Verify against a default hash. Log-in
 	// calls it for unknown users so that timing does not tell whether an
 	// account exists.

@@ -31,7 +31,9 @@ type Deps struct {
 	MFA    MFA
 	Sealer Sealer
 	// Mailer delivers the outbox's e-mails. nil means e-mails are kept in
-	// the outbox and nobody sends them (tests that read the outbox).
+	// the outbox and nobody sends them (tests that read the outbox); the
+	// "send me a link" requests are still turned into e-mails there, by
+	// the background worker or a call of DeliverMail.
 	Mailer Mailer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -79,6 +81,11 @@ type Service struct {
 	hashNanos atomic.Int64              // time spent computing them
 	basic     *basicCache
 	cache     *sessionCache
+
+	// verifyCost times each hash format's verification (padFailure).
+	verifyCost verifyCosts
+	// deliverMu lets one DeliverMail run at a time in this process.
+	deliverMu sync.Mutex
 
 	syncMu   sync.Mutex
 	lastSync time.Time
@@ -319,17 +326,24 @@ func (s *Service) hashPassword(ctx context.Context, pw string) (string, error) {
 
 // verifyPassword checks pw against u's hash, or spends the same time on a
 // dummy hash when u is nil or has no password, so that the answer's timing
-// does not reveal whether the account exists.
+// does not reveal whether the account exists. A mismatch is answered no
+// sooner than the costliest hash format's verification (padFailure).
 func (s *Service) verifyPassword(ctx context.Context, u *User, pw string) (ok, rehash bool, err error) {
+	start := time.Now()
 	werr := s.withHash(ctx, func() {
 		if u == nil || u.PasswordHash == "" {
 			s.hasher.Dummy(pw)
 			return
 		}
+		t := time.Now()
 		ok, rehash, err = s.hasher.Verify(u.PasswordHash, pw)
+		s.verifyCost.note(u.PasswordHash, time.Since(t))
 	})
 	if werr != nil {
 		return false, false, werr
+	}
+	if !ok {
+		s.padFailure(ctx, start)
 	}
 	if err != nil {
 		// A malformed stored hash is a mismatch; say so in the log only.

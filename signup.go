@@ -127,7 +127,8 @@ type NewUser struct {
 	Username string
 	// Password is checked against the policy and hashed. Leave it empty
 	// and set PasswordHash to import a hash from another system (any format
-	// the PasswordHasher verifies); leave both empty for an account that
+	// the PasswordHasher verifies; another is a *ValidationError on
+	// "password_hash" naming the formats it knows); leave both empty for an account that
 	// cannot log in with a password until one is set.
 	Password     string
 	PasswordHash string
@@ -204,6 +205,13 @@ func (s *Service) newUser(ctx context.Context, pre *ValidationError, in NewUser,
 				return nil, err
 			}
 			v.addPassword(pe)
+		}
+	}
+	if hash != "" {
+		// A hash no log-in could ever match would make an account nobody
+		// can use: refuse it now, while someone is there to read why.
+		if err := s.hasher.CheckHash(hash); err != nil {
+			v.add("password_hash", err.Error())
 		}
 	}
 	if err := v.orNil(); err != nil {

@@ -76,6 +76,9 @@ type Store interface {
 	// window, and returns the count so far in that window. Several
 	// processes sharing the database share the counts.
 	Hit(ctx context.Context, key string, window time.Time) (int, error)
+	// LastHit returns the newest window of key and its count;
+	// ErrNotFound if key has none.
+	LastHit(ctx context.Context, key string) (window time.Time, count int, err error)
 	// DeleteHits removes counters of windows that started before before.
 	DeleteHits(ctx context.Context, before time.Time) error
 
@@ -104,6 +107,9 @@ type Store interface {
 	// once never get the same message. A worker that dies leaves its
 	// claims to be retried after the lease.
 	ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*Message, error)
+	// ClaimMessagesOfKind is ClaimMessages for the messages of one kind
+	// only (the worker resolves recorded asks even without a Mailer).
+	ClaimMessagesOfKind(ctx context.Context, kind string, now time.Time, lease time.Duration, limit int) ([]*Message, error)
 	// MarkMessageSent records delivery: SentAt = now, and Vars cleared.
 	MarkMessageSent(ctx context.Context, id int64, now time.Time) error
 	// MarkMessageFailed records a failed attempt: Attempts+1, LastError,

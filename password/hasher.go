@@ -157,8 +157,9 @@ func (h *Hasher) Hash(password string) (string, error) {
 }
 
 // Verify reports whether password matches encoded, which may be argon2id,
-// bcrypt ($2a$, $2b$, $2y$), or passlib's sha512_crypt ($6$), sha256_crypt
-// ($5$), pbkdf2_sha256 or pbkdf2_sha512. rehash is true when it matches but
+// bcrypt ($2a$, $2b$, $2y$), passlib's sha512_crypt ($6$), sha256_crypt
+// ($5$), pbkdf2_sha256 or pbkdf2_sha512, or Werkzeug's pbkdf2:sha256,
+// pbkdf2:sha512 or scrypt (Formats). rehash is true when it matches but
 // is not in the current algorithm and parameters (or matched through the
 // Flask-Security pre-hash), so the caller should store Hash(password). A
 // malformed or unknown encoded gives ok false and an error wrapping
@@ -184,6 +185,19 @@ func (h *Hasher) Verify(encoded, password string) (ok, rehash bool, err error) {
 		return false, false, nil
 	}
 	return true, !current, nil
+}
+
+// Formats names the hash formats Verify reads, for messages.
+const Formats = "argon2id ($argon2id$), bcrypt ($2a$, $2b$, $2y$), passlib's sha512_crypt ($6$), " +
+	"sha256_crypt ($5$), pbkdf2_sha256 and pbkdf2_sha512, and Werkzeug's pbkdf2:sha256, pbkdf2:sha512 and scrypt"
+
+// CheckHash reports whether Verify can read encoded, without a password
+// and without deriving a key: nil, or an error wrapping ErrUnknownFormat
+// that names the formats it knows. Importing a hash calls it, so that a
+// hash no log-in could ever match is refused rather than stored.
+func (h *Hasher) CheckHash(encoded string) error {
+	_, err := decode(encoded)
+	return err
 }
 
 // Dummy spends the time of one Verify of a wrong password against a hash in
@@ -247,11 +261,13 @@ func decode(encoded string) (d digest, err error) {
 		d, err = shacrypt.Decode(encoded)
 	case strings.HasPrefix(encoded, "$pbkdf2-sha256$"), strings.HasPrefix(encoded, "$pbkdf2-sha512$"):
 		d, err = pbkdf2.Decode(encoded)
+	case strings.HasPrefix(encoded, "pbkdf2:"), strings.HasPrefix(encoded, "scrypt:"):
+		d, err = decodeWerkzeug(encoded)
 	default:
 		err = errors.New("no known prefix")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnknownFormat, err)
+		return nil, fmt.Errorf("%w (%v); the formats known are %s", ErrUnknownFormat, err, Formats)
 	}
 	return d, nil
 }

@@ -116,17 +116,28 @@ func (s *Store) EnqueueMessage(ctx context.Context, m *usher.Message) error {
 // sets; on SQLite, writes are serialised. A worker that dies leaves its
 // messages to be claimed again once the lease has run out.
 func (s *Store) ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*usher.Message, error) {
+	return s.claim(ctx, "ClaimMessages", qClaimMessages, now, lease, limit)
+}
+
+// ClaimMessagesOfKind is ClaimMessages for the messages of one kind.
+func (s *Store) ClaimMessagesOfKind(ctx context.Context, kind string, now time.Time, lease time.Duration, limit int) ([]*usher.Message, error) {
+	return s.claim(ctx, "ClaimMessagesOfKind", qClaimMessagesOfKind, now, lease, limit, kind)
+}
+
+// claim runs one of the claim queries; kind, if given, goes before the
+// limit.
+func (s *Store) claim(ctx context.Context, op string, k int, now time.Time, lease time.Duration, limit int, kind ...any) ([]*usher.Message, error) {
 	if limit <= 0 {
 		return []*usher.Message{}, nil
 	}
-	rows, err := s.writer().QueryContext(ctx, s.d.q[qClaimMessages],
-		s.d.time(now.Add(lease)), s.d.time(now), limit)
+	args := append([]any{s.d.time(now.Add(lease)), s.d.time(now)}, kind...)
+	rows, err := s.writer().QueryContext(ctx, s.d.q[k], append(args, limit)...)
 	if err != nil {
-		return nil, wrap("ClaimMessages", err)
+		return nil, wrap(op, err)
 	}
 	list, err := scanMessages(rows)
 	if err != nil {
-		return nil, wrap("ClaimMessages", err)
+		return nil, wrap(op, err)
 	}
 	// RETURNING gives rows in no promised order.
 	slices.SortFunc(list, func(a, b *usher.Message) int { return cmp.Compare(a.ID, b.ID) })

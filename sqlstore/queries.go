@@ -24,6 +24,7 @@ const (
 	qTouchSession
 	qDeleteExpiredSessions
 	qDeleteHits
+	qLastHit
 	qInsertEvent
 	qListEvents
 	qListUserEvents
@@ -34,6 +35,7 @@ const (
 	qDeleteExpiredTokens
 	qInsertMessage
 	qClaimMessages
+	qClaimMessagesOfKind
 	qMarkMessageSent
 	qMarkMessageFailed
 	qListMessages
@@ -152,6 +154,7 @@ var queries = [numQueries]string{
 	qDeleteExpiredSessions: `DELETE FROM sessions
 		WHERE expires_at <= ? OR (NOT remember AND last_seen_at < ?)`,
 	qDeleteHits: `DELETE FROM throttle WHERE window_start < ?`,
+	qLastHit:    `SELECT window_start, count FROM throttle WHERE key = ? ORDER BY window_start DESC LIMIT 1`,
 	qInsertEvent: `INSERT INTO events (user_id, type, ip, user_agent, detail, at)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 	qListEvents: `SELECT id, user_id, type, ip, user_agent, detail, at FROM events
@@ -181,6 +184,11 @@ var queries = [numQueries]string{
 	qClaimMessages: `UPDATE outbox SET next_attempt_at = ?
 		WHERE id IN (SELECT id FROM outbox
 			WHERE sent_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
+			ORDER BY id LIMIT ? {SKIP_LOCKED})
+		RETURNING ` + messageCols,
+	qClaimMessagesOfKind: `UPDATE outbox SET next_attempt_at = ?
+		WHERE id IN (SELECT id FROM outbox
+			WHERE sent_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?) AND kind = ?
 			ORDER BY id LIMIT ? {SKIP_LOCKED})
 		RETURNING ` + messageCols,
 	qMarkMessageSent: `UPDATE outbox SET sent_at = ?, vars = NULL WHERE id = ?`,

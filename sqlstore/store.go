@@ -654,6 +654,21 @@ func (s *Store) Hit(ctx context.Context, key string, window time.Time) (int, err
 	return n, nil
 }
 
+// LastHit returns the newest window of key and its count, or
+// usher.ErrNotFound.
+func (s *Store) LastHit(ctx context.Context, key string) (time.Time, int, error) {
+	var w time.Time
+	var n int
+	err := s.queryRow(ctx, s.w, qLastHit, key).Scan(timeCol{&w}, &n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, 0, usher.ErrNotFound
+	}
+	if err != nil {
+		return time.Time{}, 0, wrap("LastHit", err)
+	}
+	return w, n, nil
+}
+
 // DeleteHits removes the counters of windows that started before before.
 func (s *Store) DeleteHits(ctx context.Context, before time.Time) error {
 	if _, err := s.writer().ExecContext(ctx, s.d.q[qDeleteHits], s.d.time(before)); err != nil {

@@ -471,3 +471,24 @@ func testMailInTx(t *testing.T, h *harness) {
 	checkMessages(t, "after commit", list(t, s, u.Email, 10), m3, m2)
 	checkUse(t, s, "token created in commit", tok2.Hash, tok2.Kind, base, tok2)
 }
+
+func testClaimOfKind(t *testing.T, h *harness) {
+	s := h.s
+	m1 := mustEnqueue(t, s, newMessage("ada@example.com", base))
+	m2 := mustEnqueue(t, s, &usher.Message{Kind: usher.MailRegistered, To: "bob@example.com", CreatedAt: at(time.Second)})
+	m3 := mustEnqueue(t, s, newMessage("cy@example.com", at(2*time.Second)))
+	const lease = 10 * time.Minute
+	now := at(time.Minute)
+	if got, err := s.ClaimMessagesOfKind(ctx, "no such kind", now, lease, 10); err != nil || len(got) != 0 {
+		t.Errorf("ClaimMessagesOfKind(no such kind) = %v, %v; want none", got, err)
+	}
+	got, err := s.ClaimMessagesOfKind(ctx, usher.MailRegistered, now, lease, 10)
+	if err != nil {
+		t.Fatalf("ClaimMessagesOfKind: %v", err)
+	}
+	m2.NextAttemptAt = now.Add(lease)
+	checkMessages(t, "claim of a kind", got, m2)
+	// The others were left alone; the claimed one is leased.
+	m1.NextAttemptAt, m3.NextAttemptAt = now.Add(lease), now.Add(lease)
+	checkMessages(t, "claim of all after", claim(t, s, now, lease, 10), m1, m3)
+}

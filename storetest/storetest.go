@@ -79,6 +79,7 @@ func Run(t *testing.T, newDatabase NewDatabase) {
 		{"DeleteUserTokens", testDeleteUserTokens},
 		{"Outbox", testOutbox},
 		{"ClaimConcurrent", testClaimConcurrent},
+		{"ClaimOfKind", testClaimOfKind},
 		{"MailInTx", testMailInTx},
 		{"EmailsPrimaryRow", testEmailsPrimaryRow},
 		{"AddUserEmail", testAddUserEmail},
@@ -913,6 +914,13 @@ func testHit(t *testing.T, h *harness) {
 	}
 	if n, err := s.Hit(ctx, "ip:192.0.2.1", w1); err != nil || n != 4 {
 		t.Errorf("Hit 4 in window 1 = %d, %v", n, err)
+	}
+	// LastHit reads the newest window of a key without counting.
+	if w, n, err := s.LastHit(ctx, "ip:192.0.2.1"); err != nil || !w.Equal(w2) || n != 1 {
+		t.Errorf("LastHit = %v, %d, %v; want window 2, 1", w, n, err)
+	}
+	if _, _, err := s.LastHit(ctx, "ip:192.0.2.9"); !errors.Is(err, usher.ErrNotFound) {
+		t.Errorf("LastHit of an unknown key = %v, want ErrNotFound", err)
 	}
 	// DeleteHits forgets windows that started before its argument.
 	if err := s.DeleteHits(ctx, w2); err != nil {

@@ -17,6 +17,7 @@ var deadLinkText = i18n.Default().Text("en", "This link is no longer valid")
 // e-mail of kind to to.
 func (e *acctEnv) mailedPath(to, kind string) string {
 	e.t.Helper()
+	e.svc.DeliverMail(e.t.Context()) // the worker answers asks for links
 	msgs, err := e.svc.Store().ListMessages(e.t.Context(), to, 20)
 	if err != nil {
 		e.t.Fatal(err)

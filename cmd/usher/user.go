@@ -72,7 +72,7 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fs.Var(&profile, "profile", "set a profile field, key=value (repeatable)")
 		fs.BoolVar(&disabled, "disabled", false, "create the account disabled")
 		fs.BoolVar(&confirmed, "confirmed", false, "mark the email address as confirmed")
-		fs.StringVar(&pwHash, "import-hash", "", "import an existing hash (bcrypt, argon2id, passlib formats)")
+		fs.StringVar(&pwHash, "import-hash", "", "import an existing hash (argon2id, bcrypt, passlib's and Werkzeug's formats)")
 		fs.BoolVar(&noPassword, "no-password", false, "create the user without a password: they cannot log in with one until it is set")
 		fallthrough
 	case "set-password":
