@@ -50,7 +50,7 @@ func checkFits(t *testing.T, ctx context.Context, where string) {
 	t.Helper()
 	m := bt.Eval[struct {
 		Scroll, Inner int
-		Culprits     []string
+		Culprits      []string
 	}](t, ctx, overflowJS)
 	if m.Inner != phoneWidth {
 		t.Fatalf("%s: the viewport is %d px wide; want %d", where, m.Inner, phoneWidth)
@@ -232,6 +232,47 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 	for _, name := range pageTemplates(t) {
 		if !seen[name] {
 			t.Errorf("page template %s.html is not checked on a phone: add a page that shows it", name)
+		}
+	}
+}
+
+// wrappedJS lists the column headings and buttons of the pages' tables
+// whose text takes more than one line.
+const wrappedJS = `[...document.querySelectorAll('table.list th, table.list button')].filter(el => {
+  const r = document.createRange();
+  r.selectNodeContents(el);
+  return new Set([...r.getClientRects()].filter(q => q.width > 0).map(q => Math.round(q.top))).size > 1;
+}).map(el => el.textContent.trim())`
+
+// TestTablesDoNotWrapOnADesktop: in a 1280 px window, the headings and
+// buttons of the account's tables (sessions with long browser names, second
+// factors, addresses) each stay on one line, in languages with long words
+// and right to left.
+func TestTablesDoNotWrapOnADesktop(t *testing.T) {
+	s := startServer(t, func(c *app.Config) { c.EnableMultipleEmails = true })
+	s.createUser(t, longEmail)
+	addSessions(t, s, longEmail)
+	ctx, _ := bt.New(t, "")
+	if st := logIn(t, ctx, s, longEmail, pw, true); st != 200 {
+		t.Fatalf("log-in answered %d", st)
+	}
+	enrolTOTP(t, s, longEmail)
+	u, err := s.App.Service.FindUser(context.Background(), longEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.App.Service.AddEmail(context.Background(), u.ID, "second.address.for.alexandra@example.org", usher.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range []string{"en", "de", "fa"} {
+		for _, page := range []string{"/user/profile", "/user/mfa", "/user/manage-emails"} {
+			bt.Go(t, ctx, s.URL+page+"?lang="+lang)
+			if n := bt.Eval[int](t, ctx, `document.querySelectorAll('table.list tbody tr').length`); n < 1 {
+				t.Fatalf("%s in %s: no table rows", page, lang)
+			}
+			if w := bt.Eval[[]string](t, ctx, wrappedJS); len(w) > 0 {
+				t.Errorf("%s in %s, 1280 px wide: these take more than one line: %q", page, lang, w)
+			}
 		}
 	}
 }
