@@ -102,6 +102,18 @@ func addSessions(t *testing.T, s *server, email string) {
 	}
 }
 
+// totpFromPage returns the current code of the authenticator key that the
+// page in the tab shows, as an authenticator app would.
+func totpFromPage(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	key := regexp.MustCompile(`\s+`).ReplaceAllString(bt.Text(t, ctx, "code.secret"), "")
+	secret, err := mfa.DecodeSecret(key)
+	if err != nil {
+		t.Fatalf("the key %q: %v", key, err)
+	}
+	return mfa.TOTPCode(secret, time.Now())
+}
+
 // TestEveryPageFitsAPhone opens every page, logged out and logged in, in
 // English and in Persian (right to left), in a 390 px wide viewport, and
 // fails when one is wider than the viewport. The pages carry long content
@@ -214,12 +226,7 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 		bt.Go(t, ctx, s.URL+"/user/mfa?lang="+lang)
 		// Turn on an authenticator app with the key the page shows:
 		// the recovery codes, then the list of methods.
-		key := regexp.MustCompile(`\s+`).ReplaceAllString(bt.Text(t, ctx, "code.secret"), "")
-		secret, err := mfa.DecodeSecret(key)
-		if err != nil {
-			t.Fatalf("the key %q: %v", key, err)
-		}
-		bt.Fill(t, ctx, "#f-code", mfa.TOTPCode(secret, time.Now()), "#f-password", pw)
+		bt.Fill(t, ctx, "#f-code", totpFromPage(t, ctx), "#f-password", pw)
 		bt.Submit(t, ctx, "button[type=submit].primary")
 		check(lang, "recovery codes", "mfa")
 		open(lang, "account with two-factor", "profile", s.URL+"/user/profile")
