@@ -59,6 +59,11 @@ type Options struct {
 	// also its message ID) in the language locale; nil keeps the English.
 	// Templates call it through their T function.
 	Translate func(locale, text string) string
+	// RTL reports whether the language locale is written right to left;
+	// nil means none is. An e-mail in such a language gets dir="rtl",
+	// and the variables in its sentences (addresses, names) are isolated
+	// so that the text around them cannot reorder their parts.
+	RTL func(locale string) bool
 	// TLSConfig is used for STARTTLS and implicit TLS, e.g. with RootCAs
 	// holding a test server's certificate. nil means the system's roots and
 	// TLS 1.2 or later. ServerName defaults to the SMTP host. Certificate
@@ -80,6 +85,7 @@ type Mailer struct {
 	appName   string
 	baseURL   string
 	translate func(locale, text string) string
+	rtl       func(locale string) bool
 	templates map[string]string // file name (no "emails/") -> source
 	timeout   time.Duration
 	log       *slog.Logger
@@ -116,6 +122,7 @@ func New(o Options) (*Mailer, error) {
 		appName:   o.AppName,
 		baseURL:   strings.TrimRight(o.BaseURL, "/"),
 		translate: o.Translate,
+		rtl:       o.RTL,
 		timeout:   o.Timeout,
 		log:       o.Logger,
 	}
