@@ -159,6 +159,25 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 		bt.Go(t, ctx, page+sep+"lang="+lang)
 		check(lang, name, template)
 	}
+	// openDialog opens one of usher.js's dialogs on the application's
+	// page, by calling call, and waits for it to show view.
+	openDialog := func(lang, call, view string) {
+		t.Helper()
+		bt.Go(t, ctx, s.URL+"/app")
+		bt.Eval[chromedp.Void](t, ctx, call+"; 0")
+		dialog(t, ctx, view)
+		check(lang, "usher.js dialog "+view, "usher.js")
+		// The dialog is in the top layer, outside the document's
+		// width: it must fit by itself, and not scroll sideways inside.
+		m := bt.Eval[struct{ Left, Right, Scroll, Client float64 }](t, ctx, `(() => {
+			const d = document.querySelector('dialog.usher-dialog'), r = d.getBoundingClientRect();
+			return {left: r.left, right: r.right, scroll: d.scrollWidth, client: d.clientWidth};
+		})()`)
+		if m.Left < 0 || m.Right > phoneWidth || m.Scroll > m.Client {
+			t.Errorf("usher.js dialog %s (%s): spans %.0f to %.0f px, %.0f px of content in %.0f; want it inside the %d px viewport",
+				view, lang, m.Left, m.Right, m.Scroll, m.Client, phoneWidth)
+		}
+	}
 
 	for _, lang := range []string{"en", "fa"} {
 		// Visitors' pages.
@@ -178,6 +197,8 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 		} {
 			open(lang, p.name, p.template, s.URL+p.path)
 		}
+		openDialog(lang, "usher.loginWithForm({allowCancel: true})", "login")
+		openDialog(lang, "usher.signupWithForm()", "signup")
 		// A form sent: "we sent you an email".
 		open(lang, "forgot password", "forgot_password", s.URL+"/user/forgot-password")
 		bt.Fill(t, ctx, "#f-email", longEmail)
@@ -218,6 +239,8 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 		} {
 			open(lang, p.name, p.template, s.URL+p.path)
 		}
+		openDialog(lang, "usher.configureAccountWithForm()", "account")
+		openDialog(lang, "usher.configureMfaWithForm()", "mfa-setup")
 		// A picture of the account page as a phone shows it (see
 		// bt.Screenshot), for docs/screenshots.
 		bt.Go(t, ctx, s.URL+"/user/profile?lang="+lang)
