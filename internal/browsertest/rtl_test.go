@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/app"
 	bt "github.com/usher-auth/usher/internal/browsertest"
@@ -81,6 +83,23 @@ func TestRightToLeftIsolatesDatesAndAddresses(t *testing.T) {
 	}
 	check("/user/mfa", 1)
 	check("/user/manage-emails", 0)
+	// usher.js's account dialog, in Persian (the switcher's cookie): the
+	// sessions' IP addresses and the e-mail address.
+	bt.Go(t, ctx, s.URL+"/user/login")
+	bt.Submit(t, ctx, `footer button[name=lang][value="fa"]`)
+	bt.Go(t, ctx, s.URL+"/app")
+	bt.Eval[chromedp.Void](t, ctx, `usher.configureAccountWithForm(); 0`)
+	d := dialog(t, ctx, "account")
+	if dir := bt.Eval[string](t, ctx, `document.querySelector('`+d+`').getAttribute('dir')`); dir != "rtl" {
+		t.Fatalf("the account dialog's dir is %q; want rtl", dir)
+	}
+	if bad := bt.Eval[[]string](t, ctx, `[...document.querySelectorAll('.usher-session .usher-item-meta, .usher-account-email')].filter(el =>
+		!/\d|@/.test([...el.querySelectorAll('bdi')].map(b => b.textContent).join(''))).map(el => el.outerHTML)`); len(bad) > 0 {
+		t.Errorf("account dialog: addresses not in a <bdi>: %q", bad)
+	}
+	if n := bt.Eval[int](t, ctx, `[...document.querySelectorAll('.usher-session bdi[dir=ltr]')].filter(b => getComputedStyle(b).direction === 'ltr').length`); n != 5 {
+		t.Errorf("account dialog: %d IP addresses isolated left to right; want 5", n)
+	}
 	// A new authenticator app's key, then recovery codes.
 	u, err := s.App.Service.FindUser(context.Background(), longEmail)
 	if err != nil {
