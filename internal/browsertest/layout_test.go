@@ -2,6 +2,7 @@ package browsertest_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -45,15 +46,16 @@ const overflowJS = `(() => {
 })()`
 
 // checkFits fails the test when the page in the tab is wider than the
-// viewport, that is, when a person would have to scroll sideways.
-func checkFits(t *testing.T, ctx context.Context, where string) {
+// viewport (width px), that is, when a person would have to scroll
+// sideways.
+func checkFits(t *testing.T, ctx context.Context, where string, width int) {
 	t.Helper()
 	m := bt.Eval[struct {
 		Scroll, Inner int
 		Culprits      []string
 	}](t, ctx, overflowJS)
-	if m.Inner != phoneWidth {
-		t.Fatalf("%s: the viewport is %d px wide; want %d", where, m.Inner, phoneWidth)
+	if m.Inner != width {
+		t.Fatalf("%s: the viewport is %d px wide; want %d", where, m.Inner, width)
 	}
 	if m.Scroll > m.Inner {
 		t.Errorf("%s (%s): the page is %d px wide in a %d px viewport; sticking out: %s",
@@ -61,10 +63,10 @@ func checkFits(t *testing.T, ctx context.Context, where string) {
 	}
 }
 
-// phone makes the tab's viewport a phone's.
-func phone(t *testing.T, ctx context.Context) {
+// viewport makes the tab's viewport width by height px.
+func viewport(t *testing.T, ctx context.Context, width, height int64) {
 	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(phoneWidth, phoneHeight)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -142,13 +144,13 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 
 	ctx, _ := bt.New(t, "")
 	con := bt.Watch(t, ctx)
-	phone(t, ctx)
+	viewport(t, ctx, phoneWidth, phoneHeight)
 	seen := map[string]bool{}
 	check := func(lang, name, template string) {
 		t.Helper()
 		seen[template] = true
 		con.Check(t, ctx, name+" "+lang)
-		checkFits(t, ctx, name+" "+lang)
+		checkFits(t, ctx, name+" "+lang, phoneWidth)
 	}
 	open := func(lang, name, template, page string) {
 		t.Helper()
@@ -245,7 +247,7 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 		// bt.Screenshot), for docs/screenshots.
 		bt.Go(t, ctx, s.URL+"/user/profile?lang="+lang)
 		bt.Screenshot(t, ctx, "phone-profile-"+lang)
-		phone(t, ctx)
+		viewport(t, ctx, phoneWidth, phoneHeight)
 		bt.Go(t, ctx, s.URL+"/user/mfa?lang="+lang)
 		// Turn on an authenticator app with the key the page shows:
 		// the recovery codes, then the list of methods.
@@ -274,11 +276,13 @@ const wrappedJS = `[...document.querySelectorAll('table.list th, table.list butt
   return new Set([...r.getClientRects()].filter(q => q.width > 0).map(q => Math.round(q.top))).size > 1;
 }).map(el => el.textContent.trim())`
 
-// TestTablesDoNotWrapOnADesktop: in a 1280 px window, the headings and
-// buttons of the account's tables (sessions with long browser names, second
-// factors, addresses) each stay on one line, in languages with long words
-// and right to left.
-func TestTablesDoNotWrapOnADesktop(t *testing.T) {
+// TestTablesAtEveryWidth: the account's tables (sessions with long browser
+// names and an IPv6 address, second factors, addresses), in languages with
+// long words and right to left, from a phone's width to a desktop's: the
+// page never scrolls sideways, and where a table is shown as a table
+// (always at 1280 px; on narrow screens its rows are stacked) its headings
+// and buttons each stay on one line.
+func TestTablesAtEveryWidth(t *testing.T) {
 	s := startServer(t, func(c *app.Config) { c.EnableMultipleEmails = true })
 	s.createUser(t, longEmail)
 	addSessions(t, s, longEmail)
@@ -294,14 +298,23 @@ func TestTablesDoNotWrapOnADesktop(t *testing.T) {
 	if _, err := s.App.Service.AddEmail(context.Background(), u.ID, "second.address.for.alexandra@example.org", usher.Client{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, lang := range []string{"en", "de", "fa"} {
-		for _, page := range []string{"/user/profile", "/user/mfa", "/user/manage-emails"} {
-			bt.Go(t, ctx, s.URL+page+"?lang="+lang)
-			if n := bt.Eval[int](t, ctx, `document.querySelectorAll('table.list tbody tr').length`); n < 1 {
-				t.Fatalf("%s in %s: no table rows", page, lang)
-			}
-			if w := bt.Eval[[]string](t, ctx, wrappedJS); len(w) > 0 {
-				t.Errorf("%s in %s, 1280 px wide: these take more than one line: %q", page, lang, w)
+	for _, width := range []int{phoneWidth, 480, 600, 640, 700, 800, 900, 1024, 1280} {
+		viewport(t, ctx, int64(width), 900)
+		for _, lang := range []string{"en", "de", "fa"} {
+			for _, page := range []string{"/user/profile", "/user/mfa", "/user/manage-emails"} {
+				where := fmt.Sprintf("%s in %s, %d px wide", page, lang, width)
+				bt.Go(t, ctx, s.URL+page+"?lang="+lang)
+				if n := bt.Eval[int](t, ctx, `document.querySelectorAll('table.list tbody tr').length`); n < 1 {
+					t.Fatalf("%s: no table rows", where)
+				}
+				checkFits(t, ctx, where, width)
+				table := bt.Eval[bool](t, ctx, `getComputedStyle(document.querySelector('table.list')).display === 'table'`)
+				if width == 1280 && !table {
+					t.Errorf("%s: the table's rows are stacked; want a table", where)
+				}
+				if w := bt.Eval[[]string](t, ctx, wrappedJS); table && len(w) > 0 {
+					t.Errorf("%s: these take more than one line: %q", where, w)
+				}
 			}
 		}
 	}
