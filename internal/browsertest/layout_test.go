@@ -121,7 +121,8 @@ func totpFromPage(t *testing.T, ctx context.Context) string {
 // fails when one is wider than the viewport. The pages carry long content
 // a real account can have: a long address, several sessions with long
 // browser names and an IPv6 address, the key of an authenticator app,
-// recovery codes, the development mailbox.
+// recovery codes, the development mailbox; usher.js's dialogs too. It
+// fails for a page template it does not visit.
 func TestEveryPageFitsAPhone(t *testing.T) {
 	s := startServer(t, func(c *app.Config) {
 		c.SMTPURL = "" // the development mailbox
@@ -149,6 +150,11 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 	check := func(lang, name, template string) {
 		t.Helper()
 		seen[template] = true
+		if template != "dev mailbox" && template != "usher.js" {
+			if got := bt.Eval[string](t, ctx, `document.documentElement.lang`); got != lang {
+				t.Errorf("%s: the page is in %q; want %s", name, got, lang)
+			}
+		}
 		con.Check(t, ctx, name+" "+lang)
 		checkFits(t, ctx, name+" "+lang, phoneWidth)
 	}
@@ -182,6 +188,12 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 	}
 
 	for _, lang := range []string{"en", "fa"} {
+		// The language switcher's cookie, on both sites: the answers to
+		// forms are in the language too.
+		for _, site := range []string{s.URL, s2.URL} {
+			bt.Go(t, ctx, site+"/user/login")
+			bt.Submit(t, ctx, `footer button[name=lang][value="`+lang+`"]`)
+		}
 		// Visitors' pages.
 		for _, p := range []struct{ name, template, path string }{
 			{"log in", "login", "/user/login"},
