@@ -100,6 +100,7 @@ func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 		SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, FromName: cfg.MailFromName,
 		AppName: cfg.AppName, BaseURL: sc.BaseURL, Logger: log, Translate: cat.Translate,
 		Plural: cat.Plural,
+		RTL:    cat.RTL,
 	}
 	var templates fs.FS
 	if cfg.TemplatesDir != "" {

@@ -29,7 +29,9 @@
 // Every user-visible sentence is written once per template, through T:
 // {{T "Hello %s," .username}} looks the English sentence up with
 // Options.Translate for the message's Locale (the English text is the
-// message ID) and then formats it with fmt.Sprintf. The subject is made
+// message ID) and then formats it with fmt.Sprintf; in a right-to-left
+// language each string argument is put in a Unicode isolate (U+2068 …
+// U+2069), so that an address keeps its order inside the sentence. The subject is made
 // one line, and every variable has its line breaks and control characters
 // replaced by spaces, so no variable can add a header.
 //
@@ -40,6 +42,7 @@
 //	app_name    Options.AppName (always; Vars cannot change it)
 //	base_url    Options.BaseURL
 //	locale      Message.Locale
+//	dir         "rtl" when Options.RTL says Locale is written right to left, else "ltr"
 //	email       the recipient's address, unless Vars set it
 //
 // A link variable that is a path is made absolute against base_url. Per

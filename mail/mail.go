@@ -66,6 +66,11 @@ type Options struct {
 	// lifetime of an e-mailed link (expires_in) in the recipient's
 	// language; i18n.Catalogue.Plural is one.
 	Plural func(locale, id string, n int, args ...any) string
+	// RTL reports whether the language locale is written right to left;
+	// nil means none is. An e-mail in such a language gets dir="rtl",
+	// and the variables in its sentences (addresses, names) are isolated
+	// so that the text around them cannot reorder their parts.
+	RTL func(locale string) bool
 	// TLSConfig is used for STARTTLS and implicit TLS, e.g. with RootCAs
 	// holding a test server's certificate. nil means the system's roots and
 	// TLS 1.2 or later. ServerName defaults to the SMTP host. Certificate
@@ -88,6 +93,7 @@ type Mailer struct {
 	baseURL   string
 	translate func(locale, text string) string
 	plural    func(locale, id string, n int, args ...any) string
+	rtl       func(locale string) bool
 	templates map[string]string // file name (no "emails/") -> source
 	timeout   time.Duration
 	log       *slog.Logger
@@ -125,6 +131,7 @@ func New(o Options) (*Mailer, error) {
 		baseURL:   strings.TrimRight(o.BaseURL, "/"),
 		translate: o.Translate,
 		plural:    o.Plural,
+		rtl:       o.RTL,
 		timeout:   o.Timeout,
 		log:       o.Logger,
 	}

@@ -142,6 +142,8 @@ td.links a{word-break:break-all}
 pre{white-space:pre-wrap;background:#f9fafb;border:1px solid #e5e7eb;padding:12px}
 iframe{width:100%;height:560px;border:1px solid #e5e7eb}
 dt{font-weight:600}
+td,pre{overflow-wrap:anywhere}
+@media (max-width:40rem){table.list tr:first-child{display:none}table.list tr{display:block;border-bottom:1px solid #e5e7eb;padding:6px 0}table.list td{display:block;border:0;padding:2px 8px}}
 </style>
 </head>
 <body>
@@ -163,7 +165,7 @@ dt{font-weight:600}
 <pre>{{.Text}}</pre>
 {{- else}}
 {{- if .Messages}}
-<table>
+<table class="list">
 <tr><th>#</th><th>Date</th><th>To</th><th>Subject</th><th>Links</th></tr>
 {{- range .Messages}}
 <tr><td>{{.ID}}</td><td>{{.At.Format "15:04:05"}}</td><td>{{.To}}</td><td class="subject"><a href="?id={{.ID}}">{{.Subject}}</a></td><td class="links">{{range .Links}}<a href="{{.}}" target="_blank" rel="noopener noreferrer">{{.}}</a><br>{{end}}</td></tr>

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -152,6 +153,10 @@ func (m *Mailer) Render(msg *usher.Message) (subject, text, html string, err err
 	data["app_name"] = m.appName
 	data["base_url"] = m.baseURL
 	data["locale"] = singleLine(msg.Locale)
+	data["dir"] = "ltr"
+	if m.rtl != nil && m.rtl(msg.Locale) {
+		data["dir"] = "rtl"
+	}
 	if data["email"] == "" {
 		data["email"] = singleLine(msg.To)
 	}
@@ -165,7 +170,7 @@ func (m *Mailer) Render(msg *usher.Message) (subject, text, html string, err err
 		}
 	}
 
-	funcs := map[string]any{"T": m.tFunc(msg.Locale)}
+	funcs := map[string]any{"T": m.tFunc(msg.Locale, data["dir"] == "rtl")}
 	if d := data["expires_in"]; d != "" {
 		data["expires_in"] = m.localDuration(msg.Locale, d)
 	}
@@ -185,8 +190,12 @@ func (m *Mailer) Render(msg *usher.Message) (subject, text, html string, err err
 
 // tFunc returns the templates' T: T "English text" args... translates the
 // text (its own message ID) into locale and, given arguments, formats it
-// with fmt.Sprintf.
-func (m *Mailer) tFunc(locale string) func(string, ...any) string {
+// with fmt.Sprintf. In a right-to-left language (rtl), each string
+// argument is put between FIRST STRONG ISOLATE and POP DIRECTIONAL
+// ISOLATE, the plain-text equivalent of <bdi> that works in both parts:
+// an address or a name keeps its own direction and cannot be reordered
+// with the sentence around it.
+func (m *Mailer) tFunc(locale string, rtl bool) func(string, ...any) string {
 	return func(text string, args ...any) string {
 		if m.translate != nil {
 			if s := m.translate(locale, text); s != "" {
@@ -195,6 +204,14 @@ func (m *Mailer) tFunc(locale string) func(string, ...any) string {
 		}
 		if len(args) == 0 {
 			return text
+		}
+		if rtl {
+			args = slices.Clone(args)
+			for i, a := range args {
+				if s, ok := a.(string); ok && s != "" {
+					args[i] = "\u2068" + s + "\u2069"
+				}
+			}
 		}
 		return fmt.Sprintf(text, args...)
 	}

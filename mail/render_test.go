@@ -327,7 +327,7 @@ func TestTranslate(t *testing.T) {
 	if !strings.HasPrefix(text, "Bonjour bob,") || !strings.Contains(text, "Please confirm that") {
 		t.Errorf("text:\n%s", text)
 	}
-	if !strings.Contains(html, `<html lang="fr">`) || !strings.Contains(html, "Confirmer l&#39;adresse</a>") {
+	if !strings.Contains(html, `<html lang="fr" dir="ltr">`) || !strings.Contains(html, "Confirmer l&#39;adresse</a>") {
 		t.Errorf("HTML:\n%s", html)
 	}
 	msg.Locale = "de"

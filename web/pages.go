@@ -150,6 +150,10 @@ func pageFuncs(cat *i18n.Catalogue, lang string) template.FuncMap {
 			}
 			return b.String()
 		},
+		// ltr isolates a date, an address or a code that a translated
+		// sentence takes as an argument ({{T "added %s" (ltr .Added)}}),
+		// so that right-to-left text around it cannot reorder its parts.
+		"ltr": isolateLTR,
 		// inputType is the input type of a profile field's type.
 		"inputType": func(t string) string {
 			switch t {
@@ -198,6 +202,18 @@ func pageFuncs(cat *i18n.Catalogue, lang string) template.FuncMap {
 			return f
 		},
 	}
+}
+
+// isolateLTR returns s between the Unicode characters LEFT-TO-RIGHT
+// ISOLATE and POP DIRECTIONAL ISOLATE: the text equivalent of <bdi
+// dir="ltr">, for a value inside a sentence (an element cannot go into a
+// translated string). In "2026-12-04 19:24 UTC" inside Persian text, the
+// bidirectional algorithm would otherwise show "UTC 19:24 2026-12-04".
+func isolateLTR(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "\u2066" + s + "\u2069"
 }
 
 // formField is what the "field" template renders: a label, the input, and

@@ -458,7 +458,7 @@ func TestMFAPage(t *testing.T) {
 	p := b.get("/user/mfa")
 	p.want(t, "GET", http.StatusOK, `<img class="qr" src="data:image/png;base64,`, `name="code"`, `name="password"`)
 	method, secret := p.hidden(t, "mfa_method"), p.hidden(t, "secret")
-	if !strings.Contains(p.body, `<code class="secret">`+inFours(secret)+`</code>`) {
+	if !strings.Contains(p.body, `<code class="secret" dir="ltr">`+inFours(secret)+`</code>`) {
 		t.Errorf("the key %s is not shown in groups of four", secret)
 	}
 	code := func() string {
@@ -477,7 +477,7 @@ func TestMFAPage(t *testing.T) {
 	// Refusals keep the same secret on the page, for the app set up
 	// already.
 	r := add("code", "000000", "password", pw)
-	r.want(t, "wrong code", http.StatusUnprocessableEntity, `id="e-code"`, `<code class="secret">`+inFours(secret)+`</code>`, `<img class="qr" src="data:image/png;base64,`)
+	r.want(t, "wrong code", http.StatusUnprocessableEntity, `id="e-code"`, `<code class="secret" dir="ltr">`+inFours(secret)+`</code>`, `<img class="qr" src="data:image/png;base64,`)
 	if r.hidden(t, "mfa_method") != method {
 		t.Error("a refused code changed the secret")
 	}

@@ -1326,10 +1326,10 @@
       cancel: t("Close"),
       before: function (ctx) {
         var rows = [
-          h('dt', null, t("Email")), h('dd', { class: 'usher-account-email' }, user.email || '')
+          h('dt', null, t("Email")), h('dd', { class: 'usher-account-email' }, h('bdi', null, user.email || ''))
         ];
         if (user.username) {
-          rows.push(h('dt', null, t("Username")), h('dd', { class: 'usher-account-username' }, user.username));
+          rows.push(h('dt', null, t("Username")), h('dd', { class: 'usher-account-username' }, h('bdi', null, user.username)));
         }
         var sections = [
           h('dl', { class: 'usher-facts' }, rows),
@@ -1342,12 +1342,14 @@
             var meta = [];
             var when = fmtDate(s.last_seen_at);
             if (when) { meta.push(t("Last active %s", when)); }
-            if (s.ip) { meta.push(s.ip); }
+            // The address in a left-to-right isolate: in right-to-left
+            // text an IPv6 address would otherwise be reordered.
+            if (s.ip) { meta.push(h('bdi', { dir: 'ltr' }, s.ip)); }
             return h('li', { class: 'usher-item usher-session' + (s.current ? ' usher-current' : '') },
               h('div', { class: 'usher-item-main' },
                 h('span', { class: 'usher-item-title' }, device(s.user_agent)),
                 s.current ? h('span', { class: 'usher-badge' }, t("This device")) : null,
-                h('span', { class: 'usher-item-meta' }, meta.join(' · '))),
+                h('span', { class: 'usher-item-meta' }, meta.map(function (x, i) { return i ? [' · ', x] : x; }))),
               s.current ? null : h('button', {
                 type: 'button',
                 class: 'usher-button usher-small usher-revoke',
