@@ -20,7 +20,6 @@ import (
 // it, so it holds across processes.
 type Store interface {
 	UserStore
-	RoleStore
 	SessionStore
 	TokenStore
 	OutboxStore
@@ -34,10 +33,12 @@ type Store interface {
 	InTx(ctx context.Context, fn func(tx Store) error) error
 }
 
-// UserStore holds the accounts: one row per user with its e-mail address,
-// username, password hash, profile and log-in state (failures, lock, last
-// log-in). The user's Roles travel with it: CreateUser stores them, every
-// lookup returns them and UserQuery.Role filters by them.
+// UserStore holds the accounts: one per user with its e-mail address,
+// username, password hash, profile, log-in state (failures, lock, last
+// log-in) and roles. Roles are part of the user: CreateUser stores them,
+// every lookup returns them, UserQuery.Role filters by them and DeleteUser
+// removes them, so they belong here rather than in an interface of
+// their own.
 type UserStore interface {
 	// CreateUser inserts u (with its Roles and Profile). u.ID must be set.
 	CreateUser(ctx context.Context, u *User) error
@@ -71,11 +72,7 @@ type UserStore interface {
 	// RecordLogin sets LastLoginAt to now, clears failures and LockedAt,
 	// and, if newHash is not "", replaces the password hash (a rehash).
 	RecordLogin(ctx context.Context, id string, now time.Time, newHash string) error
-}
 
-// RoleStore holds which user has which role, over the users of the
-// UserStore it shares a database with.
-type RoleStore interface {
 	// AddRole gives the user a role (no error if they have it);
 	// RemoveRole takes it away (no error if they don't).
 	AddRole(ctx context.Context, userID, role string) error
