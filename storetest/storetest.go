@@ -18,6 +18,13 @@
 // Each subtest gets its own database and runs in parallel with the others.
 // Times are compared to the microsecond: a Store must keep at least that
 // precision, and may return times in any location.
+//
+// Run is the whole contract. Each role interface of usher.Store has its own
+// suite too — RunUsers, RunSessions, RunTokens, RunOutbox, RunEmails,
+// RunMFA, RunEvents, RunThrottle — which takes Stores of any type with the
+// roles it needs, so a fake or a backend of one role can be tested alone:
+//
+//	storetest.RunThrottle(t, func(t *testing.T) func() *memThrottle { ... })
 package storetest
 
 import (
@@ -43,7 +50,8 @@ type NewDatabase func(t *testing.T) (open func() usher.Store)
 
 // Run runs the whole contract suite against the Stores that newDatabase
 // makes: every role suite (RunUsers, RunSessions, ...) and the tests that
-// span roles (transactions, deleting a user).
+// span roles (a user's locale through every lookup, deleting a user,
+// transactions).
 func Run(t *testing.T, newDatabase NewDatabase) {
 	RunUsers(t, newDatabase)
 	RunSessions(t, newDatabase)
