@@ -110,7 +110,7 @@ func (s *Service) Invite(ctx context.Context, email, invitedBy string, c Client)
 
 // useInvitation consumes an invitation token in tx and returns the
 // address it was sent to, or ErrInvalidToken.
-func (s *Service) useInvitation(ctx context.Context, tx Store, token string) (string, error) {
+func (s *Service) useInvitation(ctx context.Context, tx TokenStore, token string) (string, error) {
 	if len(token) != tokenLen {
 		return "", ErrInvalidToken
 	}

@@ -132,7 +132,7 @@ func (s *Service) RemoveEmail(ctx context.Context, userID, emailID string, c Cli
 }
 
 // userAddress returns the user's record of an address, or ErrNotFound.
-func userAddress(ctx context.Context, st Store, userID, email string) (*UserEmail, error) {
+func userAddress(ctx context.Context, st EmailStore, userID, email string) (*UserEmail, error) {
 	list, err := st.ListUserEmails(ctx, userID)
 	if err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ const tokenMFAEnroll = "mfa_enroll"
 
 // pendingEnrollment records a pending enrolment for u and returns the
 // *MFARequiredError that carries it.
-func (s *Service) pendingEnrollment(ctx context.Context, st Store, u *User) error {
+func (s *Service) pendingEnrollment(ctx context.Context, st TokenStore, u *User) error {
 	tok, hash := newToken()
 	now := s.now()
 	err := st.CreateToken(ctx, &Token{Hash: hash, Kind: tokenMFAEnroll, UserID: u.ID, Email: u.Email, CreatedAt: now, ExpiresAt: now.Add(mfaPendingTTL)})

@@ -11,7 +11,7 @@ import (
 
 // createSession starts a session for u in st. Every log-in gets a new token,
 // so a token planted before log-in (session fixation) is worthless.
-func (s *Service) createSession(ctx context.Context, st Store, u *User, remember, mustChange bool, c Client) (*Session, error) {
+func (s *Service) createSession(ctx context.Context, st SessionStore, u *User, remember, mustChange bool, c Client) (*Session, error) {
 	now := s.now()
 	tok, hash := newToken()
 	sess := &Session{

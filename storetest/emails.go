@@ -17,7 +17,7 @@ func newAddress(userID, email string, created time.Time) *usher.UserEmail {
 }
 
 // mustAddEmail adds e and fails the test on error.
-func mustAddEmail(t *testing.T, s usher.Store, e *usher.UserEmail) *usher.UserEmail {
+func mustAddEmail(t *testing.T, s usher.EmailStore, e *usher.UserEmail) *usher.UserEmail {
 	t.Helper()
 	if err := s.AddUserEmail(ctx, e); err != nil {
 		t.Fatalf("AddUserEmail(%s): %v", e.Email, err)
@@ -26,7 +26,7 @@ func mustAddEmail(t *testing.T, s usher.Store, e *usher.UserEmail) *usher.UserEm
 }
 
 // mustConfirmEmail confirms e at at, and sets e.ConfirmedAt.
-func mustConfirmEmail(t *testing.T, s usher.Store, e *usher.UserEmail, at time.Time) {
+func mustConfirmEmail(t *testing.T, s usher.EmailStore, e *usher.UserEmail, at time.Time) {
 	t.Helper()
 	if err := s.ConfirmUserEmail(ctx, e.UserID, e.ID, at); err != nil {
 		t.Fatalf("ConfirmUserEmail(%s): %v", e.Email, err)
@@ -35,7 +35,7 @@ func mustConfirmEmail(t *testing.T, s usher.Store, e *usher.UserEmail, at time.T
 }
 
 // listEmails returns the user's addresses and fails the test on error.
-func listEmails(t *testing.T, s usher.Store, userID string) []*usher.UserEmail {
+func listEmails(t *testing.T, s usher.EmailStore, userID string) []*usher.UserEmail {
 	t.Helper()
 	list, err := s.ListUserEmails(ctx, userID)
 	if err != nil {
@@ -46,7 +46,7 @@ func listEmails(t *testing.T, s usher.Store, userID string) []*usher.UserEmail {
 
 // primaryEmail returns the user's primary address record, checking that
 // there is exactly one and that it comes first.
-func primaryEmail(t *testing.T, s usher.Store, userID string) *usher.UserEmail {
+func primaryEmail(t *testing.T, s usher.EmailStore, userID string) *usher.UserEmail {
 	t.Helper()
 	list := listEmails(t, s, userID)
 	n := 0
@@ -84,7 +84,7 @@ func fmtEmails(list []*usher.UserEmail) string {
 }
 
 // checkEmails checks that the user's addresses are want, in order.
-func checkEmails(t *testing.T, s usher.Store, name, userID string, want ...*usher.UserEmail) {
+func checkEmails(t *testing.T, s usher.EmailStore, name, userID string, want ...*usher.UserEmail) {
 	t.Helper()
 	got := listEmails(t, s, userID)
 	if len(got) != len(want) {
@@ -100,7 +100,7 @@ func checkEmails(t *testing.T, s usher.Store, name, userID string, want ...*ushe
 
 // checkUserByEmail checks that UserByEmail(email) finds the user with
 // wantID, or nobody if wantID is "".
-func checkUserByEmail(t *testing.T, s usher.Store, name, email, wantID string) {
+func checkUserByEmail(t *testing.T, s usher.UserStore, name, email, wantID string) {
 	t.Helper()
 	u, err := s.UserByEmail(ctx, email)
 	switch {
@@ -115,7 +115,7 @@ func checkUserByEmail(t *testing.T, s usher.Store, name, email, wantID string) {
 
 // checkEmailByAddress checks that UserEmailByAddress(email) returns want,
 // or ErrNotFound if want is nil.
-func checkEmailByAddress(t *testing.T, s usher.Store, name, email string, want *usher.UserEmail) {
+func checkEmailByAddress(t *testing.T, s usher.EmailStore, name, email string, want *usher.UserEmail) {
 	t.Helper()
 	got, err := s.UserEmailByAddress(ctx, email)
 	if want == nil {
@@ -135,7 +135,7 @@ func checkEmailByAddress(t *testing.T, s usher.Store, name, email string, want *
 
 // testEmailsPrimaryRow checks that a user's primary address is one of their
 // addresses, and follows CreateUser and UpdateUser.
-func testEmailsPrimaryRow(t *testing.T, h *harness) {
+func testEmailsPrimaryRow(t *testing.T, h *harness[emailsStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("Prim@Example.COM", ""))
 	p := primaryEmail(t, s, u.ID)
@@ -207,7 +207,7 @@ func testEmailsPrimaryRow(t *testing.T, h *harness) {
 	}
 }
 
-func testAddUserEmail(t *testing.T, h *harness) {
+func testAddUserEmail(t *testing.T, h *harness[emailsStore]) {
 	s := h.s
 	a := mustCreate(t, s, newUser("a@example.com", ""))
 	b := mustCreate(t, s, newUser("b@example.com", ""))
@@ -269,7 +269,7 @@ func testAddUserEmail(t *testing.T, h *harness) {
 // testEmailsUnconfirmedShared checks that an unconfirmed secondary address
 // belongs to nobody: several users may hold it, and another may sign up
 // with it, after which it cannot be confirmed or made primary.
-func testEmailsUnconfirmedShared(t *testing.T, h *harness) {
+func testEmailsUnconfirmedShared(t *testing.T, h *harness[emailsStore]) {
 	s := h.s
 	a := mustCreate(t, s, newUser("a@example.com", ""))
 	b := mustCreate(t, s, newUser("b@example.com", ""))
@@ -326,7 +326,7 @@ func testEmailsUnconfirmedShared(t *testing.T, h *harness) {
 	}
 }
 
-func testConfirmUserEmail(t *testing.T, h *harness) {
+func testConfirmUserEmail(t *testing.T, h *harness[emailsStore]) {
 	s := h.s
 	nu := newUser("c@example.com", "")
 	nu.EmailConfirmedAt = time.Time{}
@@ -377,7 +377,7 @@ func testConfirmUserEmail(t *testing.T, h *harness) {
 	checkUserByEmail(t, s, "confirmed by another user", "c3@example.com", v.ID)
 }
 
-func testSetPrimaryEmail(t *testing.T, h *harness) {
+func testSetPrimaryEmail(t *testing.T, h *harness[emailsStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("Old@example.com", "")) // confirmed at(1h), signed up at base
 	v := mustCreate(t, s, newUser("v@example.com", ""))
@@ -463,7 +463,7 @@ func testSetPrimaryEmail(t *testing.T, h *harness) {
 	}
 }
 
-func testRemoveUserEmail(t *testing.T, h *harness) {
+func testRemoveUserEmail(t *testing.T, h *harness[emailsStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("r@example.com", ""))
 	v := mustCreate(t, s, newUser("v@example.com", ""))
@@ -505,7 +505,7 @@ func testRemoveUserEmail(t *testing.T, h *harness) {
 	checkUserByEmail(t, s, "taken by another user", "gone@example.com", v.ID)
 }
 
-func testDeleteUserEmails(t *testing.T, h *harness) {
+func testDeleteUserEmails(t *testing.T, h *harness[emailsStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("del@example.com", ""))
 	conf := mustAddEmail(t, s, newAddress(u.ID, "del.conf@example.com", at(time.Minute)))
@@ -526,7 +526,7 @@ func testDeleteUserEmails(t *testing.T, h *harness) {
 
 // testConfirmEmailConcurrent has many users, through two Stores, confirm
 // one address at once: exactly one gets it.
-func testConfirmEmailConcurrent(t *testing.T, h *harness) {
+func testConfirmEmailConcurrent(t *testing.T, h *harness[emailsStore]) {
 	s1, s2 := h.s, h.open()
 	const n = 20
 	addrs := make([]*usher.UserEmail, n)
@@ -538,7 +538,7 @@ func testConfirmEmailConcurrent(t *testing.T, h *harness) {
 		}
 		addrs[i] = mustAddEmail(t, s1, newAddress(u.ID, email, at(time.Duration(i)*time.Second)))
 	}
-	errs := race(n, s1, s2, func(i int, s usher.Store) error {
+	errs := race(n, s1, s2, func(i int, s emailsStore) error {
 		return s.ConfirmUserEmail(ctx, addrs[i].UserID, addrs[i].ID, at(time.Hour))
 	})
 	ok, exists, winner := 0, 0, ""
@@ -557,7 +557,7 @@ func testConfirmEmailConcurrent(t *testing.T, h *harness) {
 		t.Fatalf("%d concurrent ConfirmUserEmail of one address: %d succeeded, %d ErrUserExists; want 1 and %d",
 			n, ok, exists, n-1)
 	}
-	for _, s := range []usher.Store{s1, s2} {
+	for _, s := range []emailsStore{s1, s2} {
 		checkUserByEmail(t, s, "after the race", "contested@example.com", winner)
 		if e, err := s.UserEmailByAddress(ctx, "contested@example.com"); err != nil || e.UserID != winner || e.ConfirmedAt.IsZero() {
 			t.Errorf("UserEmailByAddress after the race = %v, %v; want the winner's, confirmed", e, err)
@@ -576,7 +576,7 @@ func testConfirmEmailConcurrent(t *testing.T, h *harness) {
 }
 
 // testEmailsInTx checks that the address methods join InTx's transaction.
-func testEmailsInTx(t *testing.T, h *harness) {
+func testEmailsInTx(t *testing.T, h *harness[usher.Store]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("tx@example.com", ""))
 	up := primaryEmail(t, s, u.ID)

@@ -11,7 +11,7 @@ import (
 // usernames by usher.FoldUsername — Unicode NFC, fullwidth forms, the
 // Kelvin sign, IDN domains in either form, ASCII-only case in the local
 // part — in lookups, in uniqueness and in the address book alike.
-func testFoldedKeys(t *testing.T, h *harness) {
+func testFoldedKeys(t *testing.T, h *harness[emailsStore]) {
 	s := h.s
 	ann := mustCreate(t, s, newUser("Anne\u0301@B\u00fccher.example", "\u212Aate")) // decomposed é, Kelvin sign
 	lookups := []struct{ email, username string }{

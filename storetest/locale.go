@@ -12,7 +12,7 @@ import (
 // UserUpdate.Locale (alone, with other fields, cleared), left alone by
 // updates that do not name it, undone with its transaction, and read back
 // by every lookup, SessionUser and ListUsers included.
-func testLocale(t *testing.T, h *harness) {
+func testLocale(t *testing.T, h *harness[usher.Store]) {
 	s := h.s
 	u := newUser("Shirin@Example.com", "shirin")
 	u.Locale = "fa"

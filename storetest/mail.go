@@ -27,7 +27,7 @@ func newToken(name, kind, userID string, expires time.Time) *usher.Token {
 	}
 }
 
-func mustCreateToken(t *testing.T, s usher.Store, tok *usher.Token) *usher.Token {
+func mustCreateToken(t *testing.T, s usher.TokenStore, tok *usher.Token) *usher.Token {
 	t.Helper()
 	if err := s.CreateToken(ctx, tok); err != nil {
 		t.Fatalf("CreateToken(%s): %v", tok.Email, err)
@@ -47,7 +47,7 @@ func diffToken(got, want *usher.Token) string {
 
 // checkUse calls UseToken and checks that it returns tok used at now, or
 // ErrNotFound if tok is nil.
-func checkUse(t *testing.T, s usher.Store, name string, hash []byte, kind string, now time.Time, tok *usher.Token) {
+func checkUse(t *testing.T, s usher.TokenStore, name string, hash []byte, kind string, now time.Time, tok *usher.Token) {
 	t.Helper()
 	got, err := s.UseToken(ctx, hash, kind, now)
 	if tok == nil {
@@ -67,7 +67,7 @@ func checkUse(t *testing.T, s usher.Store, name string, hash []byte, kind string
 	}
 }
 
-func testTokens(t *testing.T, h *harness) {
+func testTokens(t *testing.T, h *harness[tokensStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("tok@example.com", ""))
 	reset := mustCreateToken(t, s, newToken("reset", usher.TokenResetPassword, u.ID, at(time.Hour)))
@@ -100,19 +100,19 @@ func testTokens(t *testing.T, h *harness) {
 	}
 }
 
-func testUseTokenConcurrent(t *testing.T, h *harness) {
+func testUseTokenConcurrent(t *testing.T, h *harness[tokensStore]) {
 	s1, s2 := h.s, h.open()
 	u := mustCreate(t, s1, newUser("race-token@example.com", ""))
 	tok := mustCreateToken(t, s1, newToken("race", usher.TokenResetPassword, u.ID, at(time.Hour)))
 	const n = 20
-	errs := race(n, s1, s2, func(_ int, s usher.Store) error {
+	errs := race(n, s1, s2, func(_ int, s tokensStore) error {
 		_, err := s.UseToken(ctx, tok.Hash, tok.Kind, at(time.Minute))
 		return err
 	})
 	wantOneWinner(t, "UseToken", errs, usher.ErrNotFound)
 }
 
-func testDeleteTokens(t *testing.T, h *harness) {
+func testDeleteTokens(t *testing.T, h *harness[tokensStore]) {
 	s := h.s
 	a := mustCreate(t, s, newUser("a-tok@example.com", ""))
 	b := mustCreate(t, s, newUser("b-tok@example.com", ""))
@@ -142,7 +142,7 @@ func testDeleteTokens(t *testing.T, h *harness) {
 	}
 }
 
-func testDeleteExpiredTokens(t *testing.T, h *harness) {
+func testDeleteExpiredTokens(t *testing.T, h *harness[tokensStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("exp-tok@example.com", ""))
 	e1 := mustCreateToken(t, s, newToken("e1", usher.TokenLoginLink, u.ID, at(1*time.Hour)))
@@ -157,7 +157,7 @@ func testDeleteExpiredTokens(t *testing.T, h *harness) {
 	checkUse(t, s, "expires after", e3.Hash, e3.Kind, base, e3)
 }
 
-func testDeleteUserTokens(t *testing.T, h *harness) {
+func testDeleteUserTokens(t *testing.T, h *harness[tokensStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("gone-tok@example.com", ""))
 	keep := mustCreate(t, s, newUser("keep-tok@example.com", ""))
@@ -184,7 +184,7 @@ func newMessage(to string, created time.Time) *usher.Message {
 	}
 }
 
-func mustEnqueue(t *testing.T, s usher.Store, m *usher.Message) *usher.Message {
+func mustEnqueue(t *testing.T, s usher.OutboxStore, m *usher.Message) *usher.Message {
 	t.Helper()
 	if err := s.EnqueueMessage(ctx, m); err != nil {
 		t.Fatalf("EnqueueMessage: %v", err)
@@ -231,7 +231,7 @@ func checkMessages(t *testing.T, name string, got []*usher.Message, want ...*ush
 }
 
 // claim calls ClaimMessages and fails the test on error.
-func claim(t *testing.T, s usher.Store, now time.Time, lease time.Duration, limit int) []*usher.Message {
+func claim(t *testing.T, s usher.OutboxStore, now time.Time, lease time.Duration, limit int) []*usher.Message {
 	t.Helper()
 	list, err := s.ClaimMessages(ctx, now, lease, limit)
 	if err != nil {
@@ -241,7 +241,7 @@ func claim(t *testing.T, s usher.Store, now time.Time, lease time.Duration, limi
 }
 
 // list calls ListMessages and fails the test on error.
-func list(t *testing.T, s usher.Store, to string, limit int) []*usher.Message {
+func list(t *testing.T, s usher.OutboxStore, to string, limit int) []*usher.Message {
 	t.Helper()
 	list, err := s.ListMessages(ctx, to, limit)
 	if err != nil {
@@ -250,7 +250,7 @@ func list(t *testing.T, s usher.Store, to string, limit int) []*usher.Message {
 	return list
 }
 
-func testOutbox(t *testing.T, h *harness) {
+func testOutbox(t *testing.T, h *harness[usher.OutboxStore]) {
 	s := h.s
 	m1 := mustEnqueue(t, s, newMessage("ada@example.com", base))
 	m2 := mustEnqueue(t, s, newMessage("bob@example.com", at(time.Second)))
@@ -328,8 +328,8 @@ func testOutbox(t *testing.T, h *harness) {
 
 // testClaimConcurrent has workers on two Stores (as two processes) claim
 // from one outbox at once: every message is claimed exactly once.
-func testClaimConcurrent(t *testing.T, h *harness) {
-	stores := []usher.Store{h.s, h.open()}
+func testClaimConcurrent(t *testing.T, h *harness[usher.OutboxStore]) {
+	stores := []usher.OutboxStore{h.s, h.open()}
 	const (
 		n       = 200
 		workers = 4 // per Store
@@ -395,7 +395,7 @@ func testClaimConcurrent(t *testing.T, h *harness) {
 
 // testMailInTx checks that tokens and messages are written in InTx's
 // transaction: seen inside it, kept on commit, gone on rollback.
-func testMailInTx(t *testing.T, h *harness) {
+func testMailInTx(t *testing.T, h *harness[usher.Store]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("mail-tx@example.com", ""))
 	boom := errors.New("boom")
@@ -472,7 +472,7 @@ func testMailInTx(t *testing.T, h *harness) {
 	checkUse(t, s, "token created in commit", tok2.Hash, tok2.Kind, base, tok2)
 }
 
-func testClaimOfKind(t *testing.T, h *harness) {
+func testClaimOfKind(t *testing.T, h *harness[usher.OutboxStore]) {
 	s := h.s
 	m1 := mustEnqueue(t, s, newMessage("ada@example.com", base))
 	m2 := mustEnqueue(t, s, &usher.Message{Kind: usher.MailRegistered, To: "bob@example.com", CreatedAt: at(time.Second)})

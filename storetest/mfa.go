@@ -24,7 +24,7 @@ func newMFA(userID, name string, created time.Time) *usher.MFAMethod {
 	}
 }
 
-func mustAddMFA(t *testing.T, s usher.Store, m *usher.MFAMethod, clearExisting bool) *usher.MFAMethod {
+func mustAddMFA(t *testing.T, s usher.MFAStore, m *usher.MFAMethod, clearExisting bool) *usher.MFAMethod {
 	t.Helper()
 	if err := s.AddMFAMethod(ctx, m, clearExisting); err != nil {
 		t.Fatalf("AddMFAMethod(%s, %v): %v", m.Name, clearExisting, err)
@@ -43,7 +43,7 @@ func diffMFA(got, want *usher.MFAMethod) string {
 }
 
 // checkMFA checks that the user's methods are want, in order.
-func checkMFA(t *testing.T, s usher.Store, name, userID string, want ...*usher.MFAMethod) {
+func checkMFA(t *testing.T, s usher.MFAStore, name, userID string, want ...*usher.MFAMethod) {
 	t.Helper()
 	got, err := s.ListMFAMethods(ctx, userID)
 	if err != nil {
@@ -62,7 +62,7 @@ func checkMFA(t *testing.T, s usher.Store, name, userID string, want ...*usher.M
 	}
 }
 
-func testMFAMethods(t *testing.T, h *harness) {
+func testMFAMethods(t *testing.T, h *harness[mfaStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("mfa@example.com", ""))
 	other := mustCreate(t, s, newUser("mfa-other@example.com", ""))
@@ -119,7 +119,7 @@ func testMFAMethods(t *testing.T, h *harness) {
 	}
 }
 
-func testUseTOTPStep(t *testing.T, h *harness) {
+func testUseTOTPStep(t *testing.T, h *harness[mfaStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("totp@example.com", ""))
 	m := mustAddMFA(t, s, newMFA(u.ID, "Phone", base), false)
@@ -157,18 +157,18 @@ func testUseTOTPStep(t *testing.T, h *harness) {
 	}
 }
 
-func testUseTOTPStepConcurrent(t *testing.T, h *harness) {
+func testUseTOTPStepConcurrent(t *testing.T, h *harness[mfaStore]) {
 	s1, s2 := h.s, h.open()
 	u := mustCreate(t, s1, newUser("totp-race@example.com", ""))
 	m := mustAddMFA(t, s1, newMFA(u.ID, "Phone", base), false)
 	const n = 20
-	errs := race(n, s1, s2, func(_ int, s usher.Store) error {
+	errs := race(n, s1, s2, func(_ int, s mfaStore) error {
 		return s.UseTOTPStep(ctx, m.ID, 1000, at(time.Minute))
 	})
 	wantOneWinner(t, "UseTOTPStep", errs, usher.ErrNotFound)
 }
 
-func testReplaceMFASecrets(t *testing.T, h *harness) {
+func testReplaceMFASecrets(t *testing.T, h *harness[mfaStore]) {
 	s := h.s
 	u1 := mustCreate(t, s, newUser("rotate1@example.com", ""))
 	u2 := mustCreate(t, s, newUser("rotate2@example.com", ""))
@@ -225,14 +225,14 @@ func recoveryHashes(codes ...string) [][]byte {
 	return hashes
 }
 
-func checkRecoveryCount(t *testing.T, s usher.Store, name, userID string, want int) {
+func checkRecoveryCount(t *testing.T, s usher.MFAStore, name, userID string, want int) {
 	t.Helper()
 	if n, err := s.CountRecoveryCodes(ctx, userID); err != nil || n != want {
 		t.Errorf("%s: CountRecoveryCodes = %d, %v; want %d", name, n, err, want)
 	}
 }
 
-func testRecoveryCodes(t *testing.T, h *harness) {
+func testRecoveryCodes(t *testing.T, h *harness[mfaStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("recovery@example.com", ""))
 	other := mustCreate(t, s, newUser("recovery-other@example.com", ""))
@@ -305,7 +305,7 @@ func testRecoveryCodes(t *testing.T, h *harness) {
 	checkRecoveryCount(t, s, "after DeleteUser", other.ID, 0)
 }
 
-func testUseRecoveryCodeConcurrent(t *testing.T, h *harness) {
+func testUseRecoveryCodeConcurrent(t *testing.T, h *harness[mfaStore]) {
 	s1, s2 := h.s, h.open()
 	u := mustCreate(t, s1, newUser("recovery-race@example.com", ""))
 	hashes := recoveryHashes("c1", "c2")
@@ -313,7 +313,7 @@ func testUseRecoveryCodeConcurrent(t *testing.T, h *harness) {
 		t.Fatal(err)
 	}
 	const n = 20
-	errs := race(n, s1, s2, func(_ int, s usher.Store) error {
+	errs := race(n, s1, s2, func(_ int, s mfaStore) error {
 		return s.UseRecoveryCode(ctx, u.ID, hashes[0], at(time.Minute))
 	})
 	wantOneWinner(t, "UseRecoveryCode", errs, usher.ErrNotFound)
@@ -322,7 +322,7 @@ func testUseRecoveryCodeConcurrent(t *testing.T, h *harness) {
 
 // checkFind calls FindToken and checks that it returns tok unchanged, or
 // ErrNotFound if tok is nil.
-func checkFind(t *testing.T, s usher.Store, name string, hash []byte, kind string, now time.Time, tok *usher.Token) {
+func checkFind(t *testing.T, s usher.TokenStore, name string, hash []byte, kind string, now time.Time, tok *usher.Token) {
 	t.Helper()
 	got, err := s.FindToken(ctx, hash, kind, now)
 	if tok == nil {
@@ -340,7 +340,7 @@ func checkFind(t *testing.T, s usher.Store, name string, hash []byte, kind strin
 	}
 }
 
-func testFindToken(t *testing.T, h *harness) {
+func testFindToken(t *testing.T, h *harness[tokensStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("find@example.com", ""))
 	device := mustCreateToken(t, s, newToken("device", usher.TokenLoginLink, u.ID, at(30*24*time.Hour)))
@@ -366,7 +366,7 @@ func testFindToken(t *testing.T, h *harness) {
 }
 
 // testMFAInTx checks that the MFA methods join InTx's transaction.
-func testMFAInTx(t *testing.T, h *harness) {
+func testMFAInTx(t *testing.T, h *harness[usher.Store]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("mfa-tx@example.com", ""))
 	kept := mustAddMFA(t, s, newMFA(u.ID, "Kept", base), false)

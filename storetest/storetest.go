@@ -18,6 +18,13 @@
 // Each subtest gets its own database and runs in parallel with the others.
 // Times are compared to the microsecond: a Store must keep at least that
 // precision, and may return times in any location.
+//
+// Run is the whole contract. Each role interface of usher.Store has its own
+// suite too — RunUsers, RunSessions, RunTokens, RunOutbox, RunEmails,
+// RunMFA, RunEvents, RunThrottle — which takes Stores of any type with the
+// roles it needs, so a fake or a backend of one role can be tested alone:
+//
+//	storetest.RunThrottle(t, func(t *testing.T) func() *memThrottle { ... })
 package storetest
 
 import (
@@ -41,46 +48,124 @@ import (
 // instance again.
 type NewDatabase func(t *testing.T) (open func() usher.Store)
 
-// Run runs the contract suite against the Stores that newDatabase makes.
+// Run runs the whole contract suite against the Stores that newDatabase
+// makes: every role suite (RunUsers, RunSessions, ...) and the tests that
+// span roles (a user's locale through every lookup, deleting a user,
+// transactions).
 func Run(t *testing.T, newDatabase NewDatabase) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, h *harness)
-	}{
+	RunUsers(t, newDatabase)
+	RunSessions(t, newDatabase)
+	RunTokens(t, newDatabase)
+	RunOutbox(t, newDatabase)
+	RunEmails(t, newDatabase)
+	RunMFA(t, newDatabase)
+	RunEvents(t, newDatabase)
+	RunThrottle(t, newDatabase)
+	run(t, newDatabase, []test[usher.Store]{
+		{"Locale", testLocale},
+		{"DeleteUser", testDeleteUser},
+		{"InTxCommit", testInTxCommit},
+		{"InTxRollback", testInTxRollback},
+		{"MailInTx", testMailInTx},
+		{"EmailsInTx", testEmailsInTx},
+		{"MFAInTx", testMFAInTx},
+	})
+}
+
+// The role suites below each test one role interface of usher.Store. Like
+// Run they take a function that makes an empty database, but one whose
+// Stores may be of any type S with the roles the suite needs: usher.Store,
+// or a fake or backend that implements only those roles. Most suites need
+// UserStore besides their own role, because what they store belongs to a
+// user.
+
+// The roles the suites need, as the tests see them.
+type (
+	sessionsStore interface {
+		usher.UserStore
+		usher.SessionStore
+	}
+	tokensStore interface {
+		usher.UserStore
+		usher.TokenStore
+	}
+	emailsStore interface {
+		usher.UserStore
+		usher.EmailStore
+	}
+	mfaStore interface {
+		usher.UserStore
+		usher.MFAStore
+	}
+	eventsStore interface {
+		usher.UserStore
+		usher.EventStore
+	}
+)
+
+// RunUsers runs the tests of usher.UserStore.
+func RunUsers[S usher.UserStore](t *testing.T, newDatabase func(t *testing.T) func() S) {
+	run(t, newDatabase, []test[usher.UserStore]{
 		{"CreateAndGet", testCreateAndGet},
 		{"CreateDuplicate", testCreateDuplicate},
-		{"FoldedKeys", testFoldedKeys},
 		{"UpdateUser", testUpdateUser},
 		{"UpdateUserTaken", testUpdateUserTaken},
 		{"Profile", testProfile},
-		{"Locale", testLocale},
 		{"Roles", testRoles},
 		{"RecordPasswordFailure", testRecordPasswordFailure},
 		{"RecordPasswordFailureConcurrent", testRecordPasswordFailureConcurrent},
 		{"RecordLogin", testRecordLogin},
+		{"ListUsers", testListUsers},
+		{"NotFound", testNotFound},
+		{"ConcurrentCreateTwoStores", testConcurrentCreateTwoStores},
+	})
+}
+
+// RunSessions runs the tests of usher.SessionStore.
+func RunSessions[S interface {
+	usher.UserStore
+	usher.SessionStore
+}](t *testing.T, newDatabase func(t *testing.T) func() S) {
+	run(t, newDatabase, []test[sessionsStore]{
 		{"Sessions", testSessions},
 		{"SessionUser", testSessionUser},
 		{"TouchSessions", testTouchSessions},
 		{"DeleteExpiredSessions", testDeleteExpiredSessions},
-		{"DeleteUser", testDeleteUser},
-		{"Hit", testHit},
-		{"HitConcurrent", testHitConcurrent},
-		{"Events", testEvents},
-		{"EventsSince", testEventsSince},
-		{"InTxCommit", testInTxCommit},
-		{"InTxRollback", testInTxRollback},
-		{"ListUsers", testListUsers},
-		{"NotFound", testNotFound},
-		{"ConcurrentCreateTwoStores", testConcurrentCreateTwoStores},
+		{"SessionsNotFound", testSessionsNotFound},
+	})
+}
+
+// RunTokens runs the tests of usher.TokenStore.
+func RunTokens[S interface {
+	usher.UserStore
+	usher.TokenStore
+}](t *testing.T, newDatabase func(t *testing.T) func() S) {
+	run(t, newDatabase, []test[tokensStore]{
 		{"Tokens", testTokens},
 		{"UseTokenConcurrent", testUseTokenConcurrent},
 		{"DeleteTokens", testDeleteTokens},
 		{"DeleteExpiredTokens", testDeleteExpiredTokens},
 		{"DeleteUserTokens", testDeleteUserTokens},
+		{"FindToken", testFindToken},
+	})
+}
+
+// RunOutbox runs the tests of usher.OutboxStore.
+func RunOutbox[S usher.OutboxStore](t *testing.T, newDatabase func(t *testing.T) func() S) {
+	run(t, newDatabase, []test[usher.OutboxStore]{
 		{"Outbox", testOutbox},
 		{"ClaimConcurrent", testClaimConcurrent},
 		{"ClaimOfKind", testClaimOfKind},
-		{"MailInTx", testMailInTx},
+	})
+}
+
+// RunEmails runs the tests of usher.EmailStore.
+func RunEmails[S interface {
+	usher.UserStore
+	usher.EmailStore
+}](t *testing.T, newDatabase func(t *testing.T) func() S) {
+	run(t, newDatabase, []test[emailsStore]{
+		{"FoldedKeys", testFoldedKeys},
 		{"EmailsPrimaryRow", testEmailsPrimaryRow},
 		{"AddUserEmail", testAddUserEmail},
 		{"EmailsUnconfirmedShared", testEmailsUnconfirmedShared},
@@ -89,29 +174,68 @@ func Run(t *testing.T, newDatabase NewDatabase) {
 		{"RemoveUserEmail", testRemoveUserEmail},
 		{"DeleteUserEmails", testDeleteUserEmails},
 		{"ConfirmEmailConcurrent", testConfirmEmailConcurrent},
-		{"EmailsInTx", testEmailsInTx},
+	})
+}
+
+// RunMFA runs the tests of usher.MFAStore.
+func RunMFA[S interface {
+	usher.UserStore
+	usher.MFAStore
+}](t *testing.T, newDatabase func(t *testing.T) func() S) {
+	run(t, newDatabase, []test[mfaStore]{
 		{"MFAMethods", testMFAMethods},
 		{"UseTOTPStep", testUseTOTPStep},
 		{"UseTOTPStepConcurrent", testUseTOTPStepConcurrent},
 		{"ReplaceMFASecrets", testReplaceMFASecrets},
 		{"RecoveryCodes", testRecoveryCodes},
 		{"UseRecoveryCodeConcurrent", testUseRecoveryCodeConcurrent},
-		{"FindToken", testFindToken},
-		{"MFAInTx", testMFAInTx},
-	}
+	})
+}
+
+// RunEvents runs the tests of usher.EventStore.
+func RunEvents[S interface {
+	usher.UserStore
+	usher.EventStore
+}](t *testing.T, newDatabase func(t *testing.T) func() S) {
+	run(t, newDatabase, []test[eventsStore]{
+		{"Events", testEvents},
+		{"EventsSince", testEventsSince},
+	})
+}
+
+// RunThrottle runs the tests of usher.ThrottleStore.
+func RunThrottle[S usher.ThrottleStore](t *testing.T, newDatabase func(t *testing.T) func() S) {
+	run(t, newDatabase, []test[usher.ThrottleStore]{
+		{"Hit", testHit},
+		{"HitConcurrent", testHitConcurrent},
+	})
+}
+
+// test is one subtest of a suite, over Stores seen as I.
+type test[I any] struct {
+	name string
+	fn   func(t *testing.T, h *harness[I])
+}
+
+// run runs tests, each in parallel on its own database. The Stores that
+// newDatabase opens are of type S, which the caller's constraint makes
+// implement I.
+func run[S, I any](t *testing.T, newDatabase func(t *testing.T) func() S, tests []test[I]) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			open := newDatabase(t)
-			tt.fn(t, &harness{open: open, s: open()})
+			openS := newDatabase(t)
+			open := func() I { return any(openS()).(I) }
+			tt.fn(t, &harness[I]{open: open, s: open()})
 		})
 	}
 }
 
-// harness is one subtest's database.
-type harness struct {
-	open func() usher.Store
-	s    usher.Store
+// harness is one subtest's database, its Stores seen as S.
+type harness[S any] struct {
+	open func() S // opens another Store on the database
+	s    S
 }
 
 var ctx = context.Background()
@@ -140,7 +264,7 @@ func newUser(email, username string) *usher.User {
 }
 
 // mustCreate creates u and fails the test on error.
-func mustCreate(t *testing.T, s usher.Store, u *usher.User) *usher.User {
+func mustCreate(t *testing.T, s usher.UserStore, u *usher.User) *usher.User {
 	t.Helper()
 	if err := s.CreateUser(ctx, u); err != nil {
 		t.Fatalf("CreateUser(%s): %v", u.Email, err)
@@ -149,7 +273,7 @@ func mustCreate(t *testing.T, s usher.Store, u *usher.User) *usher.User {
 }
 
 // mustGet reads user id and fails the test on error.
-func mustGet(t *testing.T, s usher.Store, id string) *usher.User {
+func mustGet(t *testing.T, s usher.UserStore, id string) *usher.User {
 	t.Helper()
 	u, err := s.UserByID(ctx, id)
 	if err != nil {
@@ -173,7 +297,7 @@ func newSession(userID string, created time.Time) *usher.Session {
 	}
 }
 
-func mustCreateSession(t *testing.T, s usher.Store, ss *usher.Session) *usher.Session {
+func mustCreateSession(t *testing.T, s usher.SessionStore, ss *usher.Session) *usher.Session {
 	t.Helper()
 	if err := s.CreateSession(ctx, ss); err != nil {
 		t.Fatalf("CreateSession: %v", err)
@@ -246,7 +370,7 @@ func diffSession(got, want *usher.Session) string {
 
 func ptr[T any](v T) *T { return &v }
 
-func testCreateAndGet(t *testing.T, h *harness) {
+func testCreateAndGet(t *testing.T, h *harness[usher.UserStore]) {
 	s := h.s
 	u := newUser("Ada.Lovelace@Example.COM", "AdaL")
 	u.Roles = []string{"editor", "admin", "editor"}
@@ -298,7 +422,7 @@ func testCreateAndGet(t *testing.T, h *harness) {
 	}
 }
 
-func testCreateDuplicate(t *testing.T, h *harness) {
+func testCreateDuplicate(t *testing.T, h *harness[usher.UserStore]) {
 	s := h.s
 	first := mustCreate(t, s, newUser("grace@example.com", "Grace"))
 	second := mustCreate(t, s, newUser("other@example.com", ""))
@@ -338,7 +462,7 @@ func testCreateDuplicate(t *testing.T, h *harness) {
 	}
 }
 
-func testUpdateUser(t *testing.T, h *harness) {
+func testUpdateUser(t *testing.T, h *harness[usher.UserStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("alan@example.com", "alan"))
 	u.Profile = map[string]string{}
@@ -417,7 +541,7 @@ func testUpdateUser(t *testing.T, h *harness) {
 	}
 }
 
-func testUpdateUserTaken(t *testing.T, h *harness) {
+func testUpdateUserTaken(t *testing.T, h *harness[usher.UserStore]) {
 	s := h.s
 	a := mustCreate(t, s, newUser("a@example.com", "alpha"))
 	b := mustCreate(t, s, newUser("b@example.com", "beta"))
@@ -453,7 +577,7 @@ func testUpdateUserTaken(t *testing.T, h *harness) {
 	}
 }
 
-func testProfile(t *testing.T, h *harness) {
+func testProfile(t *testing.T, h *harness[usher.UserStore]) {
 	s := h.s
 	profiles := []map[string]string{
 		nil,
@@ -479,7 +603,7 @@ func testProfile(t *testing.T, h *harness) {
 	}
 }
 
-func testRoles(t *testing.T, h *harness) {
+func testRoles(t *testing.T, h *harness[usher.UserStore]) {
 	s := h.s
 	a := mustCreate(t, s, newUser("a@example.com", ""))
 	b := mustCreate(t, s, newUser("b@example.com", ""))
@@ -539,7 +663,7 @@ func testRoles(t *testing.T, h *harness) {
 	}
 }
 
-func testRecordPasswordFailure(t *testing.T, h *harness) {
+func testRecordPasswordFailure(t *testing.T, h *harness[usher.UserStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("f@example.com", ""))
 	for i := 1; i <= 5; i++ {
@@ -586,7 +710,7 @@ func testRecordPasswordFailure(t *testing.T, h *harness) {
 	}
 }
 
-func testRecordPasswordFailureConcurrent(t *testing.T, h *harness) {
+func testRecordPasswordFailureConcurrent(t *testing.T, h *harness[usher.UserStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("c@example.com", ""))
 	const n = 50
@@ -615,7 +739,7 @@ func testRecordPasswordFailureConcurrent(t *testing.T, h *harness) {
 	}
 }
 
-func testRecordLogin(t *testing.T, h *harness) {
+func testRecordLogin(t *testing.T, h *harness[usher.UserStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("l@example.com", ""))
 	for range 4 {
@@ -642,7 +766,7 @@ func testRecordLogin(t *testing.T, h *harness) {
 	}
 }
 
-func testSessions(t *testing.T, h *harness) {
+func testSessions(t *testing.T, h *harness[sessionsStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("s@example.com", ""))
 	other := mustCreate(t, s, newUser("o@example.com", ""))
@@ -729,7 +853,7 @@ func testSessions(t *testing.T, h *harness) {
 	}
 }
 
-func testSessionUser(t *testing.T, h *harness) {
+func testSessionUser(t *testing.T, h *harness[sessionsStore]) {
 	s := h.s
 	u := newUser("su@example.com", "SU")
 	u.Roles = []string{"zeta", "alpha", "mid"}
@@ -769,7 +893,7 @@ func testSessionUser(t *testing.T, h *harness) {
 	}
 }
 
-func testTouchSessions(t *testing.T, h *harness) {
+func testTouchSessions(t *testing.T, h *harness[sessionsStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("t@example.com", ""))
 	var sessions []*usher.Session
@@ -805,7 +929,7 @@ func testTouchSessions(t *testing.T, h *harness) {
 	}
 }
 
-func testDeleteExpiredSessions(t *testing.T, h *harness) {
+func testDeleteExpiredSessions(t *testing.T, h *harness[sessionsStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("e@example.com", ""))
 	now := at(48 * time.Hour)
@@ -848,7 +972,7 @@ func testDeleteExpiredSessions(t *testing.T, h *harness) {
 	}
 }
 
-func testDeleteUser(t *testing.T, h *harness) {
+func testDeleteUser(t *testing.T, h *harness[usher.Store]) {
 	s := h.s
 	u := newUser("d@example.com", "deleted")
 	u.Roles = []string{"admin"}
@@ -898,7 +1022,7 @@ func testDeleteUser(t *testing.T, h *harness) {
 	}
 }
 
-func testHit(t *testing.T, h *harness) {
+func testHit(t *testing.T, h *harness[usher.ThrottleStore]) {
 	s := h.s
 	w1, w2 := base.Truncate(time.Minute), base.Truncate(time.Minute).Add(time.Minute)
 	for i := 1; i <= 3; i++ {
@@ -934,7 +1058,7 @@ func testHit(t *testing.T, h *harness) {
 	}
 }
 
-func testHitConcurrent(t *testing.T, h *harness) {
+func testHitConcurrent(t *testing.T, h *harness[usher.ThrottleStore]) {
 	s1, s2 := h.s, h.open()
 	const n = 50
 	var wg sync.WaitGroup
@@ -955,7 +1079,7 @@ func testHitConcurrent(t *testing.T, h *harness) {
 	}
 }
 
-func testEvents(t *testing.T, h *harness) {
+func testEvents(t *testing.T, h *harness[eventsStore]) {
 	s := h.s
 	u := mustCreate(t, s, newUser("ev@example.com", ""))
 	var added []*usher.Event
@@ -1002,7 +1126,7 @@ func testEvents(t *testing.T, h *harness) {
 	}
 }
 
-func testEventsSince(t *testing.T, h *harness) {
+func testEventsSince(t *testing.T, h *harness[eventsStore]) {
 	s := h.s
 	// Added out of time order, with two at the same instant.
 	offsets := []time.Duration{5, 1, 3, 3, 0, 4}
@@ -1045,7 +1169,7 @@ func testEventsSince(t *testing.T, h *harness) {
 	}
 }
 
-func testInTxCommit(t *testing.T, h *harness) {
+func testInTxCommit(t *testing.T, h *harness[usher.Store]) {
 	s := h.s
 	u := newUser("tx@example.com", "")
 	ss := newSession(u.ID, base)
@@ -1086,7 +1210,7 @@ func testInTxCommit(t *testing.T, h *harness) {
 	}
 }
 
-func testInTxRollback(t *testing.T, h *harness) {
+func testInTxRollback(t *testing.T, h *harness[usher.Store]) {
 	s := h.s
 	existing := mustCreate(t, s, newUser("existing@example.com", ""))
 	es := mustCreateSession(t, s, newSession(existing.ID, base))
@@ -1174,7 +1298,7 @@ func testInTxRollback(t *testing.T, h *harness) {
 	mustCreate(t, s, newUser("after-panic@example.com", ""))
 }
 
-func testListUsers(t *testing.T, h *harness) {
+func testListUsers(t *testing.T, h *harness[usher.UserStore]) {
 	s := h.s
 	var all []*usher.User
 	for i := range 25 {
@@ -1286,13 +1410,10 @@ func testListUsers(t *testing.T, h *harness) {
 	}
 }
 
-func testNotFound(t *testing.T, h *harness) {
+func testNotFound(t *testing.T, h *harness[usher.UserStore]) {
 	s := h.s
 	const id = "no-such-user"
-	checks := []struct {
-		name string
-		err  error
-	}{
+	checks := []check{
 		{"UserByID", second(s.UserByID(ctx, id))},
 		{"UserByEmail", second(s.UserByEmail(ctx, "nobody@example.com"))},
 		{"UserByUsername", second(s.UserByUsername(ctx, "nobody"))},
@@ -1304,20 +1425,11 @@ func testNotFound(t *testing.T, h *harness) {
 		{"RecordPasswordFailure", second(s.RecordPasswordFailure(ctx, id, base, 3))},
 		{"RecordLogin", s.RecordLogin(ctx, id, base, "")},
 		{"AddRole", s.AddRole(ctx, id, "admin")},
-		{"DeleteSession", s.DeleteSession(ctx, id, "no-such-session")},
-		{"SessionUser", func() error { _, _, err := s.SessionUser(ctx, []byte("nope")); return err }()},
 	}
-	for _, c := range checks {
-		if !errors.Is(c.err, usher.ErrNotFound) {
-			t.Errorf("%s = %v, want ErrNotFound", c.name, c.err)
-		}
-	}
+	wantNotFound(t, checks)
 	// Operations on nothing that are not errors.
 	if err := s.RemoveRole(ctx, id, "admin"); err != nil {
 		t.Errorf("RemoveRole(unknown user) = %v, want nil", err)
-	}
-	if n, err := s.DeleteUserSessions(ctx, id, ""); err != nil || n != 0 {
-		t.Errorf("DeleteUserSessions(unknown user) = %d, %v", n, err)
 	}
 	if list, err := s.ListUsers(ctx, usher.UserQuery{}); err != nil || len(list) != 0 {
 		t.Errorf("ListUsers(empty database) = %v, %v", list, err)
@@ -1327,12 +1439,43 @@ func testNotFound(t *testing.T, h *harness) {
 	}
 }
 
+// testSessionsNotFound: the session methods on a user or session that
+// does not exist.
+func testSessionsNotFound(t *testing.T, h *harness[sessionsStore]) {
+	s := h.s
+	const id = "no-such-user"
+	wantNotFound(t, []check{
+		{"DeleteSession", s.DeleteSession(ctx, id, "no-such-session")},
+		{"SessionUser", func() error { _, _, err := s.SessionUser(ctx, []byte("nope")); return err }()},
+	})
+	// An operation on nothing that is not an error.
+	if n, err := s.DeleteUserSessions(ctx, id, ""); err != nil || n != 0 {
+		t.Errorf("DeleteUserSessions(unknown user) = %d, %v", n, err)
+	}
+}
+
+// check is the outcome of one call: its name and its error.
+type check struct {
+	name string
+	err  error
+}
+
+// wantNotFound checks that every call failed with ErrNotFound.
+func wantNotFound(t *testing.T, checks []check) {
+	t.Helper()
+	for _, c := range checks {
+		if !errors.Is(c.err, usher.ErrNotFound) {
+			t.Errorf("%s = %v, want ErrNotFound", c.name, c.err)
+		}
+	}
+}
+
 func second[T any](_ T, err error) error { return err }
 
-func testConcurrentCreateTwoStores(t *testing.T, h *harness) {
+func testConcurrentCreateTwoStores(t *testing.T, h *harness[usher.UserStore]) {
 	a, b := h.s, h.open()
 	const n = 100
-	errs := race(n, a, b, func(i int, s usher.Store) error {
+	errs := race(n, a, b, func(i int, s usher.UserStore) error {
 		// The same address, in varying case.
 		email := "race@example.com"
 		if i%3 == 1 {
@@ -1343,7 +1486,7 @@ func testConcurrentCreateTwoStores(t *testing.T, h *harness) {
 		return s.CreateUser(ctx, u)
 	})
 	wantOneWinner(t, "CreateUser", errs, usher.ErrUserExists)
-	for _, s := range []usher.Store{a, b} {
+	for _, s := range []usher.UserStore{a, b} {
 		if c, err := s.CountUsers(ctx, usher.UserQuery{}); err != nil || c != 1 {
 			t.Errorf("CountUsers = %d, %v; want 1", c, err)
 		}
@@ -1356,7 +1499,7 @@ func testConcurrentCreateTwoStores(t *testing.T, h *harness) {
 // race calls call(i, s) for i from 0 to n-1 at once — released together,
 // alternating between the stores a and b (two processes on one database)
 // — and returns the errors by i.
-func race(n int, a, b usher.Store, call func(i int, s usher.Store) error) []error {
+func race[S any](n int, a, b S, call func(i int, s S) error) []error {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
