@@ -30,6 +30,10 @@ type Deps struct {
 	// without them the second-factor calls return ErrNotFound.
 	MFA    MFA
 	Sealer Sealer
+	// WebAuthn, with MFA and Sealer, enables security keys and passkeys
+	// (package mfa/webauthn provides it); without it, they are
+	// unavailable.
+	WebAuthn WebAuthn
 	// Mailer delivers the outbox's e-mails. nil means e-mails are kept in
 	// the outbox and nobody sends them (tests that read the outbox); the
 	// "send me a link" requests are still turned into e-mails there, by
@@ -91,11 +95,12 @@ type Service struct {
 	lastSync time.Time
 	seen     map[int64]time.Time // events already applied to the cache
 
-	mfa     MFA
-	sealer  Sealer
-	mailer  Mailer
-	kick    chan struct{} // wakes the outbox worker
-	onEvent func(context.Context, Event)
+	mfa      MFA
+	sealer   Sealer
+	webauthn WebAuthn
+	mailer   Mailer
+	kick     chan struct{} // wakes the outbox worker
+	onEvent  func(context.Context, Event)
 	// validateSignup is Deps.ValidateSignup.
 	validateSignup func(context.Context, *Signup) error
 	webhooks       []Webhook
@@ -142,6 +147,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		mailer:         d.Mailer,
 		mfa:            d.MFA,
 		sealer:         d.Sealer,
+		webauthn:       d.WebAuthn,
 		onEvent:        d.OnEvent,
 		validateSignup: d.ValidateSignup,
 		webhooks:       d.Webhooks,

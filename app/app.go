@@ -19,6 +19,7 @@ import (
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/mail"
 	"github.com/usher-auth/usher/mfa"
+	"github.com/usher-auth/usher/mfa/webauthn"
 	"github.com/usher-auth/usher/password"
 	"github.com/usher-auth/usher/sqlstore"
 	"github.com/usher-auth/usher/web"
@@ -117,7 +118,7 @@ func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	if sealer != nil {
-		deps.MFA, deps.Sealer = mfa.Provider{}, sealer
+		deps.MFA, deps.WebAuthn, deps.Sealer = mfa.Provider{}, webauthn.Provider{}, sealer
 	}
 	if cfg.SharedRateLimits == "yes" || (cfg.SharedRateLimits == "auto" && st.Dialect() == "postgres") {
 		deps.Throttle = st
