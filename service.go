@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"regexp"
 	"runtime"
@@ -57,8 +56,9 @@ type Deps struct {
 	ValidateSignup func(ctx context.Context, in *Signup) error
 	// Webhooks are told about events over HTTP, through the outbox.
 	Webhooks []Webhook
-	// HTTPClient sends webhooks; nil means a client with a 10 s timeout.
-	HTTPClient *http.Client
+	// WebhookSender delivers them (package webhook: webhook.Sender);
+	// required when there are Webhooks.
+	WebhookSender WebhookSender
 }
 
 // Throttle counts events per key in fixed windows; Store implements it
@@ -104,7 +104,7 @@ type Service struct {
 	// validateSignup is Deps.ValidateSignup.
 	validateSignup func(context.Context, *Signup) error
 	webhooks       []Webhook
-	httpClient     *http.Client
+	webhookSender  WebhookSender
 
 	touchMu sync.Mutex
 	touched map[string]time.Time // session ID → last seen, not yet written
@@ -151,13 +151,10 @@ func New(cfg Config, d Deps) (*Service, error) {
 		onEvent:        d.OnEvent,
 		validateSignup: d.ValidateSignup,
 		webhooks:       d.Webhooks,
-		httpClient:     d.HTTPClient,
+		webhookSender:  d.WebhookSender,
 		kick:           make(chan struct{}, 1),
 		stop:           make(chan struct{}),
 		done:           make(chan struct{}),
-	}
-	if s.httpClient == nil {
-		s.httpClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	for _, w := range s.webhooks {
 		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -166,6 +163,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 		if len(w.Secret) < 16 {
 			return nil, fmt.Errorf("usher: webhook %s: the secret must be at least 16 characters", w.URL)
 		}
+	}
+	if len(s.webhooks) > 0 && s.webhookSender == nil {
+		return nil, errors.New("usher: Webhooks need a WebhookSender (package webhook)")
 	}
 	if s.throttle == nil {
 		s.throttle = NewMemoryThrottle()

@@ -23,6 +23,7 @@ import (
 	"github.com/usher-auth/usher/password"
 	"github.com/usher-auth/usher/sqlstore"
 	"github.com/usher-auth/usher/web"
+	"github.com/usher-auth/usher/webhook"
 )
 
 // App is a running Usher: its Store, Service and Handler.
@@ -112,7 +113,7 @@ func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	deps := usher.Deps{Store: st, Passwords: hasher, Policy: policy, Mailer: mailer, Logger: log, Webhooks: cfg.Webhooks,
-		ValidateSignup: cfg.ValidateSignup, OnEvent: cfg.OnEvent}
+		WebhookSender: webhook.Sender{}, ValidateSignup: cfg.ValidateSignup, OnEvent: cfg.OnEvent}
 	sealer, err := openSealer(cfg, st, log)
 	if err != nil {
 		return nil, err
