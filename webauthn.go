@@ -193,11 +193,11 @@ func (s *Service) WebAuthnAvailable() bool { return s.webauthnAvailable() }
 // PasskeysEnabled: see WebAuthnAvailable.
 func (s *Service) PasskeysEnabled() bool { return s.cfg.EnablePasskeys && s.webauthnAvailable() }
 
-// webauthnUser is a User with their keys, as a ceremony sees them (key)
-// and as they are stored (methods[i] holds key.Keys[i]).
+// webauthnUser is a User with their keys, as a ceremony sees them (view)
+// and as they are stored (methods[i] holds view.Keys[i]).
 type webauthnUser struct {
 	u       *User
-	key     WebAuthnUser
+	view    WebAuthnUser
 	methods []*MFAMethod
 }
 
@@ -205,12 +205,12 @@ type webauthnUser struct {
 // signature counter of each comes from the method's LastStep, which
 // unlike the sealed credential is updated after each use.
 func (s *Service) newWebAuthnUser(u *User, methods []*MFAMethod) *webauthnUser {
-	w := &webauthnUser{u: u, key: WebAuthnUser{ID: u.ID, Name: u.Email, DisplayName: u.Username}}
-	if w.key.Name == "" {
-		w.key.Name = u.Username
+	w := &webauthnUser{u: u, view: WebAuthnUser{ID: u.ID, Name: u.Email, DisplayName: u.Username}}
+	if w.view.Name == "" {
+		w.view.Name = u.Username
 	}
-	if w.key.DisplayName == "" {
-		w.key.DisplayName = u.Email
+	if w.view.DisplayName == "" {
+		w.view.DisplayName = u.Email
 	}
 	for _, m := range methods {
 		if m.Type != MFAFIDO {
@@ -221,7 +221,7 @@ func (s *Service) newWebAuthnUser(u *User, methods []*MFAMethod) *webauthnUser {
 			s.log.Error("usher: opening a security key", "user", u.ID, "method", m.ID, "err", err)
 			continue
 		}
-		w.key.Keys = append(w.key.Keys, WebAuthnKey{Credential: plain, SignCount: uint32(m.LastStep >> keyUseBits)})
+		w.view.Keys = append(w.view.Keys, WebAuthnKey{Credential: plain, SignCount: uint32(m.LastStep >> keyUseBits)})
 		w.methods = append(w.methods, m)
 	}
 	return w
@@ -350,7 +350,7 @@ func (s *Service) BeginWebAuthnRegistration(ctx context.Context, sess *Session) 
 		return nil, "", err
 	}
 	w := s.newWebAuthnUser(u, methods)
-	cer, err := rp.BeginRegistration(&w.key)
+	cer, err := rp.BeginRegistration(&w.view)
 	if err != nil {
 		return nil, "", err
 	}
@@ -391,7 +391,7 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, sess *Session,
 		return nil, err
 	}
 	w := s.newWebAuthnUser(u, methods)
-	key, err := rp.FinishRegistration(&w.key, st.Session, credential)
+	key, err := rp.FinishRegistration(&w.view, st.Session, credential)
 	if err != nil {
 		s.log.Info("usher: security key not verified", "user", u.ID, "err", err)
 		return nil, &ValidationError{Fields: map[string]string{"credential": MsgInvalidFormat}}
@@ -445,11 +445,11 @@ func (s *Service) BeginWebAuthnLogin(ctx context.Context, pending string, c Clie
 		return nil, "", err
 	}
 	w := s.newWebAuthnUser(u, methods)
-	if len(w.key.Keys) == 0 {
+	if len(w.view.Keys) == 0 {
 		return nil, "", ErrNotFound
 	}
 	// The password was the first factor: the key need only be present.
-	cer, err := rp.BeginLogin(&w.key)
+	cer, err := rp.BeginLogin(&w.view)
 	if err != nil {
 		return nil, "", err
 	}
@@ -498,7 +498,7 @@ func (s *Service) verifyWebAuthnFactor(ctx context.Context, u *User, methods []*
 		return false
 	}
 	w := s.newWebAuthnUser(u, methods)
-	use, err := rp.FinishLogin(&w.key, st.Session, []byte(f.Code))
+	use, err := rp.FinishLogin(&w.view, st.Session, []byte(f.Code))
 	if err != nil {
 		s.log.Info("usher: security key not verified", "user", u.ID, "err", err)
 		return false
@@ -577,7 +577,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, state string, credenti
 			var methods []*MFAMethod
 			if methods, err = s.store.ListMFAMethods(ctx, u.ID); err == nil {
 				w = s.newWebAuthnUser(u, methods)
-				return &w.key, nil
+				return &w.view, nil
 			}
 		}
 		lookupErr = err
