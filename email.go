@@ -87,9 +87,6 @@ func (s *Service) enqueueSignupMail(ctx context.Context, tx Store, u *User) erro
 	return s.enqueue(ctx, tx, MailRegistered, u.Email, u.Locale, mailVars(u, "", 0))
 }
 
-// mailRequestKind is the outbox kind of a recorded "send me a link" ask.
-const mailRequestKind = "mail_request"
-
 // mailRequest is the request path of the "send me a link" asks: check the
 // address, throttle by IP, and record the ask in the outbox. The same work
 // whether or not an account has the address — the lookup, and what it
@@ -106,7 +103,7 @@ func (s *Service) mailRequest(ctx context.Context, email, ask string, c Client) 
 	if err := s.checkRate(ctx, "mail", c.IP, s.cfg.MailRateLimit, time.Hour); err != nil {
 		return err
 	}
-	return s.enqueue(ctx, s.store, mailRequestKind, email, "",
+	return s.enqueue(ctx, s.store, outboxMailRequest, email, "",
 		map[string]string{"ask": ask, "ip": c.IP, "user_agent": truncate(c.UserAgent, 256)})
 }
 

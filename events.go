@@ -1,38 +1,36 @@
 package usher
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"strconv"
 	"sync"
-	"time"
 )
 
 // Webhook is an HTTP endpoint told about events (Flask-User's signals, for
 // programs in other languages). Each delivery is a POST of the event as
 // JSON, signed with HMAC-SHA256 under Secret, and goes through the outbox:
 // it is written in the same transaction as the change and retried until
-// the endpoint answers 2xx.
+// the endpoint answers 2xx. A WebhookSender makes the POST.
 //
 // The signature header is "Usher-Signature: t=<unix seconds>,v1=<hex>",
-// where the HMAC is of "<t>.<body>", as Stripe does; a receiver should
-// check it with a constant-time comparison and refuse old timestamps.
+// where the HMAC is of "<t>.<body>", as Stripe does (webhook.Sign); a
+// receiver should check it with a constant-time comparison and refuse old
+// timestamps.
 type Webhook struct {
 	URL    string   `toml:"url" json:"url"`
 	Secret string   `toml:"secret" json:"-"`
 	Events []string `toml:"events" json:"events"` // event types to send; empty means all
 }
 
-// webhookKind is the outbox kind of webhook deliveries.
-const webhookKind = "webhook"
+// WebhookSender delivers one webhook: body, an event as JSON, to w.URL,
+// signed under w.Secret (package webhook: an HTTP POST). An error means
+// "not delivered, try again later".
+type WebhookSender interface {
+	Send(ctx context.Context, w Webhook, body []byte) error
+}
 
 // pendingKey marks a context inside Service.inTx: events recorded there
 // reach the hooks only once the transaction has committed.
@@ -94,7 +92,7 @@ func (s *Service) event(ctx context.Context, st Store, userID, typ string, c Cli
 			continue
 		}
 		body, _ := json.Marshal(map[string]any{"id": e.ID, "type": typ, "user_id": userID, "ip": c.IP, "detail": detail, "at": e.At})
-		if err := s.enqueue(ctx, st, webhookKind, w.URL, "", map[string]string{"hook": strconv.Itoa(i), "body": string(body)}); err != nil {
+		if err := s.enqueue(ctx, st, outboxWebhook, w.URL, "", map[string]string{"hook": strconv.Itoa(i), "body": string(body)}); err != nil {
 			s.log.Error("usher: enqueuing a webhook", "type", typ, "err", err)
 		}
 	}
@@ -107,38 +105,12 @@ func (s *Service) event(ctx context.Context, st Store, userID, typ string, c Cli
 	s.fire(ctx, e)
 }
 
-// Sign returns the Usher-Signature header value for a webhook body sent at
-// t: "t=<unix>,v1=<hex HMAC-SHA256(secret, "<unix>.<body>")>".
-func Sign(secret string, t time.Time, body []byte) string {
-	ts := strconv.FormatInt(t.Unix(), 10)
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(ts + "."))
-	m.Write(body)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
-}
-
-// sendWebhook delivers one webhook message.
+// sendWebhook delivers one webhook item of the outbox through the
+// WebhookSender, to the webhook it was recorded for.
 func (s *Service) sendWebhook(ctx context.Context, m *Message) error {
 	i, err := strconv.Atoi(m.Vars["hook"])
 	if err != nil || i < 0 || i >= len(s.webhooks) || s.webhooks[i].URL != m.To {
 		return fmt.Errorf("webhook %s is no longer configured", m.To)
 	}
-	body := []byte(m.Vars["body"])
-	req, err := http.NewRequestWithContext(ctx, "POST", m.To, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Usher-Webhook")
-	req.Header.Set("Usher-Signature", Sign(s.webhooks[i].Secret, s.now(), body))
-	res, err := s.httpClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-	if res.StatusCode/100 != 2 {
-		return fmt.Errorf("webhook %s answered %s", m.To, res.Status)
-	}
-	return nil
+	return s.webhookSender.Send(ctx, s.webhooks[i], []byte(m.Vars["body"]))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/password"
 	"github.com/usher-auth/usher/usertest"
+	"github.com/usher-auth/usher/webhook"
 )
 
 func TestEventHooksAndWebhooks(t *testing.T) {
@@ -30,7 +31,7 @@ func TestEventHooksAndWebhooks(t *testing.T) {
 		for _, c := range ts {
 			sec = sec*10 + int64(c-'0')
 		}
-		if want := usher.Sign(secret, time.Unix(sec, 0), body); sig != want {
+		if want := webhook.Sign(secret, time.Unix(sec, 0), body); sig != want {
 			t.Errorf("signature %q; want %q", sig, want)
 		}
 		mu.Lock()
@@ -53,7 +54,8 @@ func TestEventHooksAndWebhooks(t *testing.T) {
 			hooked = append(hooked, e.Type)
 			mu.Unlock()
 		},
-		Webhooks: []usher.Webhook{{URL: hook.URL, Secret: secret, Events: []string{usher.EventSignup, usher.EventLogin, usher.EventLoginFailed}}},
+		Webhooks:      []usher.Webhook{{URL: hook.URL, Secret: secret, Events: []string{usher.EventSignup, usher.EventLogin, usher.EventLoginFailed}}},
+		WebhookSender: webhook.Sender{},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -97,9 +99,25 @@ func TestEventHooksAndWebhooks(t *testing.T) {
 
 func TestWebhookConfigChecked(t *testing.T) {
 	for _, w := range []usher.Webhook{{URL: "ftp://x", Secret: "0123456789abcdef"}, {URL: "https://x.example", Secret: "short"}} {
-		_, err := usher.New(usher.Config{}, usher.Deps{Store: usertest.NewSQLiteStore(t), Passwords: usertest.FastHasher(), Policy: password.Policy{}, Webhooks: []usher.Webhook{w}})
+		_, err := usher.New(usher.Config{}, usher.Deps{Store: usertest.NewSQLiteStore(t), Passwords: usertest.FastHasher(), Policy: password.Policy{}, Webhooks: []usher.Webhook{w}, WebhookSender: webhook.Sender{}})
 		if err == nil {
 			t.Errorf("webhook %+v accepted", w)
 		}
 	}
+}
+
+// TestWebhooksNeedASender: webhooks without a WebhookSender would sit in
+// the outbox for ever; New refuses them.
+func TestWebhooksNeedASender(t *testing.T) {
+	w := usher.Webhook{URL: "https://x.example/hook", Secret: "0123456789abcdef"}
+	d := usher.Deps{Store: usertest.NewSQLiteStore(t), Passwords: usertest.FastHasher(), Policy: password.Policy{}, Webhooks: []usher.Webhook{w}}
+	if _, err := usher.New(usher.Config{}, d); err == nil {
+		t.Error("webhooks without a sender accepted")
+	}
+	d.WebhookSender = webhook.Sender{}
+	svc, err := usher.New(usher.Config{}, d)
+	if err != nil {
+		t.Fatalf("with a sender: %v", err)
+	}
+	svc.Close()
 }

@@ -5,15 +5,18 @@ import (
 	"time"
 )
 
-// Message is an e-mail in the outbox. It is written in the same
-// transaction as the change that causes it, and delivered by the
-// Service's outbox worker through a Mailer, with retries, so that no
-// e-mail is lost when a process dies or the SMTP server is down.
+// Message is an item of the outbox: something to deliver, written in the
+// same transaction as the change that causes it and delivered by the
+// Service's outbox worker, with retries, so that nothing is lost when a
+// process dies or the server it goes to is down.
 //
-// Kind names the template (one of the Mail... constants); Vars are the
-// template's variables (link, email, username, app_name, ...). Vars are
-// cleared once the message is sent: a link must not outlive its purpose
-// in the database.
+// Kind says what it is and how it is delivered: an e-mail, through the
+// Mailer, has the kind of its template (one of the Mail... constants) and
+// Vars the template's variables (link, email, username, app_name, ...);
+// "webhook" is an event for a webhook, through the WebhookSender, To
+// being its URL; "mail_request" is a recorded "send me a link" ask, which
+// the worker answers itself. Vars are cleared once the item is delivered:
+// a link must not outlive its purpose in the database.
 type Message struct {
 	ID     int64
 	Kind   string
@@ -42,8 +45,9 @@ const (
 	MailPrimaryChanged  = "primary_email_changed"
 )
 
-// Mailer renders and delivers one message (package mail: SMTP, or the
-// development mailbox). An error means "not delivered, try again later".
+// Mailer renders and delivers one e-mail of the outbox (package mail:
+// SMTP, or the development mailbox). An error means "not delivered, try
+// again later".
 type Mailer interface {
 	Send(ctx context.Context, m *Message) error
 }

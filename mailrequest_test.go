@@ -9,6 +9,7 @@ import (
 
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/mfa"
+	"github.com/usher-auth/usher/mfa/webauthn"
 	"github.com/usher-auth/usher/password"
 	"github.com/usher-auth/usher/usertest"
 )
@@ -80,7 +81,7 @@ func TestMailRequestsSameWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := usher.Deps{Store: st, Throttle: st, Passwords: usertest.FastHasher(), Policy: password.Policy{}, Logger: usertest.Discard, Now: clock.Now,
-		MFA: mfa.Provider{}, Sealer: sealer}
+		MFA: mfa.Provider{}, WebAuthn: webauthn.Provider{}, Sealer: sealer}
 	svc, err := usher.New(usher.Config{EnableLoginLink: true, EnableConfirmEmail: true, AllowMFAEmailReset: true}, d)
 	if err != nil {
 		t.Fatal(err)

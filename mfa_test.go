@@ -7,6 +7,7 @@ import (
 
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/mfa"
+	"github.com/usher-auth/usher/mfa/webauthn"
 	"github.com/usher-auth/usher/password"
 	"github.com/usher-auth/usher/usertest"
 )
@@ -19,7 +20,7 @@ func newMFAService(t *testing.T, cfg usher.Config) (*usher.Service, *usertest.Cl
 		t.Fatal(err)
 	}
 	svc, err := usher.New(cfg, usher.Deps{Store: usertest.NewSQLiteStore(t), Passwords: usertest.FastHasher(), Policy: password.Policy{},
-		MFA: mfa.Provider{}, Sealer: sealer, Now: clock.Now, Logger: usertest.Discard})
+		MFA: mfa.Provider{}, WebAuthn: webauthn.Provider{}, Sealer: sealer, Now: clock.Now, Logger: usertest.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +162,7 @@ func TestKeyRotation(t *testing.T) {
 			t.Fatal(err)
 		}
 		svc, err := usher.New(usher.Config{}, usher.Deps{Store: st, Passwords: usertest.FastHasher(), Policy: password.Policy{},
-			MFA: mfa.Provider{}, Sealer: sealer, Now: clock.Now, Logger: usertest.Discard})
+			MFA: mfa.Provider{}, WebAuthn: webauthn.Provider{}, Sealer: sealer, Now: clock.Now, Logger: usertest.Discard})
 		if err != nil {
 			t.Fatal(err)
 		}

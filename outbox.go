@@ -7,12 +7,24 @@ import (
 	"time"
 )
 
+// Kinds of outbox items besides e-mails (whose kinds are the Mail...
+// constants, one per template).
 const (
-	// outboxEvery is how often the worker looks for due e-mails when
+	// outboxWebhook is an event to deliver to a webhook: To is its URL,
+	// Vars "hook" its index in Deps.Webhooks and "body" the event's JSON.
+	outboxWebhook = "webhook"
+	// outboxMailRequest is a recorded "send me a link" ask: To is the
+	// address typed. The worker answers it by looking the address up and
+	// enqueueing the e-mail, or nothing.
+	outboxMailRequest = "mail_request"
+)
+
+const (
+	// outboxEvery is how often the worker looks for due items when
 	// nothing woke it.
 	outboxEvery = 2 * time.Second
-	// outboxLease is how long a claimed e-mail is reserved for the worker
-	// that claimed it; if that worker dies, another sends it after this.
+	// outboxLease is how long a claimed item is reserved for the worker
+	// that claimed it; if that worker dies, another delivers it after this.
 	outboxLease = 2 * time.Minute
 	// sendTimeout bounds one delivery attempt.
 	sendTimeout = 30 * time.Second
@@ -20,9 +32,9 @@ const (
 	maxBackoff = time.Hour
 )
 
-// enqueue adds an e-mail to the outbox in st (the caller's transaction,
-// so the e-mail exists if and only if the change that causes it does).
-// locale is the recipient's language (User.Locale; "" = the default).
+// enqueue adds an item to the outbox in st (the caller's transaction, so
+// the item exists if and only if the change that causes it does). locale
+// is the recipient's language (User.Locale; "" = the default).
 // Outside inTx (no transaction to wait for) it wakes the worker at once.
 func (s *Service) enqueue(ctx context.Context, st Store, kind, to, locale string, vars map[string]string) error {
 	now := s.now()
@@ -48,11 +60,12 @@ func (s *Service) kickOutbox() {
 	}
 }
 
-// DeliverMail sends the e-mails that are due, until none is left (the
+// DeliverMail delivers the outbox items that are due — e-mails through the
+// Mailer, webhooks through the WebhookSender — until none is left (the
 // background worker calls it every few seconds and whenever a change
 // enqueues one). A failed attempt is retried with exponential back-off,
-// up to an hour apart, for as long as it takes: an e-mail is never
-// dropped. Several processes may run it at once; each message is claimed
+// up to an hour apart, for as long as it takes: an item is never
+// dropped. Several processes may run it at once; each item is claimed
 // by one of them.
 //
 // It first answers the recorded "send me a link" asks (looking the
@@ -62,7 +75,7 @@ func (s *Service) DeliverMail(ctx context.Context) {
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
 	s.drain(ctx, func(now time.Time) ([]*Message, error) {
-		return s.store.ClaimMessagesOfKind(ctx, mailRequestKind, now, outboxLease, 20)
+		return s.store.ClaimMessagesOfKind(ctx, outboxMailRequest, now, outboxLease, 20)
 	})
 	if s.mailer == nil && len(s.webhooks) == 0 {
 		return
@@ -90,7 +103,7 @@ func (s *Service) drain(ctx context.Context, claim func(now time.Time) ([]*Messa
 }
 
 func (s *Service) deliver(ctx context.Context, m *Message) {
-	if m.Kind == mailRequestKind {
+	if m.Kind == outboxMailRequest {
 		if err := s.answerMailRequest(ctx, m); err != nil {
 			s.failed(ctx, m, err)
 		}
@@ -99,7 +112,7 @@ func (s *Service) deliver(ctx context.Context, m *Message) {
 	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	var err error
 	switch {
-	case m.Kind == webhookKind:
+	case m.Kind == outboxWebhook:
 		err = s.sendWebhook(sctx, m)
 	case s.mailer != nil:
 		err = s.mailer.Send(sctx, m)
@@ -109,7 +122,7 @@ func (s *Service) deliver(ctx context.Context, m *Message) {
 	cancel()
 	if err == nil {
 		if err := s.store.MarkMessageSent(ctx, m.ID, s.now()); err != nil {
-			s.log.Error("usher: recording a sent email", "id", m.ID, "err", err)
+			s.log.Error("usher: recording a delivered outbox item", "id", m.ID, "err", err)
 		}
 		return
 	}
@@ -119,9 +132,9 @@ func (s *Service) deliver(ctx context.Context, m *Message) {
 // failed records a failed attempt at m and when to try again.
 func (s *Service) failed(ctx context.Context, m *Message, err error) {
 	wait := backoff(m.Attempts + 1)
-	s.log.Warn("usher: email not delivered; will retry", "id", m.ID, "kind", m.Kind, "attempt", m.Attempts+1, "retry_in", wait, "err", err)
+	s.log.Warn("usher: outbox item not delivered; will retry", "id", m.ID, "kind", m.Kind, "attempt", m.Attempts+1, "retry_in", wait, "err", err)
 	if err := s.store.MarkMessageFailed(ctx, m.ID, err.Error(), s.now().Add(wait)); err != nil {
-		s.log.Error("usher: recording a failed email", "id", m.ID, "err", err)
+		s.log.Error("usher: recording a failed delivery", "id", m.ID, "err", err)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"regexp"
 	"runtime"
@@ -30,6 +29,10 @@ type Deps struct {
 	// without them the second-factor calls return ErrNotFound.
 	MFA    MFA
 	Sealer Sealer
+	// WebAuthn, with MFA and Sealer, enables security keys and passkeys
+	// (package mfa/webauthn provides it); without it, they are
+	// unavailable.
+	WebAuthn WebAuthn
 	// Mailer delivers the outbox's e-mails. nil means e-mails are kept in
 	// the outbox and nobody sends them (tests that read the outbox); the
 	// "send me a link" requests are still turned into e-mails there, by
@@ -53,8 +56,9 @@ type Deps struct {
 	ValidateSignup func(ctx context.Context, in *Signup) error
 	// Webhooks are told about events over HTTP, through the outbox.
 	Webhooks []Webhook
-	// HTTPClient sends webhooks; nil means a client with a 10 s timeout.
-	HTTPClient *http.Client
+	// WebhookSender delivers them (package webhook: webhook.Sender);
+	// required when there are Webhooks.
+	WebhookSender WebhookSender
 }
 
 // Throttle counts events per key in fixed windows; Store implements it
@@ -91,15 +95,16 @@ type Service struct {
 	lastSync time.Time
 	seen     map[int64]time.Time // events already applied to the cache
 
-	mfa     MFA
-	sealer  Sealer
-	mailer  Mailer
-	kick    chan struct{} // wakes the outbox worker
-	onEvent func(context.Context, Event)
+	mfa      MFA
+	sealer   Sealer
+	webauthn WebAuthn
+	mailer   Mailer
+	kick     chan struct{} // wakes the outbox worker
+	onEvent  func(context.Context, Event)
 	// validateSignup is Deps.ValidateSignup.
 	validateSignup func(context.Context, *Signup) error
 	webhooks       []Webhook
-	httpClient     *http.Client
+	webhookSender  WebhookSender
 
 	touchMu sync.Mutex
 	touched map[string]time.Time // session ID → last seen, not yet written
@@ -142,16 +147,14 @@ func New(cfg Config, d Deps) (*Service, error) {
 		mailer:         d.Mailer,
 		mfa:            d.MFA,
 		sealer:         d.Sealer,
+		webauthn:       d.WebAuthn,
 		onEvent:        d.OnEvent,
 		validateSignup: d.ValidateSignup,
 		webhooks:       d.Webhooks,
-		httpClient:     d.HTTPClient,
+		webhookSender:  d.WebhookSender,
 		kick:           make(chan struct{}, 1),
 		stop:           make(chan struct{}),
 		done:           make(chan struct{}),
-	}
-	if s.httpClient == nil {
-		s.httpClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	for _, w := range s.webhooks {
 		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -160,6 +163,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 		if len(w.Secret) < 16 {
 			return nil, fmt.Errorf("usher: webhook %s: the secret must be at least 16 characters", w.URL)
 		}
+	}
+	if len(s.webhooks) > 0 && s.webhookSender == nil {
+		return nil, errors.New("usher: Webhooks need a WebhookSender (package webhook)")
 	}
 	if s.throttle == nil {
 		s.throttle = NewMemoryThrottle()

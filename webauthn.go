@@ -1,7 +1,6 @@
 package usher
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -10,20 +9,17 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/go-webauthn/webauthn/protocol"
-	"github.com/go-webauthn/webauthn/webauthn"
 )
 
 // WebAuthn security keys and passkeys (Anvil's "fido" second factor).
 //
-// A key is an MFAMethod of type MFAFIDO whose sealed Secret is the JSON
-// of its webauthn.Credential. Each ceremony has two steps: Begin returns
-// the options for navigator.credentials.create() or .get() (the content of
-// their publicKey member) and an opaque state, the ceremony's
-// webauthn.SessionData sealed with the Sealer; Finish takes the state back
-// with the browser's PublicKeyCredential. The state cannot be forged or
-// altered (it is sealed), ends after webauthnTTL, and works once: Begin
+// A key is an MFAMethod of type MFAFIDO whose sealed Secret is its
+// credential, as the WebAuthn implementation wrote it. Each ceremony has
+// two steps: Begin returns the options for navigator.credentials.create()
+// or .get() (the content of their publicKey member) and an opaque state,
+// the ceremony's session sealed with the Sealer; Finish takes the state
+// back with the browser's PublicKeyCredential. The state cannot be forged
+// or altered (it is sealed), ends after webauthnTTL, and works once: Begin
 // stores a one-time Token whose hash is the SHA-256 of the challenge, and
 // Finish uses it up.
 //
@@ -35,6 +31,91 @@ import (
 //
 // Attestation is not asked for ("none"): a key proves that it holds its
 // private key, not who made it.
+
+// WebAuthn makes the relying party of the WebAuthn ceremonies (security
+// keys and passkeys). Package mfa/webauthn implements it
+// (webauthn.Provider).
+type WebAuthn interface {
+	// RelyingParty returns the relying party of o, or an error when o
+	// cannot be one.
+	RelyingParty(o WebAuthnOrigin) (RelyingParty, error)
+}
+
+// WebAuthnOrigin is where a relying party lives: Usher's public origin.
+type WebAuthnOrigin struct {
+	RPID   string // the host name of Config.BaseURL
+	Name   string // shown by the browser: Config.AppName
+	Origin string // scheme://host[:port], the one origin allowed
+	// Timeout is how long a ceremony may take, from Begin to Finish.
+	Timeout time.Duration
+}
+
+// RelyingParty is the relying party's side of the WebAuthn ceremonies the
+// Service needs: a Begin method writes the options for the browser and the
+// session Finish needs back; a Finish method verifies the browser's
+// PublicKeyCredential (its JSON, credential) against that session.
+// Attestation is not asked for. The Service keeps the session sealed,
+// makes each challenge work once and records the keys and their uses.
+type RelyingParty interface {
+	// BeginRegistration starts adding a key for u: u's keys are excluded,
+	// and a discoverable credential (a passkey) and user verification are
+	// preferred.
+	BeginRegistration(u *WebAuthnUser) (*WebAuthnCeremony, error)
+	// FinishRegistration verifies the new key and returns it; a key u
+	// already has is refused.
+	FinishRegistration(u *WebAuthnUser, session, credential []byte) (*WebAuthnKey, error)
+	// BeginLogin starts a second factor with one of u's keys (the
+	// password was the first factor: user verification is discouraged).
+	BeginLogin(u *WebAuthnUser) (*WebAuthnCeremony, error)
+	// FinishLogin verifies an assertion by one of u's keys.
+	FinishLogin(u *WebAuthnUser, session, credential []byte) (*WebAuthnKeyUse, error)
+	// BeginPasskeyLogin starts a log-in with any passkey the browser has
+	// for this site, user verification required.
+	BeginPasskeyLogin() (*WebAuthnCeremony, error)
+	// FinishPasskeyLogin verifies an assertion by a passkey whose owner
+	// owner finds by the user handle; the KeyUse is of that user's Keys.
+	FinishPasskeyLogin(session, credential []byte, owner func(userHandle []byte) (*WebAuthnUser, error)) (*WebAuthnKeyUse, error)
+	// CheckCreation and CheckAssertion report whether credential is a
+	// well-formed answer to a registration, or a log-in, without
+	// verifying it: a malformed one does not use up the ceremony.
+	CheckCreation(credential []byte) error
+	CheckAssertion(credential []byte) error
+}
+
+// WebAuthnUser is a user as a ceremony sees them. The user handle is the
+// user's ID: a passkey log-in finds the user by it.
+type WebAuthnUser struct {
+	ID          string
+	Name        string // the email address, else the username
+	DisplayName string // the username, else the email address
+	Keys        []WebAuthnKey
+}
+
+// WebAuthnKey is a security key or passkey: its credential as
+// FinishRegistration returned it, and the authenticator's signature
+// counter last seen.
+type WebAuthnKey struct {
+	Credential []byte
+	SignCount  uint32
+}
+
+// WebAuthnCeremony is what Begin returns: Options, the publicKey member
+// for the browser; Challenge, the challenge in them (base64url); Session,
+// what Finish needs back.
+type WebAuthnCeremony struct {
+	Options   json.RawMessage
+	Challenge string
+	Session   json.RawMessage
+}
+
+// WebAuthnKeyUse is a verified assertion: the index of the key in the
+// user's Keys, the signature counter it reported, and whether that went
+// back (a cloned key, or a replayed assertion).
+type WebAuthnKeyUse struct {
+	Key          int
+	SignCount    uint32
+	CloneWarning bool
+}
 
 const (
 	tokenWebAuthn = "webauthn"
@@ -54,10 +135,11 @@ const (
 
 // ceremonyState is what the opaque state of a ceremony holds, sealed.
 type ceremonyState struct {
-	Purpose string               `json:"purpose"`
-	UserID  string               `json:"user_id,omitempty"`
-	Expires time.Time            `json:"expires"`
-	Session webauthn.SessionData `json:"session"`
+	Purpose   string          `json:"purpose"`
+	UserID    string          `json:"user_id,omitempty"`
+	Expires   time.Time       `json:"expires"`
+	Challenge string          `json:"challenge"`
+	Session   json.RawMessage `json:"session"`
 }
 
 // errKeyRefused is a verified assertion the Service still refuses: the
@@ -67,8 +149,8 @@ var errKeyRefused = errors.New("usher: security key refused")
 // relyingParty returns the WebAuthn relying party of Config.BaseURL, or
 // false when WebAuthn cannot work there (see above) or second factors are
 // not configured.
-func (s *Service) relyingParty() (*webauthn.WebAuthn, bool) {
-	if !s.mfaReady() {
+func (s *Service) relyingParty() (RelyingParty, bool) {
+	if !s.mfaReady() || s.webauthn == nil {
 		return nil, false
 	}
 	u, err := url.Parse(s.cfg.BaseURL)
@@ -83,24 +165,17 @@ func (s *Service) relyingParty() (*webauthn.WebAuthn, bool) {
 	if u.Scheme != "https" && !(u.Scheme == "http" && localhost) {
 		return nil, false
 	}
-	wa, err := webauthn.New(&webauthn.Config{
-		RPID:                  host,
-		RPDisplayName:         s.cfg.AppName,
-		RPOrigins:             []string{u.Scheme + "://" + strings.ToLower(u.Host)},
-		AttestationPreference: protocol.PreferNoAttestation,
-		Timeouts: webauthn.TimeoutsConfig{
-			Login:        webauthn.TimeoutConfig{Timeout: webauthnTTL, TimeoutUVD: webauthnTTL},
-			Registration: webauthn.TimeoutConfig{Timeout: webauthnTTL, TimeoutUVD: webauthnTTL},
-		},
-		// No extension is asked for; outputs some clients (password
-		// managers) add unasked are ignored rather than failing.
-		ExtensionsUnsolicitedOutputPolicy: protocol.UnsolicitedOutputPolicyIgnore,
+	rp, err := s.webauthn.RelyingParty(WebAuthnOrigin{
+		RPID:    host,
+		Name:    s.cfg.AppName,
+		Origin:  u.Scheme + "://" + strings.ToLower(u.Host),
+		Timeout: webauthnTTL,
 	})
 	if err != nil {
 		s.log.Error("usher: WebAuthn relying party", "base_url", s.cfg.BaseURL, "err", err)
 		return nil, false
 	}
-	return wa, true
+	return rp, true
 }
 
 // webauthnAvailable reports whether security keys can be used.
@@ -118,47 +193,25 @@ func (s *Service) WebAuthnAvailable() bool { return s.webauthnAvailable() }
 // PasskeysEnabled: see WebAuthnAvailable.
 func (s *Service) PasskeysEnabled() bool { return s.cfg.EnablePasskeys && s.webauthnAvailable() }
 
-// webauthnUser is a User as go-webauthn sees it, with its keys. Its
-// WebAuthn user handle is the user's ID: a passkey log-in finds the user
-// by it.
+// webauthnUser is a User with their keys, as a ceremony sees them (view)
+// and as they are stored (methods[i] holds view.Keys[i]).
 type webauthnUser struct {
 	u       *User
-	creds   []webauthn.Credential
-	methods []*MFAMethod // methods[i] holds creds[i]
-}
-
-func (w *webauthnUser) WebAuthnID() []byte { return []byte(w.u.ID) }
-
-func (w *webauthnUser) WebAuthnName() string {
-	if w.u.Email != "" {
-		return w.u.Email
-	}
-	return w.u.Username
-}
-
-func (w *webauthnUser) WebAuthnDisplayName() string {
-	if w.u.Username != "" {
-		return w.u.Username
-	}
-	return w.u.Email
-}
-
-func (w *webauthnUser) WebAuthnCredentials() []webauthn.Credential { return w.creds }
-
-// descriptors lists the user's keys for excludeCredentials.
-func (w *webauthnUser) descriptors() []protocol.CredentialDescriptor {
-	out := make([]protocol.CredentialDescriptor, len(w.creds))
-	for i, c := range w.creds {
-		out[i] = c.Descriptor()
-	}
-	return out
+	view    WebAuthnUser
+	methods []*MFAMethod
 }
 
 // newWebAuthnUser opens the user's security keys among methods. The
 // signature counter of each comes from the method's LastStep, which
 // unlike the sealed credential is updated after each use.
 func (s *Service) newWebAuthnUser(u *User, methods []*MFAMethod) *webauthnUser {
-	w := &webauthnUser{u: u}
+	w := &webauthnUser{u: u, view: WebAuthnUser{ID: u.ID, Name: u.Email, DisplayName: u.Username}}
+	if w.view.Name == "" {
+		w.view.Name = u.Username
+	}
+	if w.view.DisplayName == "" {
+		w.view.DisplayName = u.Email
+	}
 	for _, m := range methods {
 		if m.Type != MFAFIDO {
 			continue
@@ -168,14 +221,7 @@ func (s *Service) newWebAuthnUser(u *User, methods []*MFAMethod) *webauthnUser {
 			s.log.Error("usher: opening a security key", "user", u.ID, "method", m.ID, "err", err)
 			continue
 		}
-		var c webauthn.Credential
-		if err := json.Unmarshal(plain, &c); err != nil {
-			s.log.Error("usher: reading a security key", "user", u.ID, "method", m.ID, "err", err)
-			continue
-		}
-		c.Authenticator.SignCount = uint32(m.LastStep >> keyUseBits)
-		c.Authenticator.CloneWarning = false
-		w.creds = append(w.creds, c)
+		w.view.Keys = append(w.view.Keys, WebAuthnKey{Credential: plain, SignCount: uint32(m.LastStep >> keyUseBits)})
 		w.methods = append(w.methods, m)
 	}
 	return w
@@ -196,14 +242,10 @@ func keyStep(last int64, signCount uint32) int64 {
 
 // beginCeremony stores the one-time token of a ceremony's challenge and
 // returns the options (the publicKey member) and the sealed state.
-func (s *Service) beginCeremony(ctx context.Context, purpose string, u *User, options any, sd *webauthn.SessionData) (json.RawMessage, string, error) {
-	opts, err := json.Marshal(options)
-	if err != nil {
-		return nil, "", err
-	}
+func (s *Service) beginCeremony(ctx context.Context, purpose string, u *User, cer *WebAuthnCeremony) (json.RawMessage, string, error) {
 	now := s.now()
-	st := ceremonyState{Purpose: purpose, Expires: now.Add(webauthnTTL), Session: *sd}
-	t := &Token{Hash: hashToken(sd.Challenge), Kind: tokenWebAuthn, CreatedAt: now, ExpiresAt: st.Expires}
+	st := ceremonyState{Purpose: purpose, Expires: now.Add(webauthnTTL), Challenge: cer.Challenge, Session: cer.Session}
+	t := &Token{Hash: hashToken(cer.Challenge), Kind: tokenWebAuthn, CreatedAt: now, ExpiresAt: st.Expires}
 	if u != nil {
 		st.UserID, t.UserID, t.Email = u.ID, u.ID, u.Email
 	}
@@ -218,7 +260,7 @@ func (s *Service) beginCeremony(ctx context.Context, purpose string, u *User, op
 	if err := s.store.CreateToken(ctx, t); err != nil {
 		return nil, "", err
 	}
-	return opts, base64.RawURLEncoding.EncodeToString(sealed), nil
+	return cer.Options, base64.RawURLEncoding.EncodeToString(sealed), nil
 }
 
 // openCeremony reads a state back: ErrInvalidToken unless it was sealed
@@ -234,7 +276,7 @@ func (s *Service) openCeremony(state, purpose, userID string) (*ceremonyState, e
 		return nil, ErrInvalidToken
 	}
 	var st ceremonyState
-	if err := json.Unmarshal(plain, &st); err != nil || st.Purpose != purpose || st.Session.Challenge == "" {
+	if err := json.Unmarshal(plain, &st); err != nil || st.Purpose != purpose || st.Challenge == "" {
 		return nil, ErrInvalidToken
 	}
 	if userID != "" && st.UserID != userID {
@@ -249,7 +291,7 @@ func (s *Service) openCeremony(state, purpose, userID string) (*ceremonyState, e
 // useCeremony uses up the challenge of st, atomically: of two Finish
 // calls with one state, one gets ErrInvalidToken.
 func (s *Service) useCeremony(ctx context.Context, st *ceremonyState) error {
-	t, err := s.store.UseToken(ctx, hashToken(st.Session.Challenge), tokenWebAuthn, s.now())
+	t, err := s.store.UseToken(ctx, hashToken(st.Challenge), tokenWebAuthn, s.now())
 	if isNotFound(err) {
 		return ErrInvalidToken
 	}
@@ -267,26 +309,23 @@ func (s *Service) useCeremony(ctx context.Context, st *ceremonyState) error {
 // key (or a replayed assertion): errKeyRefused. So is one overtaken by a
 // concurrent use, except for authenticators without a counter, for
 // which the single-use challenge is the whole protection.
-func (s *Service) recordKeyUse(ctx context.Context, w *webauthnUser, cred *webauthn.Credential) error {
-	if cred.Authenticator.CloneWarning {
+func (s *Service) recordKeyUse(ctx context.Context, w *webauthnUser, use *WebAuthnKeyUse) error {
+	if use.CloneWarning {
 		s.log.Warn("usher: a security key's signature counter went back; refused (cloned key?)", "user", w.u.ID)
 		return errKeyRefused
 	}
-	for i, c := range w.creds {
-		if !bytes.Equal(c.ID, cred.ID) {
-			continue
-		}
-		m := w.methods[i]
-		err := s.store.UseTOTPStep(ctx, m.ID, keyStep(m.LastStep, cred.Authenticator.SignCount), s.now())
-		if isNotFound(err) {
-			if cred.Authenticator.SignCount == 0 {
-				return nil
-			}
-			return errKeyRefused
-		}
-		return err
+	if use.Key < 0 || use.Key >= len(w.methods) {
+		return errKeyRefused
 	}
-	return errKeyRefused
+	m := w.methods[use.Key]
+	err := s.store.UseTOTPStep(ctx, m.ID, keyStep(m.LastStep, use.SignCount), s.now())
+	if isNotFound(err) {
+		if use.SignCount == 0 {
+			return nil
+		}
+		return errKeyRefused
+	}
+	return err
 }
 
 // BeginWebAuthnRegistration starts adding a security key or passkey to
@@ -298,7 +337,7 @@ func (s *Service) recordKeyUse(ctx context.Context, w *webauthnUser, cred *webau
 // passkey when the authenticator can. It returns ErrNotFound when
 // WebAuthn is unavailable.
 func (s *Service) BeginWebAuthnRegistration(ctx context.Context, sess *Session) (options json.RawMessage, state string, err error) {
-	wa, ok := s.relyingParty()
+	rp, ok := s.relyingParty()
 	if !ok {
 		return nil, "", ErrNotFound
 	}
@@ -311,19 +350,11 @@ func (s *Service) BeginWebAuthnRegistration(ctx context.Context, sess *Session) 
 		return nil, "", err
 	}
 	w := s.newWebAuthnUser(u, methods)
-	creation, sd, err := wa.BeginRegistration(w,
-		webauthn.WithExclusions(w.descriptors()),
-		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
-			ResidentKey:        protocol.ResidentKeyRequirementPreferred,
-			RequireResidentKey: protocol.ResidentKeyNotRequired(),
-			UserVerification:   protocol.VerificationPreferred,
-		}),
-		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
-	)
+	cer, err := rp.BeginRegistration(&w.view)
 	if err != nil {
 		return nil, "", err
 	}
-	return s.beginCeremony(ctx, ceremonyRegister, u, creation.Response, sd)
+	return s.beginCeremony(ctx, ceremonyRegister, u, cer)
 }
 
 // FinishWebAuthnRegistration adds the key that answered
@@ -337,7 +368,7 @@ func (s *Service) BeginWebAuthnRegistration(ctx context.Context, sess *Session) 
 // ErrTooManyPasswordFailures, or ErrInvalidToken for a state that is
 // forged, expired, another user's or already used.
 func (s *Service) FinishWebAuthnRegistration(ctx context.Context, sess *Session, password, state, name string, credential []byte, c Client) (*MFAMethod, error) {
-	wa, ok := s.relyingParty()
+	rp, ok := s.relyingParty()
 	if !ok {
 		return nil, ErrNotFound
 	}
@@ -349,8 +380,7 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, sess *Session,
 	if err != nil {
 		return nil, err
 	}
-	parsed, err := protocol.ParseCredentialCreationResponseBytes(credential)
-	if err != nil {
+	if err := rp.CheckCreation(credential); err != nil {
 		return nil, &ValidationError{Fields: map[string]string{"credential": MsgInvalidFormat}}
 	}
 	if err := s.useCeremony(ctx, st); err != nil {
@@ -361,21 +391,12 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, sess *Session,
 		return nil, err
 	}
 	w := s.newWebAuthnUser(u, methods)
-	cred, err := wa.CreateCredential(w, st.Session, parsed)
+	key, err := rp.FinishRegistration(&w.view, st.Session, credential)
 	if err != nil {
 		s.log.Info("usher: security key not verified", "user", u.ID, "err", err)
 		return nil, &ValidationError{Fields: map[string]string{"credential": MsgInvalidFormat}}
 	}
-	for _, old := range w.creds {
-		if bytes.Equal(old.ID, cred.ID) {
-			return nil, &ValidationError{Fields: map[string]string{"credential": MsgInvalidFormat}}
-		}
-	}
-	plain, err := json.Marshal(cred)
-	if err != nil {
-		return nil, err
-	}
-	sealed, err := s.sealer.Seal(plain)
+	sealed, err := s.sealer.Seal(key.Credential)
 	if err != nil {
 		return nil, err
 	}
@@ -385,7 +406,7 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, sess *Session,
 	}
 	now := s.now()
 	m := &MFAMethod{ID: NewID(), UserID: u.ID, Type: MFAFIDO, Name: name, Secret: sealed,
-		LastStep: int64(cred.Authenticator.SignCount) << keyUseBits, CreatedAt: now}
+		LastStep: int64(key.SignCount) << keyUseBits, CreatedAt: now}
 	return s.storeMethod(ctx, m, false, c)
 }
 
@@ -398,7 +419,7 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, sess *Session,
 // (WebAuthn unavailable, or the user has no key), ErrInvalidToken or a
 // *RateLimitError (it counts as a log-in attempt of c's address).
 func (s *Service) BeginWebAuthnLogin(ctx context.Context, pending string, c Client) (options json.RawMessage, state string, err error) {
-	wa, ok := s.relyingParty()
+	rp, ok := s.relyingParty()
 	if !ok {
 		return nil, "", ErrNotFound
 	}
@@ -424,15 +445,15 @@ func (s *Service) BeginWebAuthnLogin(ctx context.Context, pending string, c Clie
 		return nil, "", err
 	}
 	w := s.newWebAuthnUser(u, methods)
-	if len(w.creds) == 0 {
+	if len(w.view.Keys) == 0 {
 		return nil, "", ErrNotFound
 	}
 	// The password was the first factor: the key need only be present.
-	assertion, sd, err := wa.BeginLogin(w, webauthn.WithUserVerification(protocol.VerificationDiscouraged))
+	cer, err := rp.BeginLogin(&w.view)
 	if err != nil {
 		return nil, "", err
 	}
-	return s.beginCeremony(ctx, ceremonyLogin, u, assertion.Response, sd)
+	return s.beginCeremony(ctx, ceremonyLogin, u, cer)
 }
 
 // PendingMFATypes returns the second-factor types of the user of a
@@ -462,7 +483,7 @@ func (s *Service) PendingMFATypes(ctx context.Context, pending string) ([]string
 // BeginWebAuthnLogin and f.Code the PublicKeyCredential JSON. The state is
 // used up whatever the outcome.
 func (s *Service) verifyWebAuthnFactor(ctx context.Context, u *User, methods []*MFAMethod, f SecondFactor) bool {
-	wa, ok := s.relyingParty()
+	rp, ok := s.relyingParty()
 	if !ok {
 		return false
 	}
@@ -470,20 +491,19 @@ func (s *Service) verifyWebAuthnFactor(ctx context.Context, u *User, methods []*
 	if err != nil {
 		return false
 	}
-	parsed, err := protocol.ParseCredentialRequestResponseBytes([]byte(f.Code))
-	if err != nil {
+	if err := rp.CheckAssertion([]byte(f.Code)); err != nil {
 		return false
 	}
 	if err := s.useCeremony(ctx, st); err != nil {
 		return false
 	}
 	w := s.newWebAuthnUser(u, methods)
-	cred, err := wa.ValidateLogin(w, st.Session, parsed)
+	use, err := rp.FinishLogin(&w.view, st.Session, []byte(f.Code))
 	if err != nil {
 		s.log.Info("usher: security key not verified", "user", u.ID, "err", err)
 		return false
 	}
-	if err := s.recordKeyUse(ctx, w, cred); err != nil {
+	if err := s.recordKeyUse(ctx, w, use); err != nil {
 		if !errors.Is(err, errKeyRefused) {
 			s.log.Error("usher: recording a security key's use", "user", u.ID, "err", err)
 		}
@@ -501,18 +521,18 @@ func (s *Service) verifyWebAuthnFactor(ctx context.Context, u *User, methods []*
 // (passkeys off or WebAuthn unavailable) or a *RateLimitError (it counts
 // as a log-in attempt of c's address).
 func (s *Service) BeginPasskeyLogin(ctx context.Context, c Client) (options json.RawMessage, state string, err error) {
-	wa, ok := s.relyingParty()
+	rp, ok := s.relyingParty()
 	if !ok || !s.cfg.EnablePasskeys {
 		return nil, "", ErrNotFound
 	}
 	if err := s.checkRate(ctx, "login", c.IP, s.cfg.LoginRateLimit, time.Minute); err != nil {
 		return nil, "", err
 	}
-	assertion, sd, err := wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
+	cer, err := rp.BeginPasskeyLogin()
 	if err != nil {
 		return nil, "", err
 	}
-	return s.beginCeremony(ctx, ceremonyPasskey, nil, assertion.Response, sd)
+	return s.beginCeremony(ctx, ceremonyPasskey, nil, cer)
 }
 
 // FinishPasskeyLogin logs in the owner of the passkey that answered
@@ -529,7 +549,7 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, c Client) (options json
 // (unknown or unverified passkey; this does not count towards the
 // lock-out, as no password is guessed).
 func (s *Service) FinishPasskeyLogin(ctx context.Context, state string, credential []byte, remember bool, c Client) (*Session, *User, error) {
-	wa, ok := s.relyingParty()
+	rp, ok := s.relyingParty()
 	if !ok || !s.cfg.EnablePasskeys {
 		return nil, nil, ErrNotFound
 	}
@@ -543,8 +563,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, state string, credenti
 	if st.UserID != "" {
 		return nil, nil, ErrInvalidToken
 	}
-	parsed, err := protocol.ParseCredentialRequestResponseBytes(credential)
-	if err != nil {
+	if err := rp.CheckAssertion(credential); err != nil {
 		return nil, nil, &ValidationError{Fields: map[string]string{"credential": MsgInvalidFormat}}
 	}
 	if err := s.useCeremony(ctx, st); err != nil {
@@ -552,23 +571,23 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, state string, credenti
 	}
 	var w *webauthnUser
 	var lookupErr error
-	cred, err := wa.ValidateDiscoverableLogin(func(_, userHandle []byte) (webauthn.User, error) {
+	use, err := rp.FinishPasskeyLogin(st.Session, credential, func(userHandle []byte) (*WebAuthnUser, error) {
 		u, err := s.store.UserByID(ctx, string(userHandle))
 		if err == nil {
 			var methods []*MFAMethod
 			if methods, err = s.store.ListMFAMethods(ctx, u.ID); err == nil {
 				w = s.newWebAuthnUser(u, methods)
-				return w, nil
+				return &w.view, nil
 			}
 		}
 		lookupErr = err
 		return nil, err
-	}, st.Session, parsed)
+	})
 	if lookupErr != nil && !isNotFound(lookupErr) {
 		return nil, nil, lookupErr // the database, not the passkey
 	}
 	if err == nil {
-		err = s.recordKeyUse(ctx, w, cred)
+		err = s.recordKeyUse(ctx, w, use)
 		if err != nil && !errors.Is(err, errKeyRefused) {
 			return nil, nil, err
 		}

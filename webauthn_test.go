@@ -18,6 +18,7 @@ import (
 
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/mfa"
+	"github.com/usher-auth/usher/mfa/webauthn"
 	"github.com/usher-auth/usher/password"
 	"github.com/usher-auth/usher/usertest"
 )
@@ -159,7 +160,7 @@ func newWebAuthnServiceSealer(t *testing.T, cfg usher.Config, st usher.Store, cl
 		cfg.BaseURL = rpOrigin
 	}
 	svc, err := usher.New(cfg, usher.Deps{Store: st, Passwords: usertest.FastHasher(), Policy: password.Policy{},
-		MFA: mfa.Provider{}, Sealer: sealer, Now: clock.Now, Logger: usertest.Discard})
+		MFA: mfa.Provider{}, WebAuthn: webauthn.Provider{}, Sealer: sealer, Now: clock.Now, Logger: usertest.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}

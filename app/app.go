@@ -19,9 +19,11 @@ import (
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/mail"
 	"github.com/usher-auth/usher/mfa"
+	"github.com/usher-auth/usher/mfa/webauthn"
 	"github.com/usher-auth/usher/password"
 	"github.com/usher-auth/usher/sqlstore"
 	"github.com/usher-auth/usher/web"
+	"github.com/usher-auth/usher/webhook"
 )
 
 // App is a running Usher: its Store, Service and Handler.
@@ -112,13 +114,13 @@ func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	deps := usher.Deps{Store: st, Passwords: hasher, Policy: policy, Mailer: mailer, Logger: log, Webhooks: cfg.Webhooks,
-		ValidateSignup: cfg.ValidateSignup, OnEvent: cfg.OnEvent}
+		WebhookSender: webhook.Sender{}, ValidateSignup: cfg.ValidateSignup, OnEvent: cfg.OnEvent}
 	sealer, err := openSealer(cfg, st, log)
 	if err != nil {
 		return nil, err
 	}
 	if sealer != nil {
-		deps.MFA, deps.Sealer = mfa.Provider{}, sealer
+		deps.MFA, deps.WebAuthn, deps.Sealer = mfa.Provider{}, webauthn.Provider{}, sealer
 	}
 	if cfg.SharedRateLimits == "yes" || (cfg.SharedRateLimits == "auto" && st.Dialect() == "postgres") {
 		deps.Throttle = st

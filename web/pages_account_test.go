@@ -16,6 +16,7 @@ import (
 
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/mfa"
+	"github.com/usher-auth/usher/mfa/webauthn"
 	"github.com/usher-auth/usher/password"
 	"github.com/usher-auth/usher/usertest"
 	"github.com/usher-auth/usher/web"
@@ -37,7 +38,7 @@ func newAcctEnv(t *testing.T, cfg usher.Config, withMFA bool) *acctEnv {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d.MFA, d.Sealer = mfa.Provider{}, sealer
+		d.MFA, d.WebAuthn, d.Sealer = mfa.Provider{}, webauthn.Provider{}, sealer
 	}
 	svc, err := usher.New(cfg, d)
 	if err != nil {

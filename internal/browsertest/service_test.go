@@ -9,6 +9,7 @@ import (
 
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/mfa"
+	"github.com/usher-auth/usher/mfa/webauthn"
 	"github.com/usher-auth/usher/password"
 	"github.com/usher-auth/usher/usertest"
 	"github.com/usher-auth/usher/web"
@@ -34,7 +35,7 @@ func startService(t *testing.T, cfg usher.Config, more func(mux *http.ServeMux))
 	cfg.BaseURL = base
 	svc, err := usher.New(cfg, usher.Deps{
 		Store: usertest.NewSQLiteStore(t), Passwords: usertest.FastHasher(), Policy: password.Policy{},
-		MFA: mfa.Provider{}, Sealer: sealer, Logger: usertest.Discard,
+		MFA: mfa.Provider{}, WebAuthn: webauthn.Provider{}, Sealer: sealer, Logger: usertest.Discard,
 	})
 	if err != nil {
 		ln.Close()
