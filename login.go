@@ -311,7 +311,7 @@ type loginRule struct {
 // come earlier — before the password's verdict is revealed, before a
 // one-time code or link is used up — the entry point makes it there too,
 // and completeLogin's check is the last word.
-var loginRules = map[loginKind]loginRule{
+var loginRules = [...]loginRule{
 	loginPassword:     {event: EventLogin, method: "password", lock: true, enabled: true, confirmed: true, factor: factorAsk},
 	loginSecondStep:   {event: EventLogin, method: "mfa", lock: true, enabled: true, factor: factorProved},
 	loginEnrollment:   {event: EventLogin, method: "mfa enrolment", lock: true, enabled: true, factor: factorProved},
