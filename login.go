@@ -344,8 +344,9 @@ type loginRequest struct {
 	with func(ctx context.Context, tx Store) error
 	// tx is the caller's transaction when the log-in is part of a larger
 	// change (an automatic log-in, ForceLogin, a new password); nil makes
-	// completeLogin open its own. A factorAsk log-in needs nil: a pending
-	// log-in and failures are written outside any transaction.
+	// completeLogin open its own. A kind that asks for the second factor
+	// or checks the lock-out needs nil: a pending log-in, failures and a
+	// lifted lock are written outside any transaction.
 	tx Store
 }
 

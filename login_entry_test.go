@@ -348,6 +348,23 @@ var loginEntries = []loginEntry{
 		},
 		wantType: usher.EventForceLogin, wantHow: "",
 	},
+	{
+		name: "ForceLogin of a user asked for a new password",
+		setup: func(t *testing.T, e *loginEnv) {
+			e.user = usertest.MustCreateUser(t, e.svc, "ann@example.com")
+			if err := e.svc.RequirePasswordReset(ctx, e.user.ID); err != nil {
+				t.Fatal(err)
+			}
+		},
+		login: func(t *testing.T, e *loginEnv) *usher.Session {
+			sess, err := e.svc.ForceLogin(ctx, e.user.ID, false, client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sess
+		},
+		wantType: usher.EventForceLogin, wantHow: "",
+	},
 }
 
 // TestEveryLoginRecorded: every way of logging in records the log-in
@@ -390,6 +407,110 @@ func TestEveryLoginRecorded(t *testing.T) {
 			}
 			if _, _, err := e.svc.Authenticate(ctx, sess.Token); err != nil && !errors.Is(err, usher.ErrPasswordResetRequested) {
 				t.Errorf("the session does not authenticate: %v", err)
+			}
+		})
+	}
+}
+
+// TestAutoLoginsStepAside: an automatic log-in (after confirming an
+// address, resetting a password, signing up) starts no session — and
+// records no log-in — where it cannot stand in for a log-in: the user
+// has a second factor, or the account is disabled or unconfirmed. The
+// user then logs in the usual way.
+func TestAutoLoginsStepAside(t *testing.T) {
+	auto := usher.Config{EnableConfirmEmail: true, AutoLoginAfterConfirm: true, AutoLoginAfterReset: true}
+	withEmails := auto
+	withEmails.EnableMultipleEmails = true
+	resetLink := func(t *testing.T, e *loginEnv) string {
+		t.Helper()
+		e.svc.SendPasswordResetEmail(ctx, e.user.Email, client)
+		return lastLink(t, e.svc, e.user.Email, usher.MailResetPassword)
+	}
+	reset := func(t *testing.T, e *loginEnv, token string) *usher.Session {
+		t.Helper()
+		_, sess, err := e.svc.ResetPasswordWithToken(ctx, token, "a brand new password", client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sess
+	}
+	confirm := func(t *testing.T, e *loginEnv, token string) *usher.Session {
+		t.Helper()
+		_, sess, err := e.svc.ConfirmEmail(ctx, token, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sess
+	}
+	signup := func(t *testing.T, e *loginEnv) *usher.Session {
+		t.Helper()
+		u, sess, err := e.svc.SignupWithEmail(ctx, usher.Signup{Email: "ann@example.com", Password: pw}, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.user = u
+		return sess
+	}
+	disable := func(t *testing.T, e *loginEnv) {
+		t.Helper()
+		if err := e.svc.DisableUser(ctx, e.user.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name string
+		cfg  usher.Config
+		try  func(t *testing.T, e *loginEnv) *usher.Session
+	}{
+		{"reset, user with a second factor", auto, func(t *testing.T, e *loginEnv) *usher.Session {
+			withTOTP(t, e)
+			return reset(t, e, resetLink(t, e))
+		}},
+		{"reset, disabled user", auto, func(t *testing.T, e *loginEnv) *usher.Session {
+			e.user = usertest.MustCreateUser(t, e.svc, "ann@example.com")
+			token := resetLink(t, e)
+			disable(t, e)
+			return reset(t, e, token)
+		}},
+		{"confirm, user with a second factor", withEmails, func(t *testing.T, e *loginEnv) *usher.Session {
+			withTOTP(t, e)
+			if _, err := e.svc.AddEmail(ctx, e.user.ID, "ann@work.example.com", client); err != nil {
+				t.Fatal(err)
+			}
+			return confirm(t, e, lastLink(t, e.svc, "ann@work.example.com", usher.MailConfirmEmail))
+		}},
+		{"confirm, disabled user", auto, func(t *testing.T, e *loginEnv) *usher.Session {
+			signup(t, e)
+			token := lastLink(t, e.svc, e.user.Email, usher.MailConfirmEmail)
+			disable(t, e)
+			return confirm(t, e, token)
+		}},
+		{"sign-up, address not confirmed", auto, signup},
+		{"sign-up, awaiting approval", usher.Config{RequireApproval: true}, signup},
+		{"sign-up, second factor required", usher.Config{RequireMFA: true}, signup},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newLoginEnv(t, tt.cfg)
+			if sess := tt.try(t, e); sess != nil {
+				t.Fatalf("session %+v; want none", sess)
+			}
+			u, err := e.svc.User(ctx, e.user.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The only log-in, if any, was the password's in withTOTP.
+			var before time.Time
+			for _, ev := range e.events.since(0) {
+				if ev.Type == usher.EventLogin && ev.Detail != "password" {
+					t.Errorf("log-in event %q fired", ev.Detail)
+				}
+				if ev.Type == usher.EventLogin {
+					before = ev.At
+				}
+			}
+			if !u.LastLoginAt.Equal(before) {
+				t.Errorf("last_login_at %v; want %v", u.LastLoginAt, before)
 			}
 		})
 	}
