@@ -99,6 +99,55 @@ func withTOTP(t *testing.T, e *loginEnv) {
 	e.clock.Advance(30 * time.Second)
 }
 
+// signup signs ann@example.com up and returns the session, if any.
+func (e *loginEnv) signup(t *testing.T) *usher.Session {
+	t.Helper()
+	u, sess, err := e.svc.SignupWithEmail(ctx, usher.Signup{Email: "ann@example.com", Password: pw}, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.user = u
+	return sess
+}
+
+// resetLink asks for a password-reset link and returns its token.
+func (e *loginEnv) resetLink(t *testing.T) string {
+	t.Helper()
+	e.svc.SendPasswordResetEmail(ctx, e.user.Email, client)
+	return lastLink(t, e.svc, e.user.Email, usher.MailResetPassword)
+}
+
+// reset sets a new password through a reset link and returns the
+// session, if any.
+func (e *loginEnv) reset(t *testing.T, token string) *usher.Session {
+	t.Helper()
+	_, sess, err := e.svc.ResetPasswordWithToken(ctx, token, "a brand new password", client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess
+}
+
+// confirm opens a confirmation link and returns the session, if any.
+func (e *loginEnv) confirm(t *testing.T, token string) *usher.Session {
+	t.Helper()
+	_, sess, err := e.svc.ConfirmEmail(ctx, token, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess
+}
+
+// withResetDemand makes the row's user one an admin asked for a new
+// password.
+func withResetDemand(t *testing.T, e *loginEnv) {
+	t.Helper()
+	e.user = usertest.MustCreateUser(t, e.svc, "ann@example.com")
+	if err := e.svc.RequirePasswordReset(ctx, e.user.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // completed finishes a second-factor log-in or fails the test.
 func completed(t *testing.T) func(s *usher.Session, _ *usher.User, err error) *usher.Session {
 	return func(s *usher.Session, _ *usher.User, err error) *usher.Session {
@@ -124,26 +173,16 @@ var loginEntries = []loginEntry{
 		wantType: usher.EventLogin, wantHow: "password",
 	},
 	{
-		name: "password after an admin's demand for a new one",
-		setup: func(t *testing.T, e *loginEnv) {
-			e.user = usertest.MustCreateUser(t, e.svc, "ann@example.com")
-			if err := e.svc.RequirePasswordReset(ctx, e.user.ID); err != nil {
-				t.Fatal(err)
-			}
-		},
+		name:  "password after an admin's demand for a new one",
+		setup: withResetDemand,
 		login: func(t *testing.T, e *loginEnv) *usher.Session {
 			return completed(t)(e.svc.LoginWithEmail(ctx, e.user.Email, pw, false, client))
 		},
 		wantType: usher.EventLogin, wantHow: "password", mustReset: true,
 	},
 	{
-		name: "new password ending a restricted session",
-		setup: func(t *testing.T, e *loginEnv) {
-			e.user = usertest.MustCreateUser(t, e.svc, "ann@example.com")
-			if err := e.svc.RequirePasswordReset(ctx, e.user.ID); err != nil {
-				t.Fatal(err)
-			}
-		},
+		name:  "new password ending a restricted session",
+		setup: withResetDemand,
 		login: func(t *testing.T, e *loginEnv) *usher.Session {
 			restricted := completed(t)(e.svc.LoginWithEmail(ctx, e.user.Email, pw, false, client))
 			e.clock.Advance(time.Minute)
@@ -263,20 +302,10 @@ var loginEntries = []loginEntry{
 		name: "confirm-email auto-log-in",
 		cfg:  usher.Config{EnableConfirmEmail: true, AutoLoginAfterConfirm: true},
 		setup: func(t *testing.T, e *loginEnv) {
-			u, _, err := e.svc.SignupWithEmail(ctx, usher.Signup{Email: "ann@example.com", Password: pw}, client)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.user = u
-			e.token = lastLink(t, e.svc, u.Email, usher.MailConfirmEmail)
+			e.signup(t)
+			e.token = lastLink(t, e.svc, e.user.Email, usher.MailConfirmEmail)
 		},
-		login: func(t *testing.T, e *loginEnv) *usher.Session {
-			_, sess, err := e.svc.ConfirmEmail(ctx, e.token, client)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return sess
-		},
+		login:    func(t *testing.T, e *loginEnv) *usher.Session { return e.confirm(t, e.token) },
 		wantType: usher.EventLogin, wantHow: "link",
 	},
 	{
@@ -284,29 +313,15 @@ var loginEntries = []loginEntry{
 		cfg:  usher.Config{AutoLoginAfterReset: true},
 		setup: func(t *testing.T, e *loginEnv) {
 			e.user = usertest.MustCreateUser(t, e.svc, "ann@example.com")
-			e.svc.SendPasswordResetEmail(ctx, e.user.Email, client)
-			e.token = lastLink(t, e.svc, e.user.Email, usher.MailResetPassword)
+			e.token = e.resetLink(t)
 		},
-		login: func(t *testing.T, e *loginEnv) *usher.Session {
-			_, sess, err := e.svc.ResetPasswordWithToken(ctx, e.token, "a brand new password", client)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return sess
-		},
+		login:    func(t *testing.T, e *loginEnv) *usher.Session { return e.reset(t, e.token) },
 		wantType: usher.EventLogin, wantHow: "link",
 	},
 	{
-		name:  "sign-up auto-log-in",
-		setup: func(t *testing.T, e *loginEnv) {},
-		login: func(t *testing.T, e *loginEnv) *usher.Session {
-			u, sess, err := e.svc.SignupWithEmail(ctx, usher.Signup{Email: "ann@example.com", Password: pw}, client)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.user = u
-			return sess
-		},
+		name:     "sign-up auto-log-in",
+		setup:    func(t *testing.T, e *loginEnv) {},
+		login:    func(t *testing.T, e *loginEnv) *usher.Session { return e.signup(t) },
 		wantType: usher.EventLogin, wantHow: "signup",
 	},
 	{
@@ -349,13 +364,8 @@ var loginEntries = []loginEntry{
 		wantType: usher.EventForceLogin, wantHow: "",
 	},
 	{
-		name: "ForceLogin of a user asked for a new password",
-		setup: func(t *testing.T, e *loginEnv) {
-			e.user = usertest.MustCreateUser(t, e.svc, "ann@example.com")
-			if err := e.svc.RequirePasswordReset(ctx, e.user.ID); err != nil {
-				t.Fatal(err)
-			}
-		},
+		name:  "ForceLogin of a user asked for a new password",
+		setup: withResetDemand,
 		login: func(t *testing.T, e *loginEnv) *usher.Session {
 			sess, err := e.svc.ForceLogin(ctx, e.user.ID, false, client)
 			if err != nil {
@@ -421,36 +431,7 @@ func TestAutoLoginsStepAside(t *testing.T) {
 	auto := usher.Config{EnableConfirmEmail: true, AutoLoginAfterConfirm: true, AutoLoginAfterReset: true}
 	withEmails := auto
 	withEmails.EnableMultipleEmails = true
-	resetLink := func(t *testing.T, e *loginEnv) string {
-		t.Helper()
-		e.svc.SendPasswordResetEmail(ctx, e.user.Email, client)
-		return lastLink(t, e.svc, e.user.Email, usher.MailResetPassword)
-	}
-	reset := func(t *testing.T, e *loginEnv, token string) *usher.Session {
-		t.Helper()
-		_, sess, err := e.svc.ResetPasswordWithToken(ctx, token, "a brand new password", client)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sess
-	}
-	confirm := func(t *testing.T, e *loginEnv, token string) *usher.Session {
-		t.Helper()
-		_, sess, err := e.svc.ConfirmEmail(ctx, token, client)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sess
-	}
-	signup := func(t *testing.T, e *loginEnv) *usher.Session {
-		t.Helper()
-		u, sess, err := e.svc.SignupWithEmail(ctx, usher.Signup{Email: "ann@example.com", Password: pw}, client)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.user = u
-		return sess
-	}
+	signup := func(t *testing.T, e *loginEnv) *usher.Session { return e.signup(t) }
 	disable := func(t *testing.T, e *loginEnv) {
 		t.Helper()
 		if err := e.svc.DisableUser(ctx, e.user.ID); err != nil {
@@ -464,26 +445,26 @@ func TestAutoLoginsStepAside(t *testing.T) {
 	}{
 		{"reset, user with a second factor", auto, func(t *testing.T, e *loginEnv) *usher.Session {
 			withTOTP(t, e)
-			return reset(t, e, resetLink(t, e))
+			return e.reset(t, e.resetLink(t))
 		}},
 		{"reset, disabled user", auto, func(t *testing.T, e *loginEnv) *usher.Session {
 			e.user = usertest.MustCreateUser(t, e.svc, "ann@example.com")
-			token := resetLink(t, e)
+			token := e.resetLink(t)
 			disable(t, e)
-			return reset(t, e, token)
+			return e.reset(t, token)
 		}},
 		{"confirm, user with a second factor", withEmails, func(t *testing.T, e *loginEnv) *usher.Session {
 			withTOTP(t, e)
 			if _, err := e.svc.AddEmail(ctx, e.user.ID, "ann@work.example.com", client); err != nil {
 				t.Fatal(err)
 			}
-			return confirm(t, e, lastLink(t, e.svc, "ann@work.example.com", usher.MailConfirmEmail))
+			return e.confirm(t, lastLink(t, e.svc, "ann@work.example.com", usher.MailConfirmEmail))
 		}},
 		{"confirm, disabled user", auto, func(t *testing.T, e *loginEnv) *usher.Session {
-			signup(t, e)
+			e.signup(t)
 			token := lastLink(t, e.svc, e.user.Email, usher.MailConfirmEmail)
 			disable(t, e)
-			return confirm(t, e, token)
+			return e.confirm(t, token)
 		}},
 		{"sign-up, address not confirmed", auto, signup},
 		{"sign-up, awaiting approval", usher.Config{RequireApproval: true}, signup},
