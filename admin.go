@@ -45,14 +45,8 @@ func (s *Service) ForceLogin(ctx context.Context, userID string, remember bool, 
 		if err != nil {
 			return err
 		}
-		if err := tx.RecordLogin(ctx, u.ID, s.now(), ""); err != nil {
-			return err
-		}
-		if sess, err = s.createSession(ctx, tx, u, remember, false, c); err != nil {
-			return err
-		}
-		s.event(ctx, tx, u.ID, EventForceLogin, c, "")
-		return nil
+		sess, err = s.completeLogin(ctx, loginRequest{kind: loginForced, user: u, remember: remember, client: c, tx: tx})
+		return err
 	})
 	return sess, err
 }

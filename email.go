@@ -2,6 +2,7 @@ package usher
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -281,8 +282,8 @@ func (s *Service) ConfirmEmail(ctx context.Context, token string, c Client) (*Us
 			}
 			u.EmailConfirmedAt = now
 		}
-		if s.cfg.AutoLoginAfterConfirm && u.Enabled {
-			if sess, err = s.loginInTx(ctx, tx, u, false, c); err != nil {
+		if s.cfg.AutoLoginAfterConfirm {
+			if sess, err = s.completeLogin(ctx, loginRequest{kind: loginAfterConfirm, user: u, client: c, tx: tx}); err != nil {
 				return err
 			}
 		}
@@ -293,22 +294,6 @@ func (s *Service) ConfirmEmail(ctx context.Context, token string, c Client) (*Us
 		return nil, nil, err
 	}
 	return u, sess, nil
-}
-
-// loginInTx is the automatic log-in after confirming an address or
-// resetting a password: it starts a session in tx — unless the user has a
-// second factor, which such a link cannot stand in for (then nil: the
-// user logs in the usual way).
-func (s *Service) loginInTx(ctx context.Context, tx Store, u *User, remember bool, c Client) (*Session, error) {
-	if s.cfg.RequireMFA {
-		// Everyone has, or must first set up, a second factor.
-		return nil, nil
-	}
-	methods, err := tx.ListMFAMethods(ctx, u.ID)
-	if err != nil || len(methods) > 0 {
-		return nil, err
-	}
-	return s.startSession(ctx, tx, u, remember, false, c, "link")
 }
 
 // SendPasswordResetEmail sends a password-reset link (Anvil's
@@ -373,8 +358,8 @@ func (s *Service) ResetPasswordWithToken(ctx context.Context, token, newPassword
 		if err := s.notifyPasswordChanged(ctx, tx, u); err != nil {
 			return err
 		}
-		if s.cfg.AutoLoginAfterReset && u.Enabled {
-			if sess, err = s.loginInTx(ctx, tx, u, false, c); err != nil {
+		if s.cfg.AutoLoginAfterReset {
+			if sess, err = s.completeLogin(ctx, loginRequest{kind: loginAfterReset, user: u, client: c, tx: tx}); err != nil {
 				return err
 			}
 		}
@@ -437,8 +422,9 @@ func (s *Service) LoginWithLink(ctx context.Context, token string, remember bool
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := s.secondFactor(ctx, s.store, u, nil, deviceToken, c); err != nil {
+	sess, err := s.completeLogin(ctx, loginRequest{kind: loginLink, user: u, remember: remember, client: c, deviceToken: deviceToken})
+	if errors.As(err, new(*MFARequiredError)) {
 		return nil, u, err
 	}
-	return s.logIn(ctx, u, remember, false, c, "login link", nil)
+	return loginAnswer(sess, u, err)
 }

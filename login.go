@@ -67,17 +67,11 @@ func (s *Service) Login(ctx context.Context, cr Credentials, c Client) (*Session
 	if err != nil {
 		return nil, nil, err
 	}
-	verified, err := s.secondFactor(ctx, s.store, u, cr.MFA, cr.DeviceToken, c)
-	if err != nil {
-		return nil, nil, err
-	}
-	return s.logIn(ctx, u, cr.Remember, verified && cr.RememberDevice, c, "password", func(tx Store) error {
-		if rehash == "" {
-			return nil
-		}
-		u.PasswordHash = rehash
-		return tx.RecordLogin(ctx, u.ID, s.now(), rehash)
+	sess, err := s.completeLogin(ctx, loginRequest{
+		kind: loginPassword, user: u, remember: cr.Remember, client: c,
+		factor: cr.MFA, deviceToken: cr.DeviceToken, rememberDevice: cr.RememberDevice, rehash: rehash,
 	})
+	return loginAnswer(sess, u, err)
 }
 
 // lookup finds the user that cr names, as Config.LoginWith allows, and
@@ -260,4 +254,232 @@ func (s *Service) lockAt() int {
 // reachedLimit reports whether n failures are a lock-out.
 func (s *Service) reachedLimit(n int) bool {
 	return s.cfg.MaxPasswordFailures >= 0 && n >= s.cfg.MaxPasswordFailures
+}
+
+// loginKind is a way of logging in. Each has its rule in loginRules.
+type loginKind int
+
+// The ways of logging in.
+const (
+	loginPassword     loginKind = iota // Login: password (and second factor)
+	loginSecondStep                    // CompleteMFALogin: code, recovery code or security key
+	loginEnrollment                    // CompleteMFAEnrollment: a first second factor
+	loginPasskey                       // FinishPasskeyLogin
+	loginLink                          // LoginWithLink
+	loginAfterConfirm                  // ConfirmEmail with AutoLoginAfterConfirm
+	loginAfterReset                    // ResetPasswordWithToken with AutoLoginAfterReset
+	loginAfterSignup                   // sign-up, unless NoAutoLoginAfterRegister
+	loginForced                        // ForceLogin
+	loginNewPassword                   // ChangePassword ending a restricted session
+)
+
+// factorRule is what a kind of log-in does about the second factor.
+type factorRule int
+
+const (
+	// factorAsk: a user who has a second factor (or must set one up,
+	// RequireMFA) gives it now or gets an *MFARequiredError with a pending
+	// log-in, unless the device is remembered.
+	factorAsk factorRule = iota
+	// factorProved: the way of logging in was the second factor (or
+	// stands for both, a passkey).
+	factorProved
+	// factorAuto: an automatic log-in, which cannot stand in for a second
+	// factor: with one (or RequireMFA), or when an account check fails,
+	// no session starts and the user logs in the usual way.
+	factorAuto
+	// factorNone: no second factor is asked (ForceLogin; a new password
+	// set in a session that already passed it).
+	factorNone
+)
+
+// loginRule is how completeLogin treats one kind of log-in: the account
+// checks it makes, the second-factor policy, and how the log-in is told
+// in the audit trail (docs/design.md has the same table).
+type loginRule struct {
+	event, method string // the event fired, and its Detail
+	lock          bool   // refuse a locked account
+	enabled       bool   // refuse a disabled account
+	confirmed     bool   // refuse an unconfirmed address (mayLogInUnconfirmed)
+	factor        factorRule
+	// unrestricted: a session that may do everything even when an admin
+	// demanded a new password.
+	unrestricted bool
+}
+
+// loginRules is the policy of every kind of log-in. Where a check must
+// come earlier — before the password's verdict is revealed, before a
+// one-time code or link is used up — the entry point makes it there too,
+// and completeLogin's check is the last word.
+var loginRules = [...]loginRule{
+	loginPassword:     {event: EventLogin, method: "password", lock: true, enabled: true, confirmed: true, factor: factorAsk},
+	loginSecondStep:   {event: EventLogin, method: "mfa", lock: true, enabled: true, factor: factorProved},
+	loginEnrollment:   {event: EventLogin, method: "mfa enrolment", lock: true, enabled: true, factor: factorProved},
+	loginPasskey:      {event: EventLogin, method: "passkey", lock: true, enabled: true, confirmed: true, factor: factorProved},
+	loginLink:         {event: EventLogin, method: "login link", enabled: true, factor: factorAsk},
+	loginAfterConfirm: {event: EventLogin, method: "link", enabled: true, factor: factorAuto},
+	loginAfterReset:   {event: EventLogin, method: "link", enabled: true, factor: factorAuto},
+	loginAfterSignup:  {event: EventLogin, method: "signup", enabled: true, confirmed: true, factor: factorAuto},
+	loginForced:       {event: EventForceLogin, factor: factorNone, unrestricted: true},
+	loginNewPassword:  {event: EventLogin, method: "password change", factor: factorNone},
+}
+
+// loginRequest is a log-in for completeLogin to end.
+type loginRequest struct {
+	kind     loginKind
+	user     *User
+	remember bool
+	client   Client
+	// factor is the second factor given with a factorAsk log-in, if any;
+	// deviceToken a remembered device's token.
+	factor      *SecondFactor
+	deviceToken string
+	// rememberDevice asks for a Session.DeviceToken, given only when this
+	// log-in proved a second factor.
+	rememberDevice bool
+	// rehash replaces the password hash (one in an old format).
+	rehash string
+	// with, if set, makes what the way of logging in changes with the
+	// log-in, in its transaction — such as using up its token.
+	with func(ctx context.Context, tx Store) error
+	// tx is the caller's transaction when the log-in is part of a larger
+	// change (an automatic log-in, ForceLogin, a new password); nil makes
+	// completeLogin open its own. A kind that asks for the second factor
+	// or checks the lock-out needs nil: a pending log-in, failures and a
+	// lifted lock are written outside any transaction.
+	tx Store
+}
+
+// completeLogin ends every log-in: the account checks and the
+// second-factor policy of its kind (loginRules), then in one
+// transaction what r.with changes, RecordLogin (which clears failures
+// and the lock), the session (restricted if an admin demanded a new
+// password) and the log-in event, fired after the commit. It returns
+// ErrTooManyPasswordFailures, ErrAccountIsNotEnabled,
+// ErrEmailNotConfirmed or an *MFARequiredError; for a factorAuto
+// log-in that cannot happen it returns neither session nor error.
+func (s *Service) completeLogin(ctx context.Context, r loginRequest) (*Session, error) {
+	rule, u := loginRules[r.kind], r.user
+	if err := s.accountChecks(ctx, rule, u, r.client); err != nil {
+		if rule.factor == factorAuto {
+			return nil, nil
+		}
+		return nil, err
+	}
+	rememberDevice := r.rememberDevice
+	switch rule.factor {
+	case factorAsk:
+		verified, err := s.secondFactor(ctx, s.store, u, r.factor, r.deviceToken, r.client)
+		if err != nil {
+			return nil, err
+		}
+		rememberDevice = rememberDevice && verified
+	case factorAuto:
+		if ok, err := s.autoLoginAllowed(ctx, r.tx, u); !ok || err != nil {
+			return nil, err
+		}
+	}
+	var sess *Session
+	run := func(ctx context.Context, tx Store) error {
+		if r.with != nil {
+			if err := r.with(ctx, tx); err != nil {
+				return err
+			}
+		}
+		var err error
+		sess, err = s.startSession(ctx, tx, r, rule, rememberDevice)
+		return err
+	}
+	var err error
+	if r.tx != nil {
+		err = run(ctx, r.tx)
+	} else {
+		err = s.inTx(ctx, run)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return sess, nil
+}
+
+// accountChecks makes the account checks of rule: the lock-out (a
+// lock that has run out is lifted), then enabled, then confirmed.
+func (s *Service) accountChecks(ctx context.Context, rule loginRule, u *User, c Client) error {
+	if rule.lock && s.locked(ctx, u) {
+		s.event(ctx, s.store, u.ID, EventLoginFailed, c, "locked")
+		return ErrTooManyPasswordFailures
+	}
+	if rule.enabled && !u.Enabled {
+		return ErrAccountIsNotEnabled
+	}
+	if rule.confirmed && !s.mayLogInUnconfirmed(u) {
+		return ErrEmailNotConfirmed
+	}
+	return nil
+}
+
+// autoLoginAllowed reports whether an automatic log-in may start a
+// session for u: not when u has a second factor, which a link or a
+// sign-up cannot stand in for, nor with RequireMFA, where everyone has or
+// must first set up one.
+func (s *Service) autoLoginAllowed(ctx context.Context, st Store, u *User) (bool, error) {
+	if s.cfg.RequireMFA {
+		return false, nil
+	}
+	if st == nil {
+		st = s.store
+	}
+	methods, err := st.ListMFAMethods(ctx, u.ID)
+	return err == nil && len(methods) == 0, err
+}
+
+// startSession records the log-in of r in tx and starts its session,
+// remembering the device for the second factor if asked.
+func (s *Service) startSession(ctx context.Context, tx Store, r loginRequest, rule loginRule, rememberDevice bool) (*Session, error) {
+	u, now := r.user, s.now()
+	if err := tx.RecordLogin(ctx, u.ID, now, r.rehash); err != nil {
+		return nil, err
+	}
+	if r.rehash != "" {
+		u.PasswordHash = r.rehash
+	}
+	u.LastLoginAt, u.PasswordFailures, u.LockedAt = now, 0, time.Time{}
+	// Every log-in gets a new token, so a token planted before log-in
+	// (session fixation) is worthless.
+	tok, hash := newToken()
+	mustChange := u.PasswordResetRequired && !rule.unrestricted
+	sess := &Session{
+		ID: NewID(), UserID: u.ID, TokenHash: hash, Token: tok,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.cfg.SessionLifetime),
+		Remember: r.remember && !s.cfg.DisableRememberMe && !mustChange,
+		IP:       r.client.IP, UserAgent: truncate(r.client.UserAgent, 256),
+		MustChangePassword: mustChange,
+	}
+	if sess.Remember {
+		sess.ExpiresAt = now.Add(s.cfg.RememberDuration)
+	}
+	if err := tx.CreateSession(ctx, sess); err != nil {
+		return nil, err
+	}
+	if rememberDevice && s.cfg.MFARememberDuration > 0 {
+		var err error
+		if sess.DeviceToken, err = s.rememberDevice(ctx, tx, u); err != nil {
+			return nil, err
+		}
+	}
+	s.event(ctx, tx, u.ID, rule.event, r.client, rule.method)
+	return sess, nil
+}
+
+// loginAnswer is how the log-in methods answer: the session and user, a
+// restricted session (an admin demanded a new password) with
+// ErrPasswordResetRequested.
+func loginAnswer(sess *Session, u *User, err error) (*Session, *User, error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	if sess.MustChangePassword {
+		return sess, u, ErrPasswordResetRequested
+	}
+	return sess, u, nil
 }

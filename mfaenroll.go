@@ -98,10 +98,14 @@ func (s *Service) CompleteMFAEnrollment(ctx context.Context, pending, method, co
 	}
 	m := &MFAMethod{ID: NewID(), UserID: u.ID, Type: MFATOTP, Name: name, Secret: sealed, LastStep: step, CreatedAt: now}
 	defer s.basic.dropUser(u.ID)
-	return s.logIn(ctx, u, remember, false, c, "mfa enrolment", func(tx Store) error {
-		if _, _, err := s.useToken(ctx, tx, pending, tokenMFAEnroll); err != nil {
-			return err
-		}
-		return s.addMethod(ctx, tx, m, false, c)
+	sess, err := s.completeLogin(ctx, loginRequest{
+		kind: loginEnrollment, user: u, remember: remember, client: c,
+		with: func(ctx context.Context, tx Store) error {
+			if _, _, err := s.useToken(ctx, tx, pending, tokenMFAEnroll); err != nil {
+				return err
+			}
+			return s.addMethod(ctx, tx, m, false, c)
+		},
 	})
+	return loginAnswer(sess, u, err)
 }

@@ -376,58 +376,14 @@ func (s *Service) CompleteMFALogin(ctx context.Context, pending string, f Second
 		}
 		return nil, nil, &MFARequiredError{Reason: refusal}
 	}
-	return s.logIn(ctx, u, remember, rememberDevice, c, "mfa", func(tx Store) error {
-		_, _, err := s.useToken(ctx, tx, pending, tokenMFAPending)
-		return err
+	sess, err := s.completeLogin(ctx, loginRequest{
+		kind: loginSecondStep, user: u, remember: remember, client: c, rememberDevice: rememberDevice,
+		with: func(ctx context.Context, tx Store) error {
+			_, _, err := s.useToken(ctx, tx, pending, tokenMFAPending)
+			return err
+		},
 	})
-}
-
-// logIn ends every successful log-in: in one transaction, first (when not
-// nil) also — what the way of logging in must change with the log-in, such
-// as using up its token — then the session. A restricted session (an admin
-// required a new password) comes with ErrPasswordResetRequested, as Login
-// documents.
-func (s *Service) logIn(ctx context.Context, u *User, remember, rememberDevice bool, c Client, how string, first func(tx Store) error) (*Session, *User, error) {
-	var sess *Session
-	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
-		if first != nil {
-			if err := first(tx); err != nil {
-				return err
-			}
-		}
-		var err error
-		sess, err = s.startSession(ctx, tx, u, remember, rememberDevice, c, how)
-		return err
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	if sess.MustChangePassword {
-		return sess, u, ErrPasswordResetRequested
-	}
-	return sess, u, nil
-}
-
-// startSession records a log-in of u in tx and starts its session (a
-// restricted one if an admin required a new password), remembering the
-// device for the second factor if asked.
-func (s *Service) startSession(ctx context.Context, tx Store, u *User, remember, rememberDevice bool, c Client, how string) (*Session, error) {
-	now := s.now()
-	if err := tx.RecordLogin(ctx, u.ID, now, ""); err != nil {
-		return nil, err
-	}
-	u.LastLoginAt, u.PasswordFailures, u.LockedAt = now, 0, time.Time{}
-	sess, err := s.createSession(ctx, tx, u, remember, u.PasswordResetRequired, c)
-	if err != nil {
-		return nil, err
-	}
-	if rememberDevice && s.cfg.MFARememberDuration > 0 {
-		if sess.DeviceToken, err = s.rememberDevice(ctx, tx, u); err != nil {
-			return nil, err
-		}
-	}
-	s.event(ctx, tx, u.ID, EventLogin, c, how)
-	return sess, nil
+	return loginAnswer(sess, u, err)
 }
 
 // ResealSecrets re-seals every second-factor secret with the Sealer's

@@ -51,7 +51,7 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, oldPassword
 		if sess.MustChangePassword {
 			u.PasswordResetRequired = false
 			var err error
-			if fresh, err = s.createSession(ctx, tx, u, false, false, c); err != nil {
+			if fresh, err = s.completeLogin(ctx, loginRequest{kind: loginNewPassword, user: u, client: c, tx: tx}); err != nil {
 				return err
 			}
 			keep = fresh.ID

@@ -9,29 +9,6 @@ import (
 	"time"
 )
 
-// createSession starts a session for u in st. Every log-in gets a new token,
-// so a token planted before log-in (session fixation) is worthless.
-func (s *Service) createSession(ctx context.Context, st SessionStore, u *User, remember, mustChange bool, c Client) (*Session, error) {
-	now := s.now()
-	tok, hash := newToken()
-	sess := &Session{
-		ID: NewID(), UserID: u.ID, TokenHash: hash, Token: tok,
-		CreatedAt: now, LastSeenAt: now,
-		Remember: remember && !s.cfg.DisableRememberMe && !mustChange,
-		IP:       c.IP, UserAgent: truncate(c.UserAgent, 256),
-		MustChangePassword: mustChange,
-	}
-	if sess.Remember {
-		sess.ExpiresAt = now.Add(s.cfg.RememberDuration)
-	} else {
-		sess.ExpiresAt = now.Add(s.cfg.SessionLifetime)
-	}
-	if err := st.CreateSession(ctx, sess); err != nil {
-		return nil, err
-	}
-	return sess, nil
-}
-
 // tokenLen is the length of a session token: 32 bytes in unpadded base64url.
 const tokenLen = 43
 

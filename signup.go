@@ -96,23 +96,17 @@ func (s *Service) SignupWithEmail(ctx context.Context, in Signup, c Client) (*Us
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
-		// With RequireMFA the user logs in, and sets up a second
-		// factor, before any session starts.
-		if u.Enabled && s.mayLogInUnconfirmed(u) && !s.cfg.NoAutoLoginAfterRegister && !s.cfg.RequireMFA {
-			now := s.now()
-			if err := tx.RecordLogin(ctx, u.ID, now, ""); err != nil {
-				return err
-			}
-			u.LastLoginAt = now
-			sess, err = s.createSession(ctx, tx, u, in.Remember, false, c)
-			if err != nil {
-				return err
-			}
-		}
 		if err := s.enqueueSignupMail(ctx, tx, u); err != nil {
 			return err
 		}
 		s.event(ctx, tx, u.ID, EventSignup, c, "")
+		// With RequireMFA the user logs in, and sets up a second
+		// factor, before any session starts (completeLogin).
+		if !s.cfg.NoAutoLoginAfterRegister {
+			var err error
+			sess, err = s.completeLogin(ctx, loginRequest{kind: loginAfterSignup, user: u, remember: in.Remember, client: c, tx: tx})
+			return err
+		}
 		return nil
 	})
 	if err != nil {

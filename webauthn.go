@@ -601,16 +601,6 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, state string, credenti
 		s.log.Info("usher: passkey not verified", "err", err)
 		return nil, nil, &LoginError{Reason: MsgPasskeyRefused}
 	}
-	u := w.u
-	if s.locked(ctx, u) {
-		s.event(ctx, s.store, u.ID, EventLoginFailed, c, "locked")
-		return nil, nil, ErrTooManyPasswordFailures
-	}
-	if !u.Enabled {
-		return nil, nil, ErrAccountIsNotEnabled
-	}
-	if !s.mayLogInUnconfirmed(u) {
-		return nil, nil, ErrEmailNotConfirmed
-	}
-	return s.logIn(ctx, u, remember, false, c, "passkey", nil)
+	sess, err := s.completeLogin(ctx, loginRequest{kind: loginPasskey, user: w.u, remember: remember, client: c})
+	return loginAnswer(sess, w.u, err)
 }
