@@ -358,10 +358,12 @@ func (c Config) Validate() error {
 }
 
 // validPrefix reports whether p can be Config.Prefix: "/" or a clean path
-// of one or more segments, without a trailing slash, query or fragment,
-// in characters that need no escaping in a URL or a ServeMux pattern.
+// of one or more segments (a trailing slash is dropped), without a query
+// or fragment, in characters that need no escaping in a URL or a ServeMux
+// pattern.
 func validPrefix(p string) bool {
-	return p == "/" || prefixRE.MatchString(p) && path.Clean(p) == p
+	p = strings.TrimSuffix(p, "/")
+	return p == "" || prefixRE.MatchString(p) && path.Clean(p) == p
 }
 
 var prefixRE = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)
