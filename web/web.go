@@ -76,9 +76,9 @@ type Options struct {
 	// of buttons and links, and of the page; "" means the defaults.
 	AccentColor     string
 	BackgroundColor string
-	// DevMailbox, if set, is served at Prefix + "/dev/mailbox" (the
-	// Service's Config.Prefix) to requests
-	// from this machine only: the development mailbox of package mail.
+	// DevMailbox, if set, is served at Prefix + "/dev/mailbox" (Prefix
+	// being the Service's Config.Prefix) to requests from this machine
+	// only: the development mailbox of package mail.
 	DevMailbox http.Handler
 	// Logger receives internal errors; nil means slog.Default().
 	Logger *slog.Logger
