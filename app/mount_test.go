@@ -157,6 +157,19 @@ func mountedAt(t *testing.T, prefix string) {
 		t.Fatalf("the log-in page: %d", st)
 	}
 
+	// So does the forward-auth endpoint, for a proxy's browser.
+	req, _ := http.NewRequest("GET", srv.URL+p+"/api/verify", nil)
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("X-Forwarded-Uri", "/hello")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if want := p + "/login?next=%2Fhello"; res.StatusCode != http.StatusUnauthorized || res.Header.Get("Location") != want {
+		t.Fatalf("GET %s/api/verify as a visitor: %d %q; want 401 with Location %s", p, res.StatusCode, res.Header.Get("Location"), want)
+	}
+
 	// Sign up, then confirm through the e-mailed link (which logs in).
 	st, _ = ann.submit(p+"/register", url.Values{"email": {"ann@example.com"}, "password": {pw}, "retype_password": {pw}})
 	if st != 200 {
