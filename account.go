@@ -100,7 +100,7 @@ func (s *Service) Invite(ctx context.Context, email, invitedBy string, c Client)
 		if err := tx.CreateToken(ctx, &Token{Hash: hash, Kind: TokenInvitation, Email: email, CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
 			return err
 		}
-		vars := map[string]string{"email": email, "link": s.cfg.BaseURL + s.cfg.LinkPrefix + "/register?token=" + tok,
+		vars := map[string]string{"email": email, "link": s.link(PathRegister + "?token=" + tok),
 			"expires_in": humanDuration(ttl), "inviter": inviter}
 		s.event(ctx, tx, invitedBy, EventInvited, c, email)
 		return s.enqueue(ctx, tx, MailInvitation, email, "", vars)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -59,16 +60,26 @@ type Config struct {
 	// ProfileFields declares custom user fields.
 	ProfileFields []ProfileField
 
-	// BaseURL is the public origin (and path, if Usher is mounted below
-	// one) put in e-mailed links, e.g. "https://auth.example.com". It is
-	// never guessed from a request's Host header, which an attacker
-	// controls. "" means "http://localhost:8080". Its scheme and host
-	// are also the WebAuthn relying party (origin and RP ID): security
-	// keys and passkeys work only with https://<domain> or
+	// BaseURL is the public origin put in e-mailed links, e.g.
+	// "https://auth.example.com", with a path only when a reverse proxy
+	// serves the whole site below one and strips it before Usher sees the
+	// request. It is never guessed from a request's Host header, which an
+	// attacker controls. "" means "http://localhost:8080". Its scheme and
+	// host are also the WebAuthn relying party (origin and RP ID):
+	// security keys and passkeys work only with https://<domain> or
 	// http://localhost.
 	BaseURL string
-	// LinkPrefix is the path of Usher's pages under BaseURL; "" means
-	// "/user" (links like /user/confirm-email/TOKEN).
+	// Prefix is the path where Usher's pages and JSON API live: package
+	// web serves its routes under it, and e-mailed links point there
+	// (BaseURL + Prefix + "/confirm-email/TOKEN"). "" means "/user"; "/"
+	// means the root (links like /confirm-email/TOKEN). Mount the web
+	// Handler at Prefix + "/".
+	Prefix string
+	// LinkPrefix, if set, replaces Prefix in e-mailed links, for a
+	// single-page app that takes them in the address's fragment, which
+	// usher.js reads: "/#usher" gives /#usher/confirm-email/TOKEN. It
+	// must hold a "#": for Usher mounted elsewhere, set Prefix, which
+	// the routes follow too.
 	LinkPrefix string
 	// EnableLoginLink lets users log in with a link sent by e-mail
 	// (Anvil's use_token).
@@ -192,8 +203,12 @@ func (c Config) defaults() Config {
 		c.BaseURL = "http://localhost:8080"
 	}
 	c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
+	if c.Prefix == "" {
+		c.Prefix = "/user"
+	}
+	c.Prefix = strings.TrimSuffix(c.Prefix, "/")
 	if c.LinkPrefix == "" {
-		c.LinkPrefix = "/user"
+		c.LinkPrefix = c.Prefix
 	}
 	for _, d := range []struct {
 		v   *time.Duration
@@ -305,8 +320,11 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("base_url is %q; want an origin such as https://auth.example.com", c.BaseURL))
 		}
 	}
-	if c.LinkPrefix != "" && !strings.HasPrefix(c.LinkPrefix, "/") {
-		errs = append(errs, fmt.Errorf("link_prefix is %q; want a path starting with /", c.LinkPrefix))
+	if c.Prefix != "" && !validPrefix(c.Prefix) {
+		errs = append(errs, fmt.Errorf("path_prefix is %q; want a path such as /user or /auth, or / for the root", c.Prefix))
+	}
+	if c.LinkPrefix != "" && (!strings.HasPrefix(c.LinkPrefix, "/") || !strings.Contains(c.LinkPrefix, "#")) {
+		errs = append(errs, fmt.Errorf("link_prefix is %q; want a path with a fragment such as /#usher (for Usher mounted elsewhere, set prefix: the routes and the links follow it)", c.LinkPrefix))
 	}
 	if c.MaxConcurrentHashes < 0 {
 		errs = append(errs, fmt.Errorf("max_concurrent_hashes is %d; it must not be negative", c.MaxConcurrentHashes))
@@ -338,3 +356,14 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// validPrefix reports whether p can be Config.Prefix: "/" or a clean path
+// of one or more segments (a trailing slash is dropped), without a query
+// or fragment, in characters that need no escaping in a URL or a ServeMux
+// pattern.
+func validPrefix(p string) bool {
+	p = strings.TrimSuffix(p, "/")
+	return p == "" || prefixRE.MatchString(p) && path.Clean(p) == p
+}
+
+var prefixRE = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)

@@ -15,14 +15,15 @@ const (
 )
 
 // newLinkToken stores a one-time token of kind for u in st and returns the
-// link that carries it: BaseURL + LinkPrefix + path + "/" + token.
+// link that carries it, s.link(path + "/" + token); path is one of the
+// Path constants.
 func (s *Service) newLinkToken(ctx context.Context, st Store, kind, path string, u *User, ttl time.Duration) (string, error) {
 	tok, hash := newToken()
 	now := s.now()
 	if err := st.CreateToken(ctx, &Token{Hash: hash, Kind: kind, UserID: u.ID, Email: u.Email, CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
 		return "", err
 	}
-	return s.cfg.BaseURL + s.cfg.LinkPrefix + path + "/" + tok, nil
+	return s.link(path + "/" + tok), nil
 }
 
 // mailLink creates a one-time token of kind for u in tx and enqueues the
@@ -80,7 +81,7 @@ func itoa(n int) string {
 // link when confirmation is on, else the welcome message (unless off).
 func (s *Service) enqueueSignupMail(ctx context.Context, tx Store, u *User) error {
 	if s.cfg.EnableConfirmEmail && !u.EmailConfirmed() {
-		return s.mailLink(ctx, tx, u, TokenConfirmEmail, "/confirm-email", MailConfirmEmail, s.cfg.ConfirmEmailExpiration)
+		return s.mailLink(ctx, tx, u, TokenConfirmEmail, PathConfirmEmail, MailConfirmEmail, s.cfg.ConfirmEmailExpiration)
 	}
 	if s.cfg.DisableRegisteredEmail {
 		return nil
@@ -139,22 +140,22 @@ func (s *Service) mailAsked(ctx context.Context, tx Store, ask string, u *User, 
 			return err
 		}
 		s.event(ctx, tx, u.ID, EventForgotPassword, c, "")
-		return s.mailLink(ctx, tx, u, TokenResetPassword, "/reset-password", MailResetPassword, s.cfg.ResetPasswordExpiration)
+		return s.mailLink(ctx, tx, u, TokenResetPassword, PathResetPassword, MailResetPassword, s.cfg.ResetPasswordExpiration)
 	case MailLoginLink:
 		if !s.cfg.EnableLoginLink || !u.Enabled {
 			return nil
 		}
-		return s.mailLink(ctx, tx, u, TokenLoginLink, "/login-link", MailLoginLink, s.cfg.LoginLinkExpiration)
+		return s.mailLink(ctx, tx, u, TokenLoginLink, PathLoginLink, MailLoginLink, s.cfg.LoginLinkExpiration)
 	case MailConfirmEmail:
 		if u.EmailConfirmed() {
 			return nil
 		}
-		return s.mailLink(ctx, tx, u, TokenConfirmEmail, "/confirm-email", MailConfirmEmail, s.cfg.ConfirmEmailExpiration)
+		return s.mailLink(ctx, tx, u, TokenConfirmEmail, PathConfirmEmail, MailConfirmEmail, s.cfg.ConfirmEmailExpiration)
 	case MailMFAReset:
 		if !s.cfg.AllowMFAEmailReset || !s.mfaReady() || !u.Enabled {
 			return nil
 		}
-		return s.mailLink(ctx, tx, u, TokenMFAReset, "/mfa-reset", MailMFAReset, s.cfg.MFAResetExpiration)
+		return s.mailLink(ctx, tx, u, TokenMFAReset, PathMFAReset, MailMFAReset, s.cfg.MFAResetExpiration)
 	}
 	s.log.Error("usher: unknown e-mail request; dropped", "ask", ask)
 	return nil

@@ -49,7 +49,7 @@ func (s *Service) AddEmail(ctx context.Context, userID, email string, c Client) 
 		}
 		target := *u
 		target.Email = email
-		if err := s.mailLink(ctx, tx, &target, TokenConfirmEmail, "/confirm-email", MailConfirmEmail, s.cfg.ConfirmEmailExpiration); err != nil {
+		if err := s.mailLink(ctx, tx, &target, TokenConfirmEmail, PathConfirmEmail, MailConfirmEmail, s.cfg.ConfirmEmailExpiration); err != nil {
 			return err
 		}
 		vars := mailVars(u, "", 0)

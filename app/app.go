@@ -36,7 +36,8 @@ type App struct {
 }
 
 // Open connects to the database (applying migrations) and builds the
-// Service and Handler. Close releases them.
+// Service and Handler; mount App.Web at Config.Prefix + "/". Close
+// releases them. It returns ErrNoBaseURL when cfg.BaseURL is empty.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	return open(ctx, cfg, log, sqlstore.Options{})
 }
@@ -52,6 +53,9 @@ func OpenExisting(ctx context.Context, cfg Config, log *slog.Logger) (*App, erro
 func open(ctx context.Context, cfg Config, log *slog.Logger, o sqlstore.Options) (*App, error) {
 	if log == nil {
 		log = slog.Default()
+	}
+	if err := checkBaseURL(cfg); err != nil {
+		return nil, err
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -83,10 +87,29 @@ func warnKeyCollisions(ctx context.Context, st *sqlstore.Store, log *slog.Logger
 	}
 }
 
-// New builds an App over an open store.
+// ErrNoBaseURL is returned by Open, OpenExisting and New when
+// Config.BaseURL is empty.
+var ErrNoBaseURL = errors.New("app: base_url is not set: set Config.BaseURL to the public origin put in emailed links, " +
+	`e.g. "http://localhost:8080" (it is not derived from Addr, which only the usher binary listens on; ListenOrigin gives that origin)`)
+
+// checkBaseURL returns ErrNoBaseURL when cfg names no BaseURL. Only the
+// program that listens knows the origin its users reach: guessing one from
+// Addr would mail links to a port nobody serves.
+func checkBaseURL(cfg Config) error {
+	if cfg.BaseURL == "" {
+		return ErrNoBaseURL
+	}
+	return nil
+}
+
+// New builds an App over an open store. It returns ErrNoBaseURL when
+// cfg.BaseURL is empty.
 func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 	if log == nil {
 		log = slog.Default()
+	}
+	if err := checkBaseURL(cfg); err != nil {
+		return nil, err
 	}
 	hasher := &password.Hasher{Algorithm: cfg.PasswordHash, FlaskSecuritySalt: cfg.FlaskSecuritySalt}
 	if err := hasher.Validate(); err != nil {
@@ -222,12 +245,13 @@ func loopbackURL(u string) bool {
 }
 
 // Handler returns the server's whole HTTP surface: Usher's routes under
-// /user/, a health check at /healthz, and / sending
-// browsers to the account page (or, for visitors, the log-in page). Every
-// answer carries the Handler's security headers.
+// Config.Prefix (/user/ by default), a health check at /healthz, and /
+// sending browsers to the account page (or, for visitors, the log-in
+// page). Every answer carries the Handler's security headers.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/user/", a.Web)
+	prefix := a.Service.Config().Prefix
+	mux.Handle(prefix+"/", a.Web)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := a.Store.Ping(r.Context()); err != nil {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
@@ -237,7 +261,7 @@ func (a *App) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		// The account page, or for visitors the log-in page.
-		http.Redirect(w, r, "/user/profile", http.StatusSeeOther)
+		http.Redirect(w, r, prefix+"/profile", http.StatusSeeOther)
 	})
 	return a.Web.SecurityHeaders(mux)
 }

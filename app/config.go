@@ -23,6 +23,7 @@ type Config struct {
 	Addr     string `toml:"addr" help:"address to listen on (HOST:PORT)"`
 	Database string `toml:"database" help:"SQLite file, or postgres:// address" secret:"url"`
 	BaseURL  string `toml:"base_url" help:"public origin used in emailed links, e.g. https://auth.example.com"`
+	Prefix   string `toml:"path_prefix" help:"path where Usher's pages and JSON API live, e.g. /auth (/ for the root); emailed links follow it"`
 	AppName  string `toml:"app_name" help:"name shown on pages and in emails"`
 
 	EnableRegistration             bool   `toml:"enable_registration" help:"let visitors sign up"`
@@ -118,6 +119,7 @@ func Defaults() Config {
 	return Config{
 		Addr:                        "127.0.0.1:8080",
 		Database:                    "usher.db",
+		Prefix:                      "/user",
 		AppName:                     "Usher",
 		EnableRegistration:          true,
 		EnableConfirmEmail:          true,
@@ -167,6 +169,7 @@ func (c Config) Service() usher.Config {
 		LoginWith:                      c.LoginWith,
 		ShowAccountDoesNotExist:        c.ShowUsernameDoesNotExist,
 		BaseURL:                        c.baseURL(),
+		Prefix:                         c.Prefix,
 		EnableLoginLink:                c.EnableLoginLink,
 		NoAutoLoginAfterRegister:       !c.AutoLoginAfterRegister,
 		AutoLoginAfterConfirm:          c.AutoLoginAfterConfirm,
@@ -219,14 +222,21 @@ func (c Config) Service() usher.Config {
 	return sc
 }
 
-// baseURL returns BaseURL, or, when it is unset, the origin of Addr, with a
-// loopback or wildcard address named localhost (which suits development
-// only): browsers offer security keys and passkeys to a host name, never to
-// an IP address.
+// baseURL returns BaseURL, or, when it is unset, ListenOrigin.
 func (c Config) baseURL() string {
 	if c.BaseURL != "" {
 		return c.BaseURL
 	}
+	return c.ListenOrigin()
+}
+
+// ListenOrigin returns the origin of Addr, with a loopback or wildcard
+// address named localhost (which suits development only): browsers offer
+// security keys and passkeys to a host name, never to an IP address. It is
+// "" when Addr is not HOST:PORT. The usher binary, which listens on Addr,
+// uses it as BaseURL when none is set; a program that serves the Handler
+// itself names its BaseURL (Open and New refuse an empty one).
+func (c Config) ListenOrigin() string {
 	host, port, err := net.SplitHostPort(c.Addr)
 	if err != nil {
 		return ""

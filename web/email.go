@@ -14,7 +14,7 @@ import (
 // that mail scanners that fetch links cannot use them up.
 
 func (h *Handler) emailRoutes() {
-	p := h.opts.Prefix
+	p := h.prefix
 	h.mux.HandleFunc("POST "+p+"/api/confirm-email", h.tokenAPI(h.confirmEmailAPI))
 	h.mux.HandleFunc("POST "+p+"/api/resend-confirmation", h.mailRequestAPI(h.svc.SendConfirmEmail))
 	h.mux.HandleFunc("POST "+p+"/api/password-reset", h.mailRequestAPI(h.svc.SendPasswordResetEmail))

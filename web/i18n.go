@@ -21,6 +21,15 @@ type i18nJSON struct {
 	Passkeys      bool                 `json:"passkeys"`
 	RequireMFA    bool                 `json:"require_mfa"`
 	ProfileFields []usher.ProfileField `json:"profile_fields"`
+	// LinkPaths maps the paths of e-mailed links usher.js acts on to
+	// what it does with them (confirm, reset, login): see handleLinks.
+	LinkPaths map[string]string `json:"link_paths"`
+}
+
+// jsLinkPaths are the e-mailed links usher.js's handleLinks takes in the
+// address's fragment (Config.LinkPrefix with a "#"), by their path.
+var jsLinkPaths = map[string]string{
+	usher.PathConfirmEmail: "confirm", usher.PathResetPassword: "reset", usher.PathLoginLink: "login",
 }
 
 type languageJSON struct {
@@ -44,6 +53,7 @@ func (h *Handler) handleI18n(w http.ResponseWriter, r *http.Request) {
 		Passkeys:      h.svc.PasskeysEnabled(),
 		RequireMFA:    cfg.RequireMFA,
 		ProfileFields: cfg.ProfileFields,
+		LinkPaths:     jsLinkPaths,
 	}
 	if out.ProfileFields == nil {
 		out.ProfileFields = []usher.ProfileField{}

@@ -11,7 +11,7 @@ import (
 // The second-factor routes (Anvil's anvil.users.mfa over JSON).
 
 func (h *Handler) mfaRoutes() {
-	p := h.opts.Prefix + "/api/mfa"
+	p := h.prefix + "/api/mfa"
 	h.mux.HandleFunc("POST "+p+"/login", h.handleMFALogin)
 	h.mux.HandleFunc("POST "+p+"/totp/secret", h.handleTOTPSecret)
 	h.mux.HandleFunc("POST "+p+"/totp/validate", h.handleTOTPValidate)

@@ -14,7 +14,7 @@ import (
 // keep the token in the pending-log-in cookie.
 
 func (h *Handler) mfaEnrollRoutes() {
-	p := h.opts.Prefix
+	p := h.prefix
 	h.mux.HandleFunc("POST "+p+"/api/mfa/enroll/secret", h.handleEnrollSecret)
 	h.mux.HandleFunc("POST "+p+"/api/mfa/enroll", h.handleEnroll)
 	h.mux.HandleFunc("GET "+p+"/mfa/enroll", h.enrollPage)
@@ -79,14 +79,14 @@ func (h *Handler) enrollPage(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
 	pending, _, ok := h.pendingMFA(r)
 	if !ok {
-		http.Redirect(w, r, h.opts.Prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
+		http.Redirect(w, r, h.prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
 		return
 	}
 	setup, err := h.svc.GenerateEnrollmentTOTPSecret(r.Context(), pending)
 	if err != nil {
 		h.clearCookie(w, r, h.pendingMFACookieName())
 		h.flash(w, r, "invalid_token", true)
-		http.Redirect(w, r, h.opts.Prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
+		http.Redirect(w, r, h.prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
 		return
 	}
 	d.Data["setup"] = &totpSetup{Secret: setup.Secret, Method: setup.Method, QRCode: qrURL(setup.QRCode)}
@@ -100,7 +100,7 @@ func (h *Handler) enrollSubmit(w http.ResponseWriter, r *http.Request) {
 	d.Form = r.PostForm
 	pending, remember, ok := h.pendingMFA(r)
 	if !ok {
-		http.Redirect(w, r, h.opts.Prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
+		http.Redirect(w, r, h.prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
 		return
 	}
 	method := r.PostFormValue("mfa_method")
@@ -122,7 +122,7 @@ func (h *Handler) enrollSubmit(w http.ResponseWriter, r *http.Request) {
 	h.setSessionCookies(w, r, sess)
 	if errors.Is(err, usher.ErrPasswordResetRequested) {
 		h.flash(w, r, "password_reset_requested", true)
-		http.Redirect(w, r, h.opts.Prefix+"/change-password"+nextQuery(d.Next), http.StatusSeeOther)
+		http.Redirect(w, r, h.prefix+"/change-password"+nextQuery(d.Next), http.StatusSeeOther)
 		return
 	}
 	codes, err := h.svc.NewRecoveryCodes(r.Context(), u.ID, h.client(r))

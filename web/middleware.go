@@ -162,9 +162,9 @@ func (h *Handler) RolesRequired(reqs ...string) func(http.Handler) http.Handler 
 // when next is a path on this site.
 func (h *Handler) loginURL(next string) string {
 	if !LocalPath(next) {
-		return h.opts.Prefix + "/login"
+		return h.prefix + "/login"
 	}
-	return h.opts.Prefix + "/login?next=" + url.QueryEscape(next)
+	return h.prefix + "/login?next=" + url.QueryEscape(next)
 }
 
 // forbiddenPage answers 403 with a page saying the user may not do this.

@@ -260,7 +260,7 @@ func (h *Handler) newPage(w http.ResponseWriter, r *http.Request) *pageData {
 	cfg := h.svc.Config()
 	d := &pageData{
 		Lang: lang, Dir: h.cat.Dir(lang), Languages: h.cat.Languages(),
-		AppName: cfg.AppName, LogoURL: h.opts.LogoURL, Prefix: h.opts.Prefix,
+		AppName: cfg.AppName, LogoURL: h.opts.LogoURL, Prefix: h.prefix,
 		CSRF: h.csrfToken(w, r), Path: r.URL.RequestURI(), Here: r.URL.Path,
 		Config: cfg, Profile: cfg.ProfileFields,
 		Form: url.Values{}, Errors: map[string]string{}, Data: map[string]any{},
@@ -473,7 +473,7 @@ func redirectLocal(w http.ResponseWriter, r *http.Request, target, def string) {
 // serveStatic serves the embedded assets under Prefix/static/.
 func (h *Handler) serveStatic() http.Handler {
 	sub, _ := fs.Sub(staticFiles, "static")
-	fsrv := http.StripPrefix(h.opts.Prefix+"/static/", http.FileServerFS(sub))
+	fsrv := http.StripPrefix(h.prefix+"/static/", http.FileServerFS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fsrv.ServeHTTP(w, r)

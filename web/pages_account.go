@@ -18,7 +18,7 @@ import (
 // (post/redirect/get) with a flash message.
 
 func (h *Handler) accountPageRoutes() {
-	p := h.opts.Prefix
+	p := h.prefix
 	h.mux.HandleFunc("GET "+p+"/profile", h.memberPage(h.profilePage))
 	h.mux.HandleFunc("POST "+p+"/profile", h.form(h.memberPage(h.profileSubmit)))
 	h.mux.HandleFunc("POST "+p+"/profile/sessions/revoke-others", h.form(h.memberPage(h.revokeOtherSessionsSubmit)))
@@ -80,14 +80,14 @@ func (h *Handler) member(w http.ResponseWriter, r *http.Request, allowRestricted
 	case errors.Is(err, usher.ErrPasswordResetRequested) && a != nil && a.sess != nil:
 		if !allowRestricted {
 			h.flash(w, r, "password_reset_requested", true)
-			http.Redirect(w, r, h.opts.Prefix+"/change-password"+nextQuery(h.comeBack(r)), http.StatusSeeOther)
+			http.Redirect(w, r, h.prefix+"/change-password"+nextQuery(h.comeBack(r)), http.StatusSeeOther)
 			return nil, r, false
 		}
 	case err != nil:
 		h.pageError(w, r, err)
 		return nil, r, false
 	case a == nil || a.sess == nil: // HTTP Basic auth has no session to manage
-		http.Redirect(w, r, h.opts.Prefix+"/login?next="+url.QueryEscape(h.comeBack(r)), http.StatusSeeOther)
+		http.Redirect(w, r, h.prefix+"/login?next="+url.QueryEscape(h.comeBack(r)), http.StatusSeeOther)
 		return nil, r, false
 	}
 	return a, r.WithContext(context.WithValue(r.Context(), ctxKey{}, a)), true
@@ -101,8 +101,8 @@ func (h *Handler) comeBack(r *http.Request) string {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return r.URL.RequestURI()
 	}
-	seg, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, h.opts.Prefix+"/"), "/")
-	return h.opts.Prefix + "/" + seg
+	seg, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, h.prefix+"/"), "/")
+	return h.prefix + "/" + seg
 }
 
 // pageError shows err on a page of its own, with its status: for a
@@ -118,7 +118,7 @@ func (h *Handler) showError(w http.ResponseWriter, r *http.Request, d *pageData,
 	if status == http.StatusNotFound {
 		d.Data["title"] = tr("Page not found")
 	}
-	d.Data["continue"] = h.opts.Prefix + "/profile"
+	d.Data["continue"] = h.prefix + "/profile"
 	h.render(w, r, status, "message", d)
 }
 
@@ -224,7 +224,7 @@ func (h *Handler) profileSubmit(w http.ResponseWriter, r *http.Request, a *auth)
 		return
 	}
 	h.flash(w, r, tr("Your profile has been saved."), false)
-	http.Redirect(w, r, h.opts.Prefix+"/profile", http.StatusSeeOther)
+	http.Redirect(w, r, h.prefix+"/profile", http.StatusSeeOther)
 }
 
 // revokeSessionSubmit serves POST /user/profile/sessions/{id}/revoke:
@@ -239,11 +239,11 @@ func (h *Handler) revokeSessionSubmit(w http.ResponseWriter, r *http.Request, a 
 	if id == a.sess.ID {
 		h.clearSessionCookies(w, r)
 		h.flash(w, r, tr("You have logged out."), false)
-		http.Redirect(w, r, h.opts.Prefix+"/login", http.StatusSeeOther)
+		http.Redirect(w, r, h.prefix+"/login", http.StatusSeeOther)
 		return
 	}
 	h.flash(w, r, tr("That device has been signed out."), false)
-	http.Redirect(w, r, h.opts.Prefix+"/profile", http.StatusSeeOther)
+	http.Redirect(w, r, h.prefix+"/profile", http.StatusSeeOther)
 }
 
 // revokeOtherSessionsSubmit serves POST
@@ -255,7 +255,7 @@ func (h *Handler) revokeOtherSessionsSubmit(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	h.flash(w, r, tr("Your other devices have been signed out."), false)
-	http.Redirect(w, r, h.opts.Prefix+"/profile", http.StatusSeeOther)
+	http.Redirect(w, r, h.prefix+"/profile", http.StatusSeeOther)
 }
 
 // changePasswordPage serves GET /user/change-password. It also serves a
@@ -303,7 +303,7 @@ func (h *Handler) changePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 		h.setSessionCookies(w, r, fresh)
 	}
 	h.flash(w, r, tr("Your password has been changed."), false)
-	h.redirectNext(w, r, h.opts.Prefix+"/profile")
+	h.redirectNext(w, r, h.prefix+"/profile")
 }
 
 // wrongPassword reports whether err is the Service refusing the password
@@ -335,7 +335,7 @@ func (h *Handler) changeUsernameSubmit(w http.ResponseWriter, r *http.Request, a
 		return
 	}
 	h.flash(w, r, tr("Your username has been changed."), false)
-	h.redirectNext(w, r, h.opts.Prefix+"/profile")
+	h.redirectNext(w, r, h.prefix+"/profile")
 }
 
 // emailRow is one address on the manage-emails page.
@@ -374,7 +374,7 @@ func (h *Handler) addEmailSubmit(w http.ResponseWriter, r *http.Request, a *auth
 		return
 	}
 	h.flash(w, r, tr("The address has been added. Open the link we sent to it to confirm it."), false)
-	http.Redirect(w, r, h.opts.Prefix+"/manage-emails", http.StatusSeeOther)
+	http.Redirect(w, r, h.prefix+"/manage-emails", http.StatusSeeOther)
 }
 
 // emailAction serves the buttons of one address ({id}): act gets the
@@ -391,7 +391,7 @@ func (h *Handler) emailAction(act func(ctx context.Context, userID, id string, c
 			return
 		}
 		h.flash(w, r, done, false)
-		http.Redirect(w, r, h.opts.Prefix+"/manage-emails", http.StatusSeeOther)
+		http.Redirect(w, r, h.prefix+"/manage-emails", http.StatusSeeOther)
 	}
 }
 
@@ -405,7 +405,7 @@ func (h *Handler) inviteSubmit(w http.ResponseWriter, r *http.Request, a *auth) 
 		return
 	}
 	h.flash(w, r, tr("Your invitation has been sent."), false)
-	http.Redirect(w, r, h.opts.Prefix+"/invite", http.StatusSeeOther)
+	http.Redirect(w, r, h.prefix+"/invite", http.StatusSeeOther)
 }
 
 // browserName and systemName name a session's browser and operating

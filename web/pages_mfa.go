@@ -16,7 +16,7 @@ import (
 // are the one answer to a POST here that is not a redirect.
 
 func (h *Handler) mfaPageRoutes() {
-	p := h.opts.Prefix
+	p := h.prefix
 	h.mux.HandleFunc("GET "+p+"/mfa", h.memberPage(h.mfaPage))
 	h.mux.HandleFunc("POST "+p+"/mfa", h.form(h.memberPage(h.mfaAddSubmit)))
 	h.mux.HandleFunc("POST "+p+"/mfa/methods/{id}/remove", h.form(h.memberPage(h.mfaRemoveSubmit)))
@@ -145,7 +145,7 @@ func (h *Handler) mfaAddSubmit(w http.ResponseWriter, r *http.Request, a *auth) 
 func (h *Handler) methodAdded(w http.ResponseWriter, r *http.Request, d *pageData, a *auth, hadOne bool, flash string) {
 	if hadOne {
 		h.flash(w, r, flash, false)
-		http.Redirect(w, r, h.opts.Prefix+"/mfa", http.StatusSeeOther)
+		http.Redirect(w, r, h.prefix+"/mfa", http.StatusSeeOther)
 		return
 	}
 	codes, err := h.svc.NewRecoveryCodes(r.Context(), a.user.ID, h.client(r))
@@ -168,7 +168,7 @@ func (h *Handler) mfaRemoveSubmit(w http.ResponseWriter, r *http.Request, a *aut
 		return
 	}
 	h.flash(w, r, tr("The method has been removed."), false)
-	http.Redirect(w, r, h.opts.Prefix+"/mfa", http.StatusSeeOther)
+	http.Redirect(w, r, h.prefix+"/mfa", http.StatusSeeOther)
 }
 
 // recoveryCodesSubmit serves POST /user/mfa/recovery-codes: ten new codes,

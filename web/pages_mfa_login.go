@@ -44,12 +44,12 @@ func (h *Handler) pendingMFA(r *http.Request) (pending string, remember, ok bool
 }
 
 func (h *Handler) mfaLoginPageRoutes() {
-	p := h.opts.Prefix
+	p := h.prefix
 	h.mux.HandleFunc("GET "+p+"/mfa/verify", func(w http.ResponseWriter, r *http.Request) {
 		d := h.newPage(w, r)
 		pending, _, ok := h.pendingMFA(r)
 		if !ok {
-			http.Redirect(w, r, h.opts.Prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
+			http.Redirect(w, r, h.prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
 			return
 		}
 		h.offerFactors(r, d, pending, r.URL.Query().Get("use"))
@@ -65,7 +65,7 @@ func (h *Handler) mfaVerifySubmit(w http.ResponseWriter, r *http.Request) {
 	d.Form = r.PostForm
 	pending, remember, ok := h.pendingMFA(r)
 	if !ok {
-		http.Redirect(w, r, h.opts.Prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
+		http.Redirect(w, r, h.prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
 		return
 	}
 	f := usher.SecondFactor{Type: usher.MFATOTP, Code: strings.TrimSpace(r.PostFormValue("code"))}
@@ -146,7 +146,7 @@ func (h *Handler) offerFactors(r *http.Request, d *pageData, pending, use string
 		if d.Next != "" {
 			q.Set("next", d.Next)
 		}
-		options = append(options, mfaOption{Use: m, Label: labels[m], URL: h.opts.Prefix + "/mfa/verify?" + q.Encode()})
+		options = append(options, mfaOption{Use: m, Label: labels[m], URL: h.prefix + "/mfa/verify?" + q.Encode()})
 	}
 	d.Data["options"] = options
 }

@@ -15,12 +15,12 @@ import (
 // forms and the pages that e-mailed links open.
 
 func (h *Handler) publicPageRoutes() {
-	p := h.opts.Prefix
+	p := h.prefix
 	h.mux.HandleFunc("GET "+p+"/login", h.loginPage)
 	h.mux.HandleFunc("POST "+p+"/login", h.form(h.loginSubmit))
 	h.mux.HandleFunc("POST "+p+"/login/passkey", h.form(h.passkeyLoginSubmit))
-	h.mux.HandleFunc("GET "+p+"/register", h.registerPage)
-	h.mux.HandleFunc("POST "+p+"/register", h.form(h.registerSubmit))
+	h.mux.HandleFunc("GET "+p+usher.PathRegister, h.registerPage)
+	h.mux.HandleFunc("POST "+p+usher.PathRegister, h.form(h.registerSubmit))
 	h.mux.HandleFunc("GET "+p+"/logout", func(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusOK, "logout", h.newPage(w, r))
 	})
@@ -36,8 +36,8 @@ func (h *Handler) publicPageRoutes() {
 	}{
 		{"/forgot-password", "forgot_password", h.svc.SendPasswordResetEmail},
 		{"/resend-confirm-email", "resend_confirm_email", h.svc.SendConfirmEmail},
-		{"/login-link", "login_link", h.svc.SendLoginLink},
-		{"/mfa-reset", "mfa_reset_request", h.svc.SendMFAResetEmail},
+		{usher.PathLoginLink, "login_link", h.svc.SendLoginLink},
+		{usher.PathMFAReset, "mfa_reset_request", h.svc.SendMFAResetEmail},
 	} {
 		h.mux.HandleFunc("GET "+p+f.path, func(w http.ResponseWriter, r *http.Request) {
 			h.render(w, r, http.StatusOK, f.page, h.newPage(w, r))
@@ -139,10 +139,10 @@ func (h *Handler) afterLogin(w http.ResponseWriter, r *http.Request, d *pageData
 		if mfa.Enroll {
 			step = "/mfa/enroll"
 		}
-		http.Redirect(w, r, h.opts.Prefix+step+nextQuery(d.Next), http.StatusSeeOther)
+		http.Redirect(w, r, h.prefix+step+nextQuery(d.Next), http.StatusSeeOther)
 	case errors.Is(err, usher.ErrPasswordResetRequested) && sess != nil:
 		h.flash(w, r, "password_reset_requested", true)
-		http.Redirect(w, r, h.opts.Prefix+"/change-password"+nextQuery(d.Next), http.StatusSeeOther)
+		http.Redirect(w, r, h.prefix+"/change-password"+nextQuery(d.Next), http.StatusSeeOther)
 	case err != nil:
 		status := h.formError(r, d, err)
 		showError(status)
@@ -236,7 +236,7 @@ func (h *Handler) registerSubmit(w http.ResponseWriter, r *http.Request) {
 	default:
 		d.Data["text"] = tr("Your account is created. You can log in now.")
 	}
-	d.Data["continue"] = h.opts.Prefix + "/login"
+	d.Data["continue"] = h.prefix + "/login"
 	h.render(w, r, http.StatusOK, "message", d)
 }
 
@@ -289,24 +289,24 @@ var invitationFlow = linkFlow{kind: usher.TokenInvitation, hint: tr("Ask the per
 
 func (h *Handler) linkFlows() []linkFlow {
 	return []linkFlow{
-		{path: "/confirm-email/{token}", page: "confirm_email", kind: usher.TokenConfirmEmail, renew: "/resend-confirm-email",
+		{path: usher.PathConfirmEmail + "/{token}", page: "confirm_email", kind: usher.TokenConfirmEmail, renew: "/resend-confirm-email",
 			done: "email_confirmed", next: h.opts.AfterConfirmURL, act: func(r *http.Request, _ string) (*usher.Session, error) {
 				_, sess, err := h.svc.ConfirmEmail(r.Context(), r.PathValue("token"), h.client(r))
 				return sess, err
 			}},
-		{path: "/reset-password/{token}", page: "reset_password", kind: usher.TokenResetPassword, renew: "/forgot-password",
+		{path: usher.PathResetPassword + "/{token}", page: "reset_password", kind: usher.TokenResetPassword, renew: "/forgot-password",
 			fields: []string{"new_password", "retype_password"}, retype: true,
 			done: "password_reset_done", next: h.opts.AfterResetPasswordURL, act: func(r *http.Request, pw string) (*usher.Session, error) {
 				_, sess, err := h.svc.ResetPasswordWithToken(r.Context(), r.PathValue("token"), pw, h.client(r))
 				return sess, err
 			}},
-		{path: "/login-link/{token}", page: "login_link_use", kind: usher.TokenLoginLink, renew: "/login-link",
+		{path: usher.PathLoginLink + "/{token}", page: "login_link_use", kind: usher.TokenLoginLink, renew: usher.PathLoginLink,
 			next: h.opts.AfterLoginURL, act: func(r *http.Request, _ string) (*usher.Session, error) {
 				sess, _, err := h.svc.LoginWithLink(r.Context(), r.PathValue("token"), r.PostFormValue("remember") != "", h.deviceToken(r, ""), h.client(r))
 				return sess, err
 			}},
-		{path: "/mfa-reset/{token}", page: "mfa_reset", kind: usher.TokenMFAReset, renew: "/mfa-reset", fields: []string{"password"},
-			done: "mfa_reset_done", next: h.opts.Prefix + "/login", act: func(r *http.Request, _ string) (*usher.Session, error) {
+		{path: usher.PathMFAReset + "/{token}", page: "mfa_reset", kind: usher.TokenMFAReset, renew: usher.PathMFAReset, fields: []string{"password"},
+			done: "mfa_reset_done", next: h.prefix + "/login", act: func(r *http.Request, _ string) (*usher.Session, error) {
 				return nil, h.svc.ResetMFAWithToken(r.Context(), r.PathValue("token"), r.PostFormValue("password"), h.client(r))
 			}},
 	}
@@ -340,7 +340,7 @@ func (h *Handler) deadLink(w http.ResponseWriter, r *http.Request, d *pageData, 
 	status := h.formError(r, d, err)
 	d.Error = "" // the page says it
 	if f.renew != "" {
-		d.Data["renew"] = h.opts.Prefix + f.renew
+		d.Data["renew"] = h.prefix + f.renew
 	}
 	if f.hint != "" {
 		d.Data["hint"] = f.hint

@@ -21,8 +21,6 @@ import (
 
 // Options configure a Handler. The zero value works.
 type Options struct {
-	// Prefix is where Usher's own routes live; "" means "/user".
-	Prefix string
 	// CookieName names the session cookie; "" means "usher_session". The
 	// remember-me cookie is CookieName + "_remember".
 	CookieName string
@@ -78,8 +76,9 @@ type Options struct {
 	// of buttons and links, and of the page; "" means the defaults.
 	AccentColor     string
 	BackgroundColor string
-	// DevMailbox, if set, is served at Prefix + "/dev/mailbox" to requests
-	// from this machine only: the development mailbox of package mail.
+	// DevMailbox, if set, is served at Prefix + "/dev/mailbox" (Prefix
+	// being the Service's Config.Prefix) to requests from this machine
+	// only: the development mailbox of package mail.
 	DevMailbox http.Handler
 	// Logger receives internal errors; nil means slog.Default().
 	Logger *slog.Logger
@@ -88,11 +87,12 @@ type Options struct {
 // Handler serves Usher's HTTP surface and offers the middleware and the
 // request-level Go API (CurrentUser, LoginWithEmail, ForceLogin, Logout).
 type Handler struct {
-	svc  *usher.Service
-	opts Options
-	log  *slog.Logger
-	mux  *http.ServeMux
-	api  http.Handler
+	svc    *usher.Service
+	opts   Options
+	prefix string // the Service's Config.Prefix: where every route lives
+	log    *slog.Logger
+	mux    *http.ServeMux
+	api    http.Handler
 
 	cat   *i18n.Catalogue
 	pages *pages
@@ -105,10 +105,6 @@ type Handler struct {
 // page template that does not parse: check them first with
 // ParseTemplates.
 func New(svc *usher.Service, opts Options) *Handler {
-	if opts.Prefix == "" {
-		opts.Prefix = "/user"
-	}
-	opts.Prefix = strings.TrimSuffix(opts.Prefix, "/")
 	if opts.CookieName == "" {
 		opts.CookieName = "usher_session"
 	}
@@ -120,7 +116,7 @@ func New(svc *usher.Service, opts Options) *Handler {
 	if opts.BasicRealm == "" {
 		opts.BasicRealm = svc.Config().AppName
 	}
-	h := &Handler{svc: svc, opts: opts, log: opts.Logger, mux: http.NewServeMux(), cat: opts.Catalogue}
+	h := &Handler{svc: svc, opts: opts, prefix: svc.Config().Prefix, log: opts.Logger, mux: http.NewServeMux(), cat: opts.Catalogue}
 	base, _ := url.Parse(svc.Config().BaseURL)
 	h.httpsBase = base != nil && base.Scheme == "https"
 	if h.log == nil {
@@ -162,12 +158,12 @@ func ParseTemplates(fsys fs.FS) error {
 // Service returns the Service the Handler serves.
 func (h *Handler) Service() *usher.Service { return h.svc }
 
-// ServeHTTP serves the routes under Prefix (mount the Handler at
-// Prefix + "/").
+// ServeHTTP serves the routes under the Service's Config.Prefix (mount the
+// Handler at Prefix + "/").
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.api.ServeHTTP(w, r) }
 
 func (h *Handler) routes() {
-	p := h.opts.Prefix
+	p := h.prefix
 	h.mux.HandleFunc("POST "+p+"/api/signup", h.handleSignup)
 	h.mux.HandleFunc("POST "+p+"/api/login", h.handleLogin)
 	h.mux.HandleFunc("POST "+p+"/api/logout", h.handleLogout)
@@ -298,7 +294,7 @@ func (h *Handler) crossOrigin(cop *http.CrossOriginProtection, next http.Handler
 // refuseCrossOrigin answers a refused cross-origin request: a page for
 // the pages' forms, JSON for the API.
 func (h *Handler) refuseCrossOrigin(w http.ResponseWriter, r *http.Request) {
-	if !strings.HasPrefix(r.URL.Path, h.opts.Prefix+"/api/") {
+	if !strings.HasPrefix(r.URL.Path, h.prefix+"/api/") {
 		d := h.newPage(w, r)
 		d.Data["title"], d.Data["text"] = tr("Request refused"), tr("This form was sent from another site, so it was refused. Open the page on this site and try again.")
 		h.render(w, r, http.StatusForbidden, "message", d)

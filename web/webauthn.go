@@ -14,7 +14,7 @@ import (
 // static/usher-webauthn.js does the browser's part.
 
 func (h *Handler) webauthnRoutes() {
-	p := h.opts.Prefix + "/api"
+	p := h.prefix + "/api"
 	h.mux.HandleFunc("POST "+p+"/mfa/webauthn/register/begin", h.handleWebAuthnRegisterBegin)
 	h.mux.HandleFunc("POST "+p+"/mfa/webauthn/register/finish", h.handleWebAuthnRegisterFinish)
 	h.mux.HandleFunc("POST "+p+"/mfa/webauthn/login/begin", h.handleWebAuthnLoginBegin)

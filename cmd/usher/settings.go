@@ -171,6 +171,9 @@ func (cf *configFlags) load(getenv func(string) string) (app.Config, error) {
 			}
 		}
 	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = cfg.ListenOrigin() // the binary listens on Addr
+	}
 	return cfg, cfg.Validate()
 }
 

@@ -148,6 +148,7 @@ func TestSignupAndCustomEmails(t *testing.T) {
 func TestTemplatesFolder(t *testing.T) {
 	cfg := app.Defaults()
 	cfg.Database = filepath.Join(t.TempDir(), "custom.db")
+	cfg.BaseURL = "http://localhost:8080" // as examplekit's flags give it
 	cfg.TemplatesDir = "templates"
 	_, a, err := newServer(cfg, usertest.Discard)
 	if err != nil {

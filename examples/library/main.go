@@ -25,7 +25,7 @@ func main() {
 		fmt.Fprintf(w, "Hello, %s\n", web.UserFromContext(r.Context()).Email)
 	})
 	mux := http.NewServeMux()
-	mux.Handle("/user/", u.Web) // the pages (/user/login, …) and the JSON API (/user/api/…)
+	mux.Handle("/user/", u.Web) // the pages (/user/login, …) and the JSON API (/user/api/…); cfg.Prefix moves them
 	mux.Handle("GET /hello", u.Web.LoginRequired(hello))
 	mux.Handle("GET /admin", u.Web.RolesRequired("admin")(hello))
 	log.Fatal(http.ListenAndServe("127.0.0.1:8080", mux))

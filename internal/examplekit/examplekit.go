@@ -37,11 +37,12 @@ func NewFlags(db string) *Flags {
 	return f
 }
 
-// Config returns app.Defaults with the flags' address, database and SMTP
-// server.
+// Config returns app.Defaults with the flags' address (and its origin as
+// the base URL), database and SMTP server.
 func (f *Flags) Config() app.Config {
 	cfg := app.Defaults()
 	cfg.Addr, cfg.Database, cfg.SMTPURL = f.Addr, f.DB, f.SMTPURL
+	cfg.BaseURL = cfg.ListenOrigin() // the examples listen on f.Addr
 	return cfg
 }
 

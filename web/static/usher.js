@@ -4,6 +4,7 @@
  *
  * One plain script, no dependencies, no build step: include it with
  *   <script src="/user/static/usher.js"></script>
+ * (wherever the server's prefix puts it: /auth/static/usher.js, ...)
  * and call window.usher.loginWithForm() and friends. See docs/usher-js.md.
  *
  * Rules this file keeps (tests check some of them):
@@ -26,10 +27,17 @@
 
   var SCRIPT = document.currentScript;
 
-  // derivePrefix returns the path the script was served under, minus
-  // "/static/usher.js": "/user" for /user/static/usher.js.
+  // derivePrefix returns the server's prefix (where its pages and API
+  // live): the script tag's data-prefix if it has one (for a copy of this
+  // file served from elsewhere; "/" or "" for the root), else the path the
+  // script was served under, minus "/static/usher.js": "/user" for
+  // /user/static/usher.js, "/auth" for /auth/static/usher.js. "/user", the
+  // server's default, only when neither says.
   function derivePrefix() {
     try {
+      if (SCRIPT && SCRIPT.hasAttribute('data-prefix')) {
+        return SCRIPT.getAttribute('data-prefix').replace(/\/+$/, '');
+      }
       if (SCRIPT && SCRIPT.src) {
         var path = new URL(SCRIPT.src, location.href).pathname;
         var suffix = '/static/usher.js';
@@ -59,7 +67,8 @@
     remember_me: true,
     webauthn: false,
     passkeys: false,
-    require_mfa: false
+    require_mfa: false,
+    link_paths: {}
   };
 
   // t returns the translation of the English text s, with each %s replaced
@@ -87,6 +96,9 @@
     ['signup', 'username', 'login_link', 'mfa_reset', 'remember_me', 'webauthn', 'passkeys', 'require_mfa'].forEach(function (k) {
       if (typeof d[k] === 'boolean') { config[k] = d[k]; }
     });
+    if (d.link_paths && typeof d.link_paths === 'object') {
+      config.link_paths = d.link_paths;
+    }
     if (Array.isArray(d.profile_fields)) {
       config.profile_fields = d.profile_fields.filter(function (f) {
         return f && typeof f.name === 'string' && f.name;
@@ -1808,17 +1820,19 @@
   // E-mailed links reach a single-page app in the address's fragment (which
   // browsers never send to servers): #usher-confirm=TOKEN, or the form the
   // server writes when its link_prefix holds a fragment, such as
-  // link_prefix = "/#usher" → /#usher/confirm-email/TOKEN.
+  // link_prefix = "/#usher" → /#usher/confirm-email/TOKEN. The server names
+  // those paths (link_paths of GET {prefix}/api/i18n: path → kind), so they
+  // are known once the config is loaded.
   var LINK_RE = /^#usher-(confirm|reset|login)=([^&]+)/;
-  var PATH_RE = /^#.*\/(confirm-email|reset-password|login-link)\/([A-Za-z0-9_-]+)$/;
-  var PATH_KIND = { 'confirm-email': 'confirm', 'reset-password': 'reset', 'login-link': 'login' };
+  var PATH_RE = /^#.*(\/[A-Za-z0-9._~-]+)\/([A-Za-z0-9_-]+)$/;
   function parseLink(hash) {
     var m = LINK_RE.exec(hash);
     if (m) {
       return { kind: m[1], token: m[2] };
     }
     m = PATH_RE.exec(hash);
-    return m ? { kind: PATH_KIND[m[1]], token: m[2] } : null;
+    var kind = m && Object.prototype.hasOwnProperty.call(config.link_paths, m[1]) ? config.link_paths[m[1]] : '';
+    return kind === 'confirm' || kind === 'reset' || kind === 'login' ? { kind: kind, token: m[2] } : null;
   }
   var linksPromise = null;
 
@@ -1938,19 +1952,23 @@
       if (linksPromise) {
         return linksPromise;
       }
-      var match = parseLink(location.hash);
-      if (!match) {
+      var hash = location.hash;
+      if (!LINK_RE.test(hash) && !PATH_RE.test(hash)) {
         return Promise.resolve(null);
       }
-      var kind = match.kind;
-      var token;
-      try {
-        token = decodeURIComponent(match.token);
-      } catch (e) {
-        token = match.token;
-      }
-      linksPromise = exclusive(function () {
-        return withModal(function (m) { return linkFlow(m, kind, token); });
+      linksPromise = exclusive(async function () {
+        await loadConfig(); // the paths of the fragment form
+        var match = parseLink(hash);
+        if (!match) {
+          return null;
+        }
+        var token;
+        try {
+          token = decodeURIComponent(match.token);
+        } catch (e) {
+          token = match.token;
+        }
+        return withModal(function (m) { return linkFlow(m, match.kind, token); });
       }).then(function (u) {
         clearFragment();
         linksPromise = null;
