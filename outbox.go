@@ -145,5 +145,5 @@ func backoff(n int) time.Duration {
 	if d > maxBackoff || d <= 0 {
 		d = maxBackoff
 	}
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64())) // #nosec G404 -- retry jitter, not a secret
 }

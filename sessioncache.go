@@ -55,8 +55,7 @@ func (c *sessionCache) get(h [32]byte, now time.Time) (*Session, *User, bool) {
 	if !ok || !now.Before(e.expires) {
 		return nil, nil, false
 	}
-	s, u := decodeEntry(e.buf, e.lastSeen)
-	return s, u, true
+	return decodeEntry(e.buf, e.lastSeen)
 }
 
 // put stores a loaded session unless an eviction happened since the load

@@ -3,6 +3,7 @@ package usher
 import (
 	"encoding/binary"
 	"maps"
+	"math"
 	"slices"
 	"time"
 	"unsafe"
@@ -54,7 +55,7 @@ func encodeEntry(s *Session, u *User) []byte {
 	tm(u.SignedUpAt)
 	tm(u.LastLoginAt)
 	tm(u.PasswordChangedAt)
-	b = binary.AppendUvarint(b, uint64(u.PasswordFailures))
+	b = binary.AppendUvarint(b, uint64(max(u.PasswordFailures, 0))) // #nosec G115 -- not negative
 	tm(u.LockedAt)
 	flag(u.PasswordResetRequired)
 	b = binary.AppendUvarint(b, uint64(len(u.Roles)))
@@ -71,16 +72,44 @@ func encodeEntry(s *Session, u *User) []byte {
 }
 
 // decodeEntry reads what encodeEntry wrote. The strings share b's bytes.
-func decodeEntry(b []byte, lastSeen time.Time) (*Session, *User) {
-	str := func() string {
+// Bytes encodeEntry did not write give ok false, never a panic or a huge
+// allocation.
+func decodeEntry(b []byte, lastSeen time.Time) (_ *Session, _ *User, ok bool) {
+	bad := false
+	fail := func() {
+		bad, b = true, nil
+	}
+	uvarint := func() uint64 {
 		n, k := binary.Uvarint(b)
+		if k <= 0 {
+			fail()
+			return 0
+		}
 		b = b[k:]
-		v := unsafe.String(unsafe.SliceData(b), int(n))
+		return n
+	}
+	// count reads a length or a number of items, each of which takes at
+	// least one of the bytes left.
+	count := func() int {
+		n := uvarint()
+		if n > uint64(len(b)) {
+			fail()
+			return 0
+		}
+		return int(n) // #nosec G115 -- at most len(b)
+	}
+	str := func() string {
+		n := count()
+		v := unsafe.String(unsafe.SliceData(b), n) // #nosec G103 -- shares the entry's bytes, never modified; see above
 		b = b[n:]
 		return v
 	}
 	tm := func() time.Time {
 		n, k := binary.Varint(b)
+		if k <= 0 {
+			fail()
+			return time.Time{}
+		}
 		b = b[k:]
 		if n == 0 {
 			return time.Time{}
@@ -88,32 +117,42 @@ func decodeEntry(b []byte, lastSeen time.Time) (*Session, *User) {
 		return time.Unix(0, n).UTC()
 	}
 	flag := func() bool {
+		if len(b) == 0 {
+			fail()
+			return false
+		}
 		v := b[0] == 1
 		b = b[1:]
 		return v
 	}
-	uint := func() int {
-		n, k := binary.Uvarint(b)
-		b = b[k:]
+	failures := func() int {
+		n := uvarint()
+		if n > math.MaxInt32 {
+			fail()
+			return 0
+		}
 		return int(n)
 	}
 	s := &Session{ID: str(), UserID: str(), CreatedAt: tm(), LastSeenAt: lastSeen, ExpiresAt: tm(),
 		Remember: flag(), MustChangePassword: flag(), IP: str(), UserAgent: str()}
 	u := &User{ID: s.UserID, Email: str(), Username: str(), Locale: str(), Enabled: flag(), EmailConfirmedAt: tm(),
-		SignedUpAt: tm(), LastLoginAt: tm(), PasswordChangedAt: tm(), PasswordFailures: uint(),
+		SignedUpAt: tm(), LastLoginAt: tm(), PasswordChangedAt: tm(), PasswordFailures: failures(),
 		LockedAt: tm(), PasswordResetRequired: flag()}
-	if n := uint(); n > 0 {
+	if n := count(); n > 0 {
 		u.Roles = make([]string, n)
 		for i := range u.Roles {
 			u.Roles[i] = str()
 		}
 	}
-	if n := uint(); n > 0 {
+	if n := count(); n > 0 {
 		u.Profile = make(map[string]string, n)
 		for ; n > 0; n-- {
 			k := str()
 			u.Profile[k] = str()
 		}
 	}
-	return s, u
+	if bad || len(b) > 0 {
+		return nil, nil, false
+	}
+	return s, u, true
 }

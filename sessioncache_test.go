@@ -22,7 +22,7 @@ func TestCacheEntryRoundTrip(t *testing.T) {
 		{Session{ID: "s3", UserID: "u3"}, User{ID: "u3", Locale: "fa", Username: "", Enabled: true, PasswordFailures: 1}},
 	}
 	for _, tt := range tests {
-		s, u := decodeEntry(encodeEntry(&tt.s, &tt.u), tt.s.LastSeenAt)
+		s, u, _ := decodeEntry(encodeEntry(&tt.s, &tt.u), tt.s.LastSeenAt)
 		if !reflect.DeepEqual(*s, tt.s) {
 			t.Errorf("session:\n got %+v\nwant %+v", *s, tt.s)
 		}
@@ -31,7 +31,7 @@ func TestCacheEntryRoundTrip(t *testing.T) {
 		}
 	}
 	u := User{ID: "u", PasswordHash: "$argon2id$secret", Profile: map[string]string{}}
-	if _, got := decodeEntry(encodeEntry(&Session{UserID: "u"}, &u), time.Time{}); got.PasswordHash != "" {
+	if _, got, _ := decodeEntry(encodeEntry(&Session{UserID: "u"}, &u), time.Time{}); got.PasswordHash != "" {
 		t.Errorf("the cache kept the password hash")
 	}
 }

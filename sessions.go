@@ -3,7 +3,6 @@ package usher
 import (
 	"context"
 	"crypto/sha256"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -159,13 +158,6 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, userID, keepID string
 	}
 	s.event(ctx, s.store, userID, EventSessionRevoked, c, "others")
 	return n, nil
-}
-
-// pendingTouches returns a copy of the recorded last-seen times (tests).
-func (s *Service) pendingTouches() map[string]time.Time {
-	s.touchMu.Lock()
-	defer s.touchMu.Unlock()
-	return maps.Clone(s.touched)
 }
 
 func truncate(s string, n int) string {

@@ -221,7 +221,7 @@ func (s *Service) newWebAuthnUser(u *User, methods []*MFAMethod) *webauthnUser {
 			s.log.Error("usher: opening a security key", "user", u.ID, "method", m.ID, "err", err)
 			continue
 		}
-		w.view.Keys = append(w.view.Keys, WebAuthnKey{Credential: plain, SignCount: uint32(m.LastStep >> keyUseBits)})
+		w.view.Keys = append(w.view.Keys, WebAuthnKey{Credential: plain, SignCount: uint32(m.LastStep >> keyUseBits)}) // #nosec G115 -- the 32-bit counter keyStep stored above the use count
 		w.methods = append(w.methods, m)
 	}
 	return w
@@ -234,7 +234,7 @@ func (s *Service) newWebAuthnUser(u *User, methods []*MFAMethod) *webauthnUser {
 // a greater step, atomically) records key uses too, including those of
 // authenticators without a counter (which always report 0).
 func keyStep(last int64, signCount uint32) int64 {
-	if prev := uint32(last >> keyUseBits); signCount > prev {
+	if prev := uint32(last >> keyUseBits); signCount > prev { // #nosec G115 -- the 32-bit counter stored above the use count
 		return int64(signCount) << keyUseBits
 	}
 	return last + 1

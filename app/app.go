@@ -210,7 +210,7 @@ func openSealer(cfg Config, st *sqlstore.Store, log *slog.Logger) (*mfa.Sealer, 
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i] + ".key"
 	}
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(path) // #nosec G304 -- beside the database file the operator configured
 	if errors.Is(err, os.ErrNotExist) {
 		key := mfa.NewKey()
 		enc := base64.StdEncoding.EncodeToString(key) + "\n"

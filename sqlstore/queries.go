@@ -79,7 +79,7 @@ const userCols = `u.id, u.email, u.username, u.locale, u.password_hash, u.enable
 	(SELECT string_agg(r.role, {SEP}) FROM user_roles r WHERE r.user_id = u.id)`
 
 // tokenCols selects a token in the order scanToken reads them.
-const tokenCols = `hash, kind, user_id, email, created_at, expires_at, used_at`
+const tokenCols = `hash, kind, user_id, email, created_at, expires_at, used_at` // #nosec G101 -- column names, not a credential
 
 // messageCols selects an outbox message in the order scanMessage reads
 // them.
@@ -97,7 +97,7 @@ const mfaCols = `id, user_id, type, name, secret, last_step, created_at, last_us
 const sessionCols = `s.id, s.user_id, s.token_hash, s.created_at, s.last_seen_at,
 	s.expires_at, s.remember, s.ip, s.user_agent, s.must_change_password`
 
-var queries = [numQueries]string{
+var queries = [numQueries]string{ // #nosec G101 -- SQL text naming token and password columns, not credentials
 	qUserByID: `SELECT ` + userCols + ` FROM users u WHERE u.id = ?`,
 	// UserByEmail runs at every log-in: the primary address is a probe
 	// into users' unique email_key, a confirmed secondary one a probe into

@@ -196,7 +196,10 @@ func serveDebug(addr string, a *app.App, log *slog.Logger) {
 		json.NewEncoder(w).Encode(map[string]any{"hashes": n, "hash_seconds": total.Seconds(), "cpus": runtime.NumCPU()})
 	})
 	log.Info("usher: debug listener", "addr", addr)
-	if err := http.ListenAndServe(addr, mux); err != nil {
+	// No read or write timeout: a CPU profile or trace streams for as
+	// long as it was asked to run.
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
 		log.Error("usher: debug listener", "err", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"time"
 
 	"github.com/usher-auth/usher/app"
 	"github.com/usher-auth/usher/web"
@@ -28,5 +29,6 @@ func main() {
 	mux.Handle("/user/", u.Web) // the pages (/user/login, …) and the JSON API (/user/api/…); cfg.Prefix moves them
 	mux.Handle("GET /hello", u.Web.LoginRequired(hello))
 	mux.Handle("GET /admin", u.Web.RolesRequired("admin")(hello))
-	log.Fatal(http.ListenAndServe("127.0.0.1:8080", mux))
+	srv := &http.Server{Addr: "127.0.0.1:8080", Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Fatal(srv.ListenAndServe())
 }

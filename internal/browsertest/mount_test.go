@@ -107,7 +107,7 @@ func TestUsherJSUnderPrefix(t *testing.T) {
 	}
 	// The account dialog's link leads to the account page under /auth.
 	startJS(t, ctx, `return await usher.configureAccountWithForm();`)
-	d = dialog(t, ctx, "account")
+	dialog(t, ctx, "account")
 	if href := bt.Eval[string](t, ctx, `document.querySelector('.usher-profile-link').getAttribute('href')`); href != "/auth/profile" {
 		t.Errorf("the account dialog links to %q; want /auth/profile", href)
 	}
