@@ -13,14 +13,6 @@ import (
 // get mfa_required with "mfa_enroll": true and an mfa_token; the pages
 // keep the token in the pending-log-in cookie.
 
-func (h *Handler) mfaEnrollRoutes() {
-	p := h.prefix
-	h.mux.HandleFunc("POST "+p+"/api/mfa/enroll/secret", h.handleEnrollSecret)
-	h.mux.HandleFunc("POST "+p+"/api/mfa/enroll", h.handleEnroll)
-	h.mux.HandleFunc("GET "+p+"/mfa/enroll", h.enrollPage)
-	h.mux.HandleFunc("POST "+p+"/mfa/enroll", h.form(h.enrollSubmit))
-}
-
 type enrollBody struct {
 	MFAToken  string `json:"mfa_token"`
 	MFAMethod string `json:"mfa_method"`
@@ -32,7 +24,7 @@ type enrollBody struct {
 
 // handleEnrollSecret serves POST /user/api/mfa/enroll/secret: a TOTP secret
 // for the user of a pending enrolment, as /api/mfa/totp/secret answers.
-func (h *Handler) handleEnrollSecret(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleEnrollSecret(w http.ResponseWriter, r *http.Request) {
 	var b enrollBody
 	if !h.decodeOrFail(w, r, &b) {
 		return
@@ -48,7 +40,7 @@ func (h *Handler) handleEnrollSecret(w http.ResponseWriter, r *http.Request) {
 // handleEnroll serves POST /user/api/mfa/enroll: the method and a code of
 // the new app complete the log-in; the answer is a log-in's, with the
 // user's first recovery codes ("recovery_codes"), shown this once.
-func (h *Handler) handleEnroll(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	var b enrollBody
 	if !h.decodeOrFail(w, r, &b) {
 		return
@@ -75,7 +67,7 @@ func (h *Handler) handleEnroll(w http.ResponseWriter, r *http.Request) {
 
 // enrollPage serves GET /user/mfa/enroll: set up an authenticator app to
 // finish logging in.
-func (h *Handler) enrollPage(w http.ResponseWriter, r *http.Request) {
+func (h *pageHandler) enrollPage(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
 	pending, _, ok := h.pendingMFA(r)
 	if !ok {
@@ -95,7 +87,7 @@ func (h *Handler) enrollPage(w http.ResponseWriter, r *http.Request) {
 
 // enrollSubmit serves POST /user/mfa/enroll; on success the page shows the
 // new recovery codes once, then goes on.
-func (h *Handler) enrollSubmit(w http.ResponseWriter, r *http.Request) {
+func (h *pageHandler) enrollSubmit(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
 	d.Form = r.PostForm
 	pending, remember, ok := h.pendingMFA(r)
