@@ -5,10 +5,8 @@
 package web
 
 import (
-	"encoding/json"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -275,16 +273,6 @@ func (h *Handler) refuseCrossOrigin(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusForbidden, map[string]any{"error": apiError{Code: "forbidden", Message: h.msg(r, "forbidden")}})
 }
 
-// forwarded returns the value of a header that a trusted proxy sets
-// (X-Forwarded-Proto, X-Forwarded-Host), or "" unless
-// Options.TrustForwardedHeaders says there is such a proxy.
-func (h *core) forwarded(r *http.Request, name string) string {
-	if !h.opts.TrustForwardedHeaders {
-		return ""
-	}
-	return strings.TrimSpace(r.Header.Get(name))
-}
-
 // warnForwardedFor logs once that requests come through a proxy
 // (X-Forwarded-For) while ClientIPHeader is unset: every client then has
 // the proxy's address, and they all share one log-in budget.
@@ -298,37 +286,4 @@ func (h *Handler) warnForwardedFor(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// writeJSON writes v as the JSON body with the given status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-// client returns who is making the request, for throttling and auditing.
-func (h *core) client(r *http.Request) usher.Client {
-	return usher.Client{IP: h.clientIP(r), UserAgent: r.UserAgent()}
-}
-
-// clientIP returns the request's client address: the connection's, or the
-// one a trusted proxy put in ClientIPHeader.
-func (h *core) clientIP(r *http.Request) string {
-	if name := h.opts.ClientIPHeader; name != "" {
-		if v := r.Header.Values(name); len(v) > 0 {
-			last := v[len(v)-1]
-			if i := strings.LastIndexByte(last, ','); i >= 0 {
-				last = last[i+1:]
-			}
-			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
-				return ip.String()
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/usher-auth/usher"
 )
 
-// The WebAuthn routes: security keys and passkeys over JSON. Each
+// WebAuthn over JSON: security keys and passkeys. Each
 // ceremony is a begin, answering {"options","state"} (options is the
 // publicKey member for navigator.credentials.create or .get), and a
 // finish that takes the state back with the browser's PublicKeyCredential.

@@ -8,9 +8,9 @@ import (
 	"github.com/usher-auth/usher"
 )
 
-// The e-mail flows: the JSON API, and the pages that e-mailed links open.
-// A link's GET only shows a page with a button; the action is its POST, so
-// that mail scanners that fetch links cannot use them up.
+// The e-mail flows over JSON: asking for a link, using its token, and the
+// user's addresses, username and invitations (pages_public.go has the
+// pages that e-mailed links open).
 
 type emailBody struct {
 	Email string `json:"email"`

@@ -8,7 +8,7 @@ import (
 	"github.com/usher-auth/usher"
 )
 
-// The second-factor routes (Anvil's anvil.users.mfa over JSON).
+// The second factors over JSON (Anvil's anvil.users.mfa).
 
 type mfaLoginBody struct {
 	MFAToken       string             `json:"mfa_token"`
