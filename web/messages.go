@@ -9,6 +9,6 @@ func (h *core) msg(r *http.Request, id string) string {
 }
 
 // textIn returns the text for a message ID in the language of page d.
-func (h *core) textIn(d *pageData, id string) string {
+func (h *pageHandler) textIn(d *pageData, id string) string {
 	return h.cat.Text(d.Lang, id)
 }

@@ -299,7 +299,7 @@ const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-sr
 // form's message only what kind of error it is ("Some fields are missing
 // or not valid.", "This password is not acceptable."): no message is said
 // twice.
-func (h *core) formError(r *http.Request, d *pageData, err error) int {
+func (h *pageHandler) formError(r *http.Request, d *pageData, err error) int {
 	status, e := h.classifyIn(r, d.Lang, err)
 	d.Error = e.Message
 	for f, m := range e.Fields {

@@ -106,7 +106,7 @@ func basicCredentials(r *http.Request) (user, pass string, err error) {
 // basicChallenge answers a request that HTTP Basic credentials did not
 // let through with err: a 401 (no credentials, or wrong ones) asks for
 // credentials with WWW-Authenticate.
-func (h *core) basicChallenge(w http.ResponseWriter, r *http.Request, err error) {
+func (h *Handler) basicChallenge(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, usher.ErrAuthenticationFailed) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="`+strings.ReplaceAll(h.opts.BasicRealm, `"`, "'")+`", charset="UTF-8"`)
 	}
