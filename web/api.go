@@ -7,7 +7,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/usher-auth/usher"
@@ -94,7 +93,7 @@ var errUnsupportedMedia = errors.New("web: unsupported media type")
 
 // decodeOrFail decodes the body and answers the error itself, returning
 // false, when it cannot.
-func (h *Handler) decodeOrFail(w http.ResponseWriter, r *http.Request, v any) bool {
+func (h *apiHandler) decodeOrFail(w http.ResponseWriter, r *http.Request, v any) bool {
 	err := decode(w, r, v)
 	if err == nil {
 		return true
@@ -111,7 +110,7 @@ func (h *Handler) decodeOrFail(w http.ResponseWriter, r *http.Request, v any) bo
 // loginAnswer writes the answer to a log-in or sign-up that started sess:
 // cookies for a browser, or the token in the body when the client asked for
 // a bearer token (and then no cookie).
-func (h *Handler) loginAnswer(w http.ResponseWriter, r *http.Request, status int, u *usher.User, sess *usher.Session, bearer bool) {
+func (h *apiHandler) loginAnswer(w http.ResponseWriter, r *http.Request, status int, u *usher.User, sess *usher.Session, bearer bool) {
 	body := map[string]any{"user": toUserJSON(u)}
 	if sess != nil {
 		sj := toSessionJSON(sess)
@@ -141,7 +140,7 @@ type signupBody struct {
 }
 
 // handleSignup serves POST /user/api/signup.
-func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleSignup(w http.ResponseWriter, r *http.Request) {
 	var b signupBody
 	if !h.decodeOrFail(w, r, &b) {
 		return
@@ -173,7 +172,7 @@ type loginBody struct {
 // handleLogin serves POST /user/api/login. A session that may only set a
 // new password is started (cookie or token) but answered with 403
 // password_reset_requested.
-func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var b loginBody
 	if !h.decodeOrFail(w, r, &b) {
 		return
@@ -189,7 +188,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 // session (cookies or bearer token), or the error — with a session that
 // may only set a new password, 403 password_reset_requested and that
 // session.
-func (h *Handler) sessionAnswer(w http.ResponseWriter, r *http.Request, u *usher.User, sess *usher.Session, err error, bearer bool) {
+func (h *apiHandler) sessionAnswer(w http.ResponseWriter, r *http.Request, u *usher.User, sess *usher.Session, err error, bearer bool) {
 	if errors.Is(err, usher.ErrPasswordResetRequested) && sess != nil {
 		status, e := h.classify(r, err)
 		body := map[string]any{"error": e}
@@ -210,8 +209,8 @@ func (h *Handler) sessionAnswer(w http.ResponseWriter, r *http.Request, u *usher
 
 // handleLogout serves POST /user/api/logout: the session ends and the
 // cookies go. Logging out when not logged in is not an error.
-func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request) {
-	if err := h.Logout(w, r); err != nil {
+func (h *apiHandler) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if err := h.logout(w, r); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
@@ -219,7 +218,7 @@ func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleMe serves GET /user/api/me: the logged-in user and session.
-func (h *Handler) handleMe(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleMe(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.requireAuth(w, r)
 	if !ok {
 		return
@@ -232,7 +231,7 @@ func (h *Handler) handleMe(w http.ResponseWriter, r *http.Request) {
 
 // requireAuth authenticates r and answers 401 (or 403 for a session that
 // must set a new password) itself when it cannot.
-func (h *Handler) requireAuth(w http.ResponseWriter, r *http.Request) (*auth, bool) {
+func (h *apiHandler) requireAuth(w http.ResponseWriter, r *http.Request) (*auth, bool) {
 	a, err := h.authenticate(r, true)
 	if err != nil {
 		h.writeError(w, r, err)
@@ -253,7 +252,7 @@ type changePasswordBody struct {
 // handleChangePassword serves POST /user/api/change-password. It also
 // serves a session that may only set a new password (no old password
 // needed there); that session is then replaced by a normal one.
-func (h *Handler) handleChangePassword(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 	a, err := h.authenticate(r, true)
 	if err != nil && !errors.Is(err, usher.ErrPasswordResetRequested) {
 		h.writeError(w, r, err)
@@ -287,7 +286,7 @@ func (h *Handler) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 
 // handleSessions serves GET /user/api/sessions: the user's live sessions,
 // the current one marked.
-func (h *Handler) handleSessions(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleSessions(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.requireAuth(w, r)
 	if !ok {
 		return
@@ -309,7 +308,7 @@ func (h *Handler) handleSessions(w http.ResponseWriter, r *http.Request) {
 // ownItemAction serves a route that acts on one of the logged-in user's
 // own things named by {id} (an address, a second factor), answering
 // {"ok":true}: act gets the user's ID, so nobody can touch another user's.
-func (h *Handler) ownItemAction(act func(ctx context.Context, userID, id string, c usher.Client) error) http.HandlerFunc {
+func (h *apiHandler) ownItemAction(act func(ctx context.Context, userID, id string, c usher.Client) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		a, ok := h.requireAuth(w, r)
 		if !ok {
@@ -324,7 +323,7 @@ func (h *Handler) ownItemAction(act func(ctx context.Context, userID, id string,
 }
 
 // handleRevokeSession serves DELETE /user/api/sessions/{id}.
-func (h *Handler) handleRevokeSession(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleRevokeSession(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.requireAuth(w, r)
 	if !ok {
 		return
@@ -342,7 +341,7 @@ func (h *Handler) handleRevokeSession(w http.ResponseWriter, r *http.Request) {
 
 // handleRevokeOtherSessions serves DELETE /user/api/sessions: "sign out
 // other devices".
-func (h *Handler) handleRevokeOtherSessions(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleRevokeOtherSessions(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.requireAuth(w, r)
 	if !ok {
 		return
@@ -355,71 +354,7 @@ func (h *Handler) handleRevokeOtherSessions(w http.ResponseWriter, r *http.Reque
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "revoked": n})
 }
 
-// handleVerify serves GET /user/api/verify, the forward-auth endpoint for
-// reverse proxies: 200 with X-Usher-User-Id, X-Usher-Email and
-// X-Usher-Roles for a logged-in user, else 401. Each roles query
-// parameter is a requirement as in RolesRequired ("a|b" = any of them);
-// a user without them gets 403.
-//
-// It also takes HTTP Basic credentials (checked as AuthenticateUsers
-// does, with its cache), so a proxy can guard an API with Usher's
-// accounts.
-//
-// When the original request (X-Forwarded-Method, X-Forwarded-Uri, as
-// Traefik and Caddy send them and the nginx recipe does) was a browser
-// loading a page, the 401 carries a Location: the log-in page, with the
-// original URI as next, for nginx's error_page to send the browser to.
-// With ?redirect=1 (Traefik and Caddy, which pass the answer on to the
-// browser) it is a 303 to that page instead.
-func (h *Handler) handleVerify(w http.ResponseWriter, r *http.Request) {
-	var a *auth
-	if isBasic(r.Header.Get("Authorization")) {
-		if user, pass, err := basicCredentials(r); err == nil {
-			if u, err := h.svc.CheckBasic(r.Context(), user, pass, h.client(r)); err == nil {
-				a = &auth{user: u}
-			}
-		}
-	} else if aa, err := h.authenticate(r, true); err == nil {
-		a = aa
-	}
-	if a == nil {
-		h.verifyRefused(w, r)
-		return
-	}
-	var reqs []string
-	for _, v := range r.URL.Query()["roles"] {
-		for req := range strings.SplitSeq(v, ",") {
-			if req = strings.TrimSpace(req); req != "" {
-				reqs = append(reqs, req)
-			}
-		}
-	}
-	if !a.user.HasRoles(reqs...) {
-		w.WriteHeader(http.StatusForbidden)
-		return
-	}
-	hd := w.Header()
-	hd.Set("X-Usher-User-Id", a.user.ID)
-	hd.Set("X-Usher-Email", a.user.Email)
-	hd.Set("X-Usher-Roles", strings.Join(a.user.Roles, ","))
-	w.WriteHeader(http.StatusOK)
-}
-
-// verifyRefused answers forward auth for a request that is not logged in
-// (see handleVerify).
-func (h *Handler) verifyRefused(w http.ResponseWriter, r *http.Request) {
-	orig := *r
-	if m := r.Header.Get("X-Forwarded-Method"); m != "" {
-		orig.Method = m
-	}
-	if !wantsPage(&orig) {
-		w.WriteHeader(http.StatusUnauthorized)
-		return
-	}
-	w.Header().Set("Location", h.loginURL(r.Header.Get("X-Forwarded-Uri")))
-	if r.URL.Query().Get("redirect") == "1" {
-		w.WriteHeader(http.StatusSeeOther)
-		return
-	}
-	w.WriteHeader(http.StatusUnauthorized)
+// notFound answers every path under Prefix/api/ that no route serves.
+func (h *apiHandler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.writeError(w, r, usher.ErrNotFound)
 }

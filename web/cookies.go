@@ -15,7 +15,7 @@ import (
 // unless the request is plain http (by the connection, or a trusted
 // proxy's X-Forwarded-Proto) to a loopback host, so that development on
 // http://localhost works.
-func (h *Handler) secure(r *http.Request) bool {
+func (h *core) secure(r *http.Request) bool {
 	if h.opts.InsecureCookies {
 		return false
 	}
@@ -33,13 +33,13 @@ func (h *Handler) secure(r *http.Request) bool {
 	return ip == nil || !ip.IsLoopback()
 }
 
-func (h *Handler) rememberCookieName() string { return h.opts.CookieName + "_remember" }
+func (h *core) rememberCookieName() string { return h.opts.CookieName + "_remember" }
 
 // setSessionCookies gives the browser the session's token: a browser-session
 // cookie always, and for a remember-me session also a persistent cookie
 // that outlives the browser. Both are HttpOnly (no script can read the
 // token) and SameSite=Lax (not sent on cross-site POSTs).
-func (h *Handler) setSessionCookies(w http.ResponseWriter, r *http.Request, sess *usher.Session) {
+func (h *core) setSessionCookies(w http.ResponseWriter, r *http.Request, sess *usher.Session) {
 	secure := h.secure(r)
 	http.SetCookie(w, &http.Cookie{
 		Name: h.opts.CookieName, Value: sess.Token, Path: "/",
@@ -64,12 +64,12 @@ func (h *Handler) setSessionCookies(w http.ResponseWriter, r *http.Request, sess
 }
 
 // clearSessionCookies removes both session cookies.
-func (h *Handler) clearSessionCookies(w http.ResponseWriter, r *http.Request) {
+func (h *core) clearSessionCookies(w http.ResponseWriter, r *http.Request) {
 	h.clearCookie(w, r, h.opts.CookieName)
 	h.clearCookie(w, r, h.rememberCookieName())
 }
 
-func (h *Handler) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
+func (h *core) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode,
@@ -78,7 +78,7 @@ func (h *Handler) clearCookie(w http.ResponseWriter, r *http.Request, name strin
 
 // deviceToken returns the remembered-device token for the second factor:
 // fromBody if the client sent one, else the browser's cookie.
-func (h *Handler) deviceToken(r *http.Request, fromBody string) string {
+func (h *core) deviceToken(r *http.Request, fromBody string) string {
 	if fromBody != "" {
 		return fromBody
 	}
@@ -101,7 +101,7 @@ const (
 // token returns the request's session token: an Authorization: Bearer
 // header, else the browser-session cookie, else (if allowRemembered) the
 // remember-me cookie.
-func (h *Handler) token(r *http.Request, allowRemembered bool) (string, tokenSource) {
+func (h *core) token(r *http.Request, allowRemembered bool) (string, tokenSource) {
 	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
 		return strings.TrimSpace(a[7:]), fromBearer
 	}
@@ -114,4 +114,32 @@ func (h *Handler) token(r *http.Request, allowRemembered bool) (string, tokenSou
 		}
 	}
 	return "", fromNone
+}
+
+func (h *core) pendingMFACookieName() string { return h.opts.CookieName + "_mfa_pending" }
+
+// setPendingMFA keeps a pending log-in for the second-factor page, with
+// the remember-me choice made on the log-in form.
+func (h *core) setPendingMFA(w http.ResponseWriter, r *http.Request, pending string, remember bool) {
+	v := "0." + pending
+	if remember {
+		v = "1." + pending
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: h.pendingMFACookieName(), Value: v, Path: "/", MaxAge: pendingMFAMaxAge,
+		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// pendingMFA returns the pending log-in of the browser, if any.
+func (h *core) pendingMFA(r *http.Request) (pending string, remember, ok bool) {
+	c, err := r.Cookie(h.pendingMFACookieName())
+	if err != nil {
+		return "", false, false
+	}
+	flag, tok, found := strings.Cut(c.Value, ".")
+	if !found || tok == "" {
+		return "", false, false
+	}
+	return tok, flag == "1", true
 }

@@ -69,7 +69,7 @@ func refusalReason(err error) string {
 
 // classify returns the status and JSON error for err in the request's
 // language.
-func (h *Handler) classify(r *http.Request, err error) (int, apiError) {
+func (h *core) classify(r *http.Request, err error) (int, apiError) {
 	return h.classifyIn(r, h.lang(r), err)
 }
 
@@ -77,7 +77,7 @@ func (h *Handler) classify(r *http.Request, err error) (int, apiError) {
 // language lang. Anything not in the table is an internal error, whose
 // detail is logged, never shown: a database outage must not look like a
 // wrong password.
-func (h *Handler) classifyIn(r *http.Request, lang string, err error) (int, apiError) {
+func (h *core) classifyIn(r *http.Request, lang string, err error) (int, apiError) {
 	cfg := h.svc.Config()
 	msg := func(id string) string { return h.cat.Text(lang, identityMessage(cfg, id)) }
 	if errors.Is(err, errBadRequest) {
@@ -120,7 +120,7 @@ func (h *Handler) classifyIn(r *http.Request, lang string, err error) (int, apiE
 }
 
 // writeError answers with the JSON error for err.
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+func (h *core) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, e := h.classify(r, err)
 	var rl *usher.RateLimitError
 	if errors.As(err, &rl) {

@@ -49,7 +49,10 @@ func (h *Handler) ForceLogin(w http.ResponseWriter, r *http.Request, u *usher.Us
 
 // Logout ends the request's session and clears the cookies (Anvil's
 // logout).
-func (h *Handler) Logout(w http.ResponseWriter, r *http.Request) error {
+func (h *Handler) Logout(w http.ResponseWriter, r *http.Request) error { return h.logout(w, r) }
+
+// logout is Logout, for the Handler's own log-out routes.
+func (h *core) logout(w http.ResponseWriter, r *http.Request) error {
 	h.clearSessionCookies(w, r)
 	if tok, src := h.token(r, true); src != fromNone {
 		if err := h.svc.Logout(r.Context(), tok, h.client(r)); err != nil {

@@ -42,7 +42,7 @@ func SessionFromContext(ctx context.Context) *usher.Session {
 // already did. It returns (nil, nil) when the request is not logged in, and
 // the auth with ErrPasswordResetRequested for a session that may only set
 // a new password.
-func (h *Handler) authenticate(r *http.Request, allowRemembered bool) (*auth, error) {
+func (h *core) authenticate(r *http.Request, allowRemembered bool) (*auth, error) {
 	if a, ok := r.Context().Value(ctxKey{}).(*auth); ok && (allowRemembered || !a.remembered) {
 		return a, nil
 	}
@@ -160,7 +160,7 @@ func (h *Handler) RolesRequired(reqs ...string) func(http.Handler) http.Handler 
 
 // loginURL returns the log-in page's path, with next to come back to
 // when next is a path on this site.
-func (h *Handler) loginURL(next string) string {
+func (h *core) loginURL(next string) string {
 	if !LocalPath(next) {
 		return h.prefix + "/login"
 	}
@@ -168,7 +168,7 @@ func (h *Handler) loginURL(next string) string {
 }
 
 // forbiddenPage answers 403 with a page saying the user may not do this.
-func (h *Handler) forbiddenPage(w http.ResponseWriter, r *http.Request) {
+func (h *core) forbiddenPage(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
 	d.Data["title"], d.Data["text"] = tr("Not allowed"), tr("forbidden")
 	h.render(w, r, http.StatusForbidden, "message", d)
@@ -231,43 +231,4 @@ func (h *Handler) RequireCredentials(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-func isBasic(authz string) bool {
-	return len(authz) >= 6 && strings.EqualFold(authz[:6], "basic ")
-}
-
-// basicCredentials returns the request's Basic credentials, or why there
-// are none: ErrLoginRequired when none were given (401), errBadRequest
-// when the header is malformed (400).
-func basicCredentials(r *http.Request) (user, pass string, err error) {
-	authz := r.Header.Get("Authorization")
-	if authz == "" || !isBasic(authz) {
-		return "", "", usher.ErrLoginRequired
-	}
-	user, pass, ok := r.BasicAuth()
-	if !ok {
-		return "", "", errBadRequest
-	}
-	if user == "" || pass == "" {
-		return "", "", usher.ErrLoginRequired
-	}
-	return user, pass, nil
-}
-
-// basicChallenge answers a request that HTTP Basic credentials did not
-// let through with err: a 401 (no credentials, or wrong ones) asks for
-// credentials with WWW-Authenticate.
-func (h *Handler) basicChallenge(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, usher.ErrAuthenticationFailed) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="`+strings.ReplaceAll(h.opts.BasicRealm, `"`, "'")+`", charset="UTF-8"`)
-	}
-	h.writeError(w, r, err)
-}
-
-// isAuthError reports whether err is a refused log-in (as opposed to an
-// internal failure, which must not turn into a 401).
-func isAuthError(err error) bool {
-	return errors.Is(err, usher.ErrAuthenticationFailed) || errors.Is(err, usher.ErrPasswordResetRequested) ||
-		errors.Is(err, usher.ErrValidation)
 }

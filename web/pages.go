@@ -30,9 +30,6 @@ import (
 //go:embed templates/pages/*.html
 var pageFiles embed.FS
 
-//go:embed static
-var staticFiles embed.FS
-
 // layouts are parsed into every page's template set.
 var layouts = []string{"base.html", "public_base.html", "member_base.html", "fields.html", "forms.html"}
 
@@ -251,7 +248,7 @@ type pageData struct {
 }
 
 // newPage starts the data of a page for r.
-func (h *Handler) newPage(w http.ResponseWriter, r *http.Request) *pageData {
+func (h *core) newPage(w http.ResponseWriter, r *http.Request) *pageData {
 	var user *usher.User
 	if a, _ := h.authenticate(r, true); a != nil {
 		user = a.user
@@ -271,7 +268,7 @@ func (h *Handler) newPage(w http.ResponseWriter, r *http.Request) *pageData {
 }
 
 // render writes page name with status.
-func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
+func (h *core) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
 	t, err := h.pages.get(h.cat, name, d.Lang)
 	var buf bytes.Buffer
 	if err == nil {
@@ -302,7 +299,7 @@ const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-sr
 // form's message only what kind of error it is ("Some fields are missing
 // or not valid.", "This password is not acceptable."): no message is said
 // twice.
-func (h *Handler) formError(r *http.Request, d *pageData, err error) int {
+func (h *pageHandler) formError(r *http.Request, d *pageData, err error) int {
 	status, e := h.classifyIn(r, d.Lang, err)
 	d.Error = e.Message
 	for f, m := range e.Fields {
@@ -338,7 +335,7 @@ func (d *pageData) keepFields(fields ...string) {
 
 // lang picks the request's language (langFor) with the user that
 // middleware put in its context, if any.
-func (h *Handler) lang(r *http.Request) string {
+func (h *core) lang(r *http.Request) string {
 	var u *usher.User
 	if a, ok := r.Context().Value(ctxKey{}).(*auth); ok {
 		u = a.user
@@ -349,7 +346,7 @@ func (h *Handler) lang(r *http.Request) string {
 // langFor picks the language of a request from u (nil when not logged
 // in): ?lang=, then the language cookie, then u's choice, then
 // Accept-Language.
-func (h *Handler) langFor(r *http.Request, u *usher.User) string {
+func (h *core) langFor(r *http.Request, u *usher.User) string {
 	var chosen []string
 	if q := r.URL.Query().Get("lang"); q != "" {
 		chosen = append(chosen, q)
@@ -363,13 +360,13 @@ func (h *Handler) langFor(r *http.Request, u *usher.User) string {
 	return h.cat.Match(r.Header.Get("Accept-Language"), chosen...)
 }
 
-func (h *Handler) langCookieName() string { return h.opts.CookieName + "_lang" }
+func (h *core) langCookieName() string { return h.opts.CookieName + "_lang" }
 
 // csrfToken returns the browser's CSRF token, setting its cookie when the
 // browser has none. The token guards the pages' forms for browsers too
 // old to send Sec-Fetch-Site or Origin (which Go's CrossOriginProtection
 // checks first): a form must echo the cookie's value.
-func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request) string {
+func (h *core) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	if c, err := r.Cookie(h.csrfCookieName()); err == nil && csrfPattern.MatchString(c.Value) {
 		return c.Value
 	}
@@ -383,10 +380,10 @@ func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request) string {
 
 var csrfPattern = regexp.MustCompile(`^[A-Z2-7]{26}$`)
 
-func (h *Handler) csrfCookieName() string { return h.opts.CookieName + "_csrf" }
+func (h *core) csrfCookieName() string { return h.opts.CookieName + "_csrf" }
 
 // checkCSRF reports whether a form POST carries the browser's CSRF token.
-func (h *Handler) checkCSRF(r *http.Request) bool {
+func (h *core) checkCSRF(r *http.Request) bool {
 	c, err := r.Cookie(h.csrfCookieName())
 	if err != nil || !csrfPattern.MatchString(c.Value) {
 		return false
@@ -396,7 +393,7 @@ func (h *Handler) checkCSRF(r *http.Request) bool {
 
 // form wraps a page's POST handler: it limits and parses the body and
 // refuses a request without the CSRF token with a 403 page.
-func (h *Handler) form(next http.HandlerFunc) http.HandlerFunc {
+func (h *pageHandler) form(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		if err := r.ParseForm(); err != nil {
@@ -416,7 +413,7 @@ func (h *Handler) form(next http.HandlerFunc) http.HandlerFunc {
 // flash keeps a message ID for the next page the browser shows (after a
 // redirect). Only IDs of the catalogue are kept, and pages show their
 // text escaped: a flash cannot carry markup.
-func (h *Handler) flash(w http.ResponseWriter, r *http.Request, id string, isErr bool) {
+func (h *pageHandler) flash(w http.ResponseWriter, r *http.Request, id string, isErr bool) {
 	v := "ok:" + id
 	if isErr {
 		v = "err:" + id
@@ -428,7 +425,7 @@ func (h *Handler) flash(w http.ResponseWriter, r *http.Request, id string, isErr
 }
 
 // takeFlash returns the flash message ID and clears it.
-func (h *Handler) takeFlash(w http.ResponseWriter, r *http.Request) (string, bool) {
+func (h *core) takeFlash(w http.ResponseWriter, r *http.Request) (string, bool) {
 	c, err := r.Cookie(h.opts.CookieName + "_flash")
 	if err != nil {
 		return "", false
@@ -445,14 +442,14 @@ func (h *Handler) takeFlash(w http.ResponseWriter, r *http.Request) (string, boo
 // nextParam returns the Location a redirect to the request's next
 // parameter sends, when that is a path on this site (LocalLocation), else
 // "".
-func (h *Handler) nextParam(r *http.Request) string {
+func (h *core) nextParam(r *http.Request) string {
 	loc, _ := LocalLocation(r.FormValue("next"))
 	return loc
 }
 
 // redirectNext sends the browser to the request's next parameter, or to
 // def.
-func (h *Handler) redirectNext(w http.ResponseWriter, r *http.Request, def string) {
+func (h *pageHandler) redirectNext(w http.ResponseWriter, r *http.Request, def string) {
 	redirectLocal(w, r, r.FormValue("next"), def)
 }
 
@@ -468,16 +465,6 @@ func redirectLocal(w http.ResponseWriter, r *http.Request, target, def string) {
 		}
 	}
 	http.Redirect(w, r, loc, http.StatusSeeOther)
-}
-
-// serveStatic serves the embedded assets under Prefix/static/.
-func (h *Handler) serveStatic() http.Handler {
-	sub, _ := fs.Sub(staticFiles, "static")
-	fsrv := http.StripPrefix(h.prefix+"/static/", http.FileServerFS(sub))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		fsrv.ServeHTTP(w, r)
-	})
 }
 
 // tr marks a message ID given in Go code, for the catalogue test that

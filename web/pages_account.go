@@ -17,35 +17,14 @@ import (
 // to a route under the page's own path and, on success, redirects
 // (post/redirect/get) with a flash message.
 
-func (h *Handler) accountPageRoutes() {
-	p := h.prefix
-	h.mux.HandleFunc("GET "+p+"/profile", h.memberPage(h.profilePage))
-	h.mux.HandleFunc("POST "+p+"/profile", h.form(h.memberPage(h.profileSubmit)))
-	h.mux.HandleFunc("POST "+p+"/profile/sessions/revoke-others", h.form(h.memberPage(h.revokeOtherSessionsSubmit)))
-	h.mux.HandleFunc("POST "+p+"/profile/sessions/{id}/revoke", h.form(h.memberPage(h.revokeSessionSubmit)))
-
-	h.mux.HandleFunc("GET "+p+"/change-password", h.changePasswordPage)
-	h.mux.HandleFunc("POST "+p+"/change-password", h.form(h.changePasswordSubmit))
-
-	h.mux.HandleFunc("GET "+p+"/change-username", h.ifUsernames(h.memberPage(h.changeUsernamePage)))
-	h.mux.HandleFunc("POST "+p+"/change-username", h.ifUsernames(h.form(h.memberPage(h.changeUsernameSubmit))))
-
-	h.mux.HandleFunc("GET "+p+"/manage-emails", h.ifMultipleEmails(h.memberPage(h.manageEmailsPage)))
-	h.mux.HandleFunc("POST "+p+"/manage-emails", h.ifMultipleEmails(h.form(h.memberPage(h.addEmailSubmit))))
-	h.mux.HandleFunc("POST "+p+"/manage-emails/{id}/primary", h.ifMultipleEmails(h.form(h.memberPage(
-		h.emailAction(h.svc.SetPrimaryEmail, tr("Your primary email address has been changed."))))))
-	h.mux.HandleFunc("POST "+p+"/manage-emails/{id}/remove", h.ifMultipleEmails(h.form(h.memberPage(
-		h.emailAction(h.svc.RemoveEmail, tr("The email address has been removed."))))))
-
-	h.mux.HandleFunc("GET "+p+"/invite", h.memberPage(h.mayInvite(func(w http.ResponseWriter, r *http.Request, _ *auth) {
-		h.render(w, r, http.StatusOK, "invite", h.newPage(w, r))
-	})))
-	h.mux.HandleFunc("POST "+p+"/invite", h.form(h.memberPage(h.mayInvite(h.inviteSubmit))))
+// invitePage serves GET /user/invite.
+func (h *pageHandler) invitePage(w http.ResponseWriter, r *http.Request, _ *auth) {
+	h.render(w, r, http.StatusOK, "invite", h.newPage(w, r))
 }
 
 // mayInvite wraps the invite page's handlers: a user who may not invite
 // (Config.MayInvite) gets a 403 page.
-func (h *Handler) mayInvite(next func(w http.ResponseWriter, r *http.Request, a *auth)) func(w http.ResponseWriter, r *http.Request, a *auth) {
+func (h *pageHandler) mayInvite(next func(w http.ResponseWriter, r *http.Request, a *auth)) func(w http.ResponseWriter, r *http.Request, a *auth) {
 	return func(w http.ResponseWriter, r *http.Request, a *auth) {
 		if !h.svc.Config().MayInvite(a.user) {
 			h.forbiddenPage(w, r)
@@ -58,7 +37,7 @@ func (h *Handler) mayInvite(next func(w http.ResponseWriter, r *http.Request, a 
 // memberPage wraps the handler of a page for logged-in users: see member.
 // A session that may only set a new password is sent to the
 // change-password page.
-func (h *Handler) memberPage(next func(w http.ResponseWriter, r *http.Request, a *auth)) http.HandlerFunc {
+func (h *pageHandler) memberPage(next func(w http.ResponseWriter, r *http.Request, a *auth)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if a, r, ok := h.member(w, r, false); ok {
 			next(w, r, a)
@@ -74,7 +53,7 @@ func (h *Handler) memberPage(next func(w http.ResponseWriter, r *http.Request, a
 // returns the auth and the request with the auth in its context (so that
 // newPage and the language choice do not look the session up again), or
 // ok false when it has answered the request itself.
-func (h *Handler) member(w http.ResponseWriter, r *http.Request, allowRestricted bool) (*auth, *http.Request, bool) {
+func (h *pageHandler) member(w http.ResponseWriter, r *http.Request, allowRestricted bool) (*auth, *http.Request, bool) {
 	a, err := h.authenticate(r, true)
 	switch {
 	case errors.Is(err, usher.ErrPasswordResetRequested) && a != nil && a.sess != nil:
@@ -97,7 +76,7 @@ func (h *Handler) member(w http.ResponseWriter, r *http.Request, allowRestricted
 // new password) should come back to: r itself for a GET, else the page of
 // the form, which is the first path segment under Prefix (a form on
 // /user/profile posts to /user/profile/sessions/{id}/revoke).
-func (h *Handler) comeBack(r *http.Request) string {
+func (h *pageHandler) comeBack(r *http.Request) string {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return r.URL.RequestURI()
 	}
@@ -107,12 +86,12 @@ func (h *Handler) comeBack(r *http.Request) string {
 
 // pageError shows err on a page of its own, with its status: for a
 // feature that is off (404) or an internal error (500, logged).
-func (h *Handler) pageError(w http.ResponseWriter, r *http.Request, err error) {
+func (h *pageHandler) pageError(w http.ResponseWriter, r *http.Request, err error) {
 	h.showError(w, r, h.newPage(w, r), err)
 }
 
 // showError is pageError for a page whose data d is started.
-func (h *Handler) showError(w http.ResponseWriter, r *http.Request, d *pageData, err error) {
+func (h *pageHandler) showError(w http.ResponseWriter, r *http.Request, d *pageData, err error) {
 	status := h.formError(r, d, err)
 	d.Data["title"] = tr("Something went wrong")
 	if status == http.StatusNotFound {
@@ -123,17 +102,17 @@ func (h *Handler) showError(w http.ResponseWriter, r *http.Request, d *pageData,
 }
 
 // ifUsernames serves next only when usernames are on; else 404.
-func (h *Handler) ifUsernames(next http.HandlerFunc) http.HandlerFunc {
+func (h *pageHandler) ifUsernames(next http.HandlerFunc) http.HandlerFunc {
 	return h.ifEnabled(func(c usher.Config) bool { return c.EnableUsername }, next)
 }
 
 // ifMultipleEmails serves next only when users may have several
 // addresses; else 404.
-func (h *Handler) ifMultipleEmails(next http.HandlerFunc) http.HandlerFunc {
+func (h *pageHandler) ifMultipleEmails(next http.HandlerFunc) http.HandlerFunc {
 	return h.ifEnabled(func(c usher.Config) bool { return c.EnableMultipleEmails }, next)
 }
 
-func (h *Handler) ifEnabled(on func(usher.Config) bool, next http.HandlerFunc) http.HandlerFunc {
+func (h *pageHandler) ifEnabled(on func(usher.Config) bool, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !on(h.svc.Config()) {
 			h.pageError(w, r, usher.ErrNotFound)
@@ -170,7 +149,7 @@ type sessionRow struct {
 }
 
 // profilePage serves GET /user/profile, the account page.
-func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request, a *auth) {
+func (h *pageHandler) profilePage(w http.ResponseWriter, r *http.Request, a *auth) {
 	d := h.newPage(w, r)
 	for _, f := range d.Profile {
 		if v := a.user.Profile[f.Name]; v != "" {
@@ -182,7 +161,7 @@ func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request, a *auth) {
 
 // renderProfile shows the account page: d has the profile form's values
 // and errors; the sessions and second factors are read here.
-func (h *Handler) renderProfile(w http.ResponseWriter, r *http.Request, status int, d *pageData, a *auth) {
+func (h *pageHandler) renderProfile(w http.ResponseWriter, r *http.Request, status int, d *pageData, a *auth) {
 	ctx := r.Context()
 	list, err := h.svc.ListSessions(ctx, a.user.ID)
 	if err != nil {
@@ -212,7 +191,7 @@ func (h *Handler) renderProfile(w http.ResponseWriter, r *http.Request, status i
 // profileSubmit serves POST /user/profile: the declared profile fields.
 // Every declared field is sent (an unticked checkbox is sent as ""), so an
 // emptied field is cleared and a required one is refused.
-func (h *Handler) profileSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
+func (h *pageHandler) profileSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
 	d := h.newPage(w, r)
 	d.Form = r.PostForm
 	values := make(map[string]string, len(d.Profile))
@@ -229,7 +208,7 @@ func (h *Handler) profileSubmit(w http.ResponseWriter, r *http.Request, a *auth)
 
 // revokeSessionSubmit serves POST /user/profile/sessions/{id}/revoke:
 // sign one session out. Signing out the current one logs this browser out.
-func (h *Handler) revokeSessionSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
+func (h *pageHandler) revokeSessionSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
 	id := r.PathValue("id")
 	if err := h.svc.RevokeSession(r.Context(), a.user.ID, id, h.client(r)); err != nil {
 		d := h.newPage(w, r)
@@ -248,7 +227,7 @@ func (h *Handler) revokeSessionSubmit(w http.ResponseWriter, r *http.Request, a 
 
 // revokeOtherSessionsSubmit serves POST
 // /user/profile/sessions/revoke-others: "sign out other devices".
-func (h *Handler) revokeOtherSessionsSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
+func (h *pageHandler) revokeOtherSessionsSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
 	if _, err := h.svc.RevokeOtherSessions(r.Context(), a.user.ID, a.sess.ID, h.client(r)); err != nil {
 		d := h.newPage(w, r)
 		h.renderProfile(w, r, h.formError(r, d, err), d, a)
@@ -261,7 +240,7 @@ func (h *Handler) revokeOtherSessionsSubmit(w http.ResponseWriter, r *http.Reque
 // changePasswordPage serves GET /user/change-password. It also serves a
 // session that may only set a new password (an administrator required
 // one), which needs no old password.
-func (h *Handler) changePasswordPage(w http.ResponseWriter, r *http.Request) {
+func (h *pageHandler) changePasswordPage(w http.ResponseWriter, r *http.Request) {
 	a, r, ok := h.member(w, r, true)
 	if !ok {
 		return
@@ -274,7 +253,7 @@ func (h *Handler) changePasswordPage(w http.ResponseWriter, r *http.Request) {
 // changePasswordSubmit serves POST /user/change-password. The user's
 // other sessions end; a restricted session is replaced by a normal one,
 // whose cookies are set.
-func (h *Handler) changePasswordSubmit(w http.ResponseWriter, r *http.Request) {
+func (h *pageHandler) changePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 	a, r, ok := h.member(w, r, true)
 	if !ok {
 		return
@@ -314,7 +293,7 @@ func wrongPassword(err error) bool {
 }
 
 // changeUsernamePage serves GET /user/change-username.
-func (h *Handler) changeUsernamePage(w http.ResponseWriter, r *http.Request, a *auth) {
+func (h *pageHandler) changeUsernamePage(w http.ResponseWriter, r *http.Request, a *auth) {
 	d := h.newPage(w, r)
 	d.Form.Set("username", a.user.Username)
 	h.render(w, r, http.StatusOK, "change_username", d)
@@ -322,7 +301,7 @@ func (h *Handler) changeUsernamePage(w http.ResponseWriter, r *http.Request, a *
 
 // changeUsernameSubmit serves POST /user/change-username: the new
 // username and the password.
-func (h *Handler) changeUsernameSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
+func (h *pageHandler) changeUsernameSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
 	d := h.newPage(w, r)
 	d.Form = r.PostForm
 	if _, err := h.svc.ChangeUsername(r.Context(), a.sess, r.PostFormValue("username"), r.PostFormValue("password"), h.client(r)); err != nil {
@@ -345,12 +324,12 @@ type emailRow struct {
 }
 
 // manageEmailsPage serves GET /user/manage-emails.
-func (h *Handler) manageEmailsPage(w http.ResponseWriter, r *http.Request, a *auth) {
+func (h *pageHandler) manageEmailsPage(w http.ResponseWriter, r *http.Request, a *auth) {
 	h.renderEmails(w, r, http.StatusOK, h.newPage(w, r), a)
 }
 
 // renderEmails shows the manage-emails page with the user's addresses.
-func (h *Handler) renderEmails(w http.ResponseWriter, r *http.Request, status int, d *pageData, a *auth) {
+func (h *pageHandler) renderEmails(w http.ResponseWriter, r *http.Request, status int, d *pageData, a *auth) {
 	list, err := h.svc.ListEmails(r.Context(), a.user.ID)
 	if err != nil {
 		h.pageError(w, r, err)
@@ -366,7 +345,7 @@ func (h *Handler) renderEmails(w http.ResponseWriter, r *http.Request, status in
 
 // addEmailSubmit serves POST /user/manage-emails: add an address; a
 // confirmation link goes to it.
-func (h *Handler) addEmailSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
+func (h *pageHandler) addEmailSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
 	d := h.newPage(w, r)
 	d.Form = r.PostForm
 	if _, err := h.svc.AddEmail(r.Context(), a.user.ID, r.PostFormValue("email"), h.client(r)); err != nil {
@@ -379,7 +358,7 @@ func (h *Handler) addEmailSubmit(w http.ResponseWriter, r *http.Request, a *auth
 
 // emailAction serves the buttons of one address ({id}): act gets the
 // user's ID, so nobody can touch another user's addresses.
-func (h *Handler) emailAction(act func(ctx context.Context, userID, id string, c usher.Client) error, done string) func(http.ResponseWriter, *http.Request, *auth) {
+func (h *pageHandler) emailAction(act func(ctx context.Context, userID, id string, c usher.Client) error, done string) func(http.ResponseWriter, *http.Request, *auth) {
 	return func(w http.ResponseWriter, r *http.Request, a *auth) {
 		if err := act(r.Context(), a.user.ID, r.PathValue("id"), h.client(r)); err != nil {
 			d := h.newPage(w, r)
@@ -397,7 +376,7 @@ func (h *Handler) emailAction(act func(ctx context.Context, userID, id string, c
 
 // inviteSubmit serves POST /user/invite: e-mail an invitation to
 // register.
-func (h *Handler) inviteSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
+func (h *pageHandler) inviteSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
 	d := h.newPage(w, r)
 	d.Form = r.PostForm
 	if err := h.svc.Invite(r.Context(), r.PostFormValue("email"), a.user.ID, h.client(r)); err != nil {

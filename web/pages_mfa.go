@@ -15,15 +15,6 @@ import (
 // authenticator app, and new recovery codes, which are shown once and so
 // are the one answer to a POST here that is not a redirect.
 
-func (h *Handler) mfaPageRoutes() {
-	p := h.prefix
-	h.mux.HandleFunc("GET "+p+"/mfa", h.memberPage(h.mfaPage))
-	h.mux.HandleFunc("POST "+p+"/mfa", h.form(h.memberPage(h.mfaAddSubmit)))
-	h.mux.HandleFunc("POST "+p+"/mfa/methods/{id}/remove", h.form(h.memberPage(h.mfaRemoveSubmit)))
-	h.mux.HandleFunc("POST "+p+"/mfa/recovery-codes", h.form(h.memberPage(h.recoveryCodesSubmit)))
-	h.mux.HandleFunc("POST "+p+"/mfa/webauthn", h.form(h.memberPage(h.mfaWebAuthnSubmit)))
-}
-
 // methodRow is one second factor in a list.
 type methodRow struct {
 	ID, Type, Name        string
@@ -67,13 +58,13 @@ func qrURL(s string) template.URL {
 }
 
 // mfaPage serves GET /user/mfa.
-func (h *Handler) mfaPage(w http.ResponseWriter, r *http.Request, a *auth) {
+func (h *pageHandler) mfaPage(w http.ResponseWriter, r *http.Request, a *auth) {
 	h.renderMFA(w, r, http.StatusOK, h.newPage(w, r), a, nil)
 }
 
 // renderMFA shows the two-factor page: the user's methods and the set-up
 // of an authenticator app — setup, or a new secret when setup is nil.
-func (h *Handler) renderMFA(w http.ResponseWriter, r *http.Request, status int, d *pageData, a *auth, setup *totpSetup) {
+func (h *pageHandler) renderMFA(w http.ResponseWriter, r *http.Request, status int, d *pageData, a *auth, setup *totpSetup) {
 	methods, err := h.svc.ListMFAMethods(r.Context(), a.user.ID)
 	if err != nil {
 		h.pageError(w, r, err)
@@ -103,7 +94,7 @@ func (h *Handler) renderMFA(w http.ResponseWriter, r *http.Request, status int, 
 // the secret, and the password proves the user is at the keyboard. On
 // success the first second factor comes with recovery codes, shown this
 // once.
-func (h *Handler) mfaAddSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
+func (h *pageHandler) mfaAddSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
 	d := h.newPage(w, r)
 	d.Form = r.PostForm
 	ctx := r.Context()
@@ -142,7 +133,7 @@ func (h *Handler) mfaAddSubmit(w http.ResponseWriter, r *http.Request, a *auth) 
 // already keeps their recovery codes (new ones would void those they
 // keep; they can ask for new ones) and goes back to the page with a
 // flash; a first second factor comes with recovery codes, shown this once.
-func (h *Handler) methodAdded(w http.ResponseWriter, r *http.Request, d *pageData, a *auth, hadOne bool, flash string) {
+func (h *pageHandler) methodAdded(w http.ResponseWriter, r *http.Request, d *pageData, a *auth, hadOne bool, flash string) {
 	if hadOne {
 		h.flash(w, r, flash, false)
 		http.Redirect(w, r, h.prefix+"/mfa", http.StatusSeeOther)
@@ -161,7 +152,7 @@ func (h *Handler) methodAdded(w http.ResponseWriter, r *http.Request, d *pageDat
 
 // mfaRemoveSubmit serves POST /user/mfa/methods/{id}/remove. As with the
 // JSON API's DELETE, being logged in is enough.
-func (h *Handler) mfaRemoveSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
+func (h *pageHandler) mfaRemoveSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
 	if err := h.svc.RemoveMFAMethod(r.Context(), a.user.ID, r.PathValue("id"), h.client(r)); err != nil {
 		d := h.newPage(w, r)
 		h.renderMFA(w, r, h.formError(r, d, err), d, a, nil)
@@ -173,7 +164,7 @@ func (h *Handler) mfaRemoveSubmit(w http.ResponseWriter, r *http.Request, a *aut
 
 // recoveryCodesSubmit serves POST /user/mfa/recovery-codes: ten new codes,
 // shown this once; the old ones stop working.
-func (h *Handler) recoveryCodesSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
+func (h *pageHandler) recoveryCodesSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
 	codes, err := h.svc.NewRecoveryCodes(r.Context(), a.user.ID, h.client(r))
 	if err != nil {
 		d := h.newPage(w, r)
@@ -188,7 +179,7 @@ func (h *Handler) recoveryCodesSubmit(w http.ResponseWriter, r *http.Request, a 
 // mfaWebAuthnSubmit serves POST /user/mfa/webauthn: the security key that
 // usher-webauthn.js has just created (the hidden state and credential),
 // its name and the password.
-func (h *Handler) mfaWebAuthnSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
+func (h *pageHandler) mfaWebAuthnSubmit(w http.ResponseWriter, r *http.Request, a *auth) {
 	d := h.newPage(w, r)
 	d.Form = r.PostForm
 	ctx := r.Context()

@@ -15,52 +15,22 @@ import (
 
 const pendingMFAMaxAge = 10 * 60 // seconds; the Service's own limit applies too
 
-func (h *Handler) pendingMFACookieName() string { return h.opts.CookieName + "_mfa_pending" }
-
-// setPendingMFA keeps a pending log-in for the second-factor page, with
-// the remember-me choice made on the log-in form.
-func (h *Handler) setPendingMFA(w http.ResponseWriter, r *http.Request, pending string, remember bool) {
-	v := "0." + pending
-	if remember {
-		v = "1." + pending
+// mfaVerifyPage serves GET /user/mfa/verify: the second-factor step of a
+// pending log-in, else the log-in page.
+func (h *pageHandler) mfaVerifyPage(w http.ResponseWriter, r *http.Request) {
+	d := h.newPage(w, r)
+	pending, _, ok := h.pendingMFA(r)
+	if !ok {
+		http.Redirect(w, r, h.prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
+		return
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: h.pendingMFACookieName(), Value: v, Path: "/", MaxAge: pendingMFAMaxAge,
-		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode,
-	})
-}
-
-// pendingMFA returns the pending log-in of the browser, if any.
-func (h *Handler) pendingMFA(r *http.Request) (pending string, remember, ok bool) {
-	c, err := r.Cookie(h.pendingMFACookieName())
-	if err != nil {
-		return "", false, false
-	}
-	flag, tok, found := strings.Cut(c.Value, ".")
-	if !found || tok == "" {
-		return "", false, false
-	}
-	return tok, flag == "1", true
-}
-
-func (h *Handler) mfaLoginPageRoutes() {
-	p := h.prefix
-	h.mux.HandleFunc("GET "+p+"/mfa/verify", func(w http.ResponseWriter, r *http.Request) {
-		d := h.newPage(w, r)
-		pending, _, ok := h.pendingMFA(r)
-		if !ok {
-			http.Redirect(w, r, h.prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
-			return
-		}
-		h.offerFactors(r, d, pending, r.URL.Query().Get("use"))
-		h.render(w, r, http.StatusOK, "mfa_verify", d)
-	})
-	h.mux.HandleFunc("POST "+p+"/mfa/verify", h.form(h.mfaVerifySubmit))
+	h.offerFactors(r, d, pending, r.URL.Query().Get("use"))
+	h.render(w, r, http.StatusOK, "mfa_verify", d)
 }
 
 // mfaVerifySubmit serves POST /user/mfa/verify: the code from an
 // authenticator app, a recovery code, or the answer of a security key.
-func (h *Handler) mfaVerifySubmit(w http.ResponseWriter, r *http.Request) {
+func (h *pageHandler) mfaVerifySubmit(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
 	d.Form = r.PostForm
 	pending, remember, ok := h.pendingMFA(r)
@@ -109,7 +79,7 @@ type mfaOption struct {
 // Data["fido"] when they have a security key (usher-webauthn.js offers
 // it); Data["options"], links to their other ways. When the pending
 // log-in cannot be read, it offers the app's code and a recovery code.
-func (h *Handler) offerFactors(r *http.Request, d *pageData, pending, use string) {
+func (h *pageHandler) offerFactors(r *http.Request, d *pageData, pending, use string) {
 	types, err := h.svc.PendingMFATypes(r.Context(), pending)
 	if err != nil {
 		types = []string{usher.MFATOTP, usher.MFARecovery}

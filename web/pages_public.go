@@ -14,53 +14,36 @@ import (
 // The pages for visitors: log in, register, log out, the "send me a link"
 // forms and the pages that e-mailed links open.
 
-func (h *Handler) publicPageRoutes() {
-	p := h.prefix
-	h.mux.HandleFunc("GET "+p+"/login", h.loginPage)
-	h.mux.HandleFunc("POST "+p+"/login", h.form(h.loginSubmit))
-	h.mux.HandleFunc("POST "+p+"/login/passkey", h.form(h.passkeyLoginSubmit))
-	h.mux.HandleFunc("GET "+p+usher.PathRegister, h.registerPage)
-	h.mux.HandleFunc("POST "+p+usher.PathRegister, h.form(h.registerSubmit))
-	h.mux.HandleFunc("GET "+p+"/logout", func(w http.ResponseWriter, r *http.Request) {
-		h.render(w, r, http.StatusOK, "logout", h.newPage(w, r))
-	})
-	h.mux.HandleFunc("POST "+p+"/logout", h.form(h.logoutSubmit))
-	h.mux.HandleFunc("POST "+p+"/language", h.form(h.languageSubmit))
-	h.mfaLoginPageRoutes()
-	h.mux.HandleFunc("GET "+p+"/theme.css", h.themeCSS)
-	h.mux.Handle("GET "+p+"/static/", h.serveStatic())
+// logoutPage serves GET /user/logout: the page whose button logs out.
+func (h *pageHandler) logoutPage(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "logout", h.newPage(w, r))
+}
 
-	for _, f := range []struct {
-		path, page string
-		send       func(ctx context.Context, email string, c usher.Client) error
-	}{
-		{"/forgot-password", "forgot_password", h.svc.SendPasswordResetEmail},
-		{"/resend-confirm-email", "resend_confirm_email", h.svc.SendConfirmEmail},
-		{usher.PathLoginLink, "login_link", h.svc.SendLoginLink},
-		{usher.PathMFAReset, "mfa_reset_request", h.svc.SendMFAResetEmail},
-	} {
-		h.mux.HandleFunc("GET "+p+f.path, func(w http.ResponseWriter, r *http.Request) {
-			h.render(w, r, http.StatusOK, f.page, h.newPage(w, r))
-		})
-		h.mux.HandleFunc("POST "+p+f.path, h.form(func(w http.ResponseWriter, r *http.Request) {
-			d := h.newPage(w, r)
-			d.Form = r.PostForm
-			if err := f.send(r.Context(), r.PostFormValue("email"), h.client(r)); err != nil {
-				h.render(w, r, h.formError(r, d, err), f.page, d)
-				return
-			}
-			d.Done = true
-			h.render(w, r, http.StatusOK, f.page, d)
-		}))
+// mailFormPage serves the GET of a "send me a link" form: the template
+// page.
+func (h *pageHandler) mailFormPage(page string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h.render(w, r, http.StatusOK, page, h.newPage(w, r))
 	}
-	for _, f := range h.linkFlows() {
-		h.mux.HandleFunc("GET "+p+f.path, h.linkPage(f))
-		h.mux.HandleFunc("POST "+p+f.path, h.form(h.linkAction(f)))
+}
+
+// mailFormSubmit serves the POST of a "send me a link" form: send mails
+// the link, and the page says it was sent.
+func (h *pageHandler) mailFormSubmit(page string, send func(ctx context.Context, email string, c usher.Client) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		d := h.newPage(w, r)
+		d.Form = r.PostForm
+		if err := send(r.Context(), r.PostFormValue("email"), h.client(r)); err != nil {
+			h.render(w, r, h.formError(r, d, err), page, d)
+			return
+		}
+		d.Done = true
+		h.render(w, r, http.StatusOK, page, d)
 	}
 }
 
 // loginPage serves GET /user/login; a logged-in user goes on at once.
-func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+func (h *pageHandler) loginPage(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
 	if d.User != nil {
 		h.redirectNext(w, r, h.opts.AfterLoginURL)
@@ -71,7 +54,7 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 
 // renderLogin shows the log-in page, or Flask-User's log-in-or-register
 // page with reg as the sign-up half.
-func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, d, reg *pageData) {
+func (h *pageHandler) renderLogin(w http.ResponseWriter, r *http.Request, status int, d, reg *pageData) {
 	d.Data["passkeys"] = h.svc.PasskeysEnabled()
 	if !h.opts.LoginOrRegister {
 		h.render(w, r, status, "login", d)
@@ -85,14 +68,14 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 }
 
 // subPage returns the data of the other form of a two-form page.
-func (h *Handler) subPage(d *pageData) *pageData {
+func (h *pageHandler) subPage(d *pageData) *pageData {
 	sub := *d
 	sub.Form, sub.Errors, sub.Error, sub.Data = nil, map[string]string{}, "", map[string]any{}
 	return &sub
 }
 
 // loginSubmit serves POST /user/login.
-func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
+func (h *pageHandler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
 	d.Form = r.PostForm
 	login := strings.TrimSpace(r.PostFormValue("login"))
@@ -110,7 +93,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 
 // passkeyLoginSubmit serves POST /user/login/passkey: the passkey's answer
 // that usher-webauthn.js filled in (hidden state and credential).
-func (h *Handler) passkeyLoginSubmit(w http.ResponseWriter, r *http.Request) {
+func (h *pageHandler) passkeyLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
 	sess, _, err := h.svc.FinishPasskeyLogin(r.Context(), r.PostFormValue("state"),
 		[]byte(r.PostFormValue("credential")), r.PostFormValue("remember") != "", h.client(r))
@@ -127,7 +110,7 @@ func (h *Handler) passkeyLoginSubmit(w http.ResponseWriter, r *http.Request) {
 // next page on success, the second-factor page when one is needed, the
 // change-password page when an admin requires a new password, else
 // showError with the error's status.
-func (h *Handler) afterLogin(w http.ResponseWriter, r *http.Request, d *pageData, sess *usher.Session, err error, showError func(status int)) {
+func (h *pageHandler) afterLogin(w http.ResponseWriter, r *http.Request, d *pageData, sess *usher.Session, err error, showError func(status int)) {
 	if sess != nil {
 		h.setSessionCookies(w, r, sess)
 	}
@@ -161,7 +144,7 @@ func nextQuery(next string) string {
 
 // registerPage serves GET /user/register (also the page an invitation link
 // opens, with ?token=: checked at once, see linkPage).
-func (h *Handler) registerPage(w http.ResponseWriter, r *http.Request) {
+func (h *pageHandler) registerPage(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
 	if tok := r.URL.Query().Get("token"); tok != "" {
 		if err := h.svc.CheckLink(r.Context(), usher.TokenInvitation, tok); err != nil {
@@ -181,7 +164,7 @@ func (h *Handler) registerPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // registerSubmit serves POST /user/register.
-func (h *Handler) registerSubmit(w http.ResponseWriter, r *http.Request) {
+func (h *pageHandler) registerSubmit(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
 	d.Form = r.PostForm
 	tok := r.PostFormValue("token")
@@ -241,8 +224,8 @@ func (h *Handler) registerSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 // logoutSubmit serves POST /user/logout.
-func (h *Handler) logoutSubmit(w http.ResponseWriter, r *http.Request) {
-	if err := h.Logout(w, r); err != nil {
+func (h *pageHandler) logoutSubmit(w http.ResponseWriter, r *http.Request) {
+	if err := h.logout(w, r); err != nil {
 		h.log.Error("usher: logout", "err", err)
 	}
 	h.flash(w, r, tr("You have logged out."), false)
@@ -252,7 +235,7 @@ func (h *Handler) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 // languageSubmit serves POST /user/language, the language switcher: the
 // choice is kept in a cookie and, for a logged-in user, on the account
 // (their e-mails use it too).
-func (h *Handler) languageSubmit(w http.ResponseWriter, r *http.Request) {
+func (h *pageHandler) languageSubmit(w http.ResponseWriter, r *http.Request) {
 	lang := r.PostFormValue("lang")
 	if h.cat.Supported(lang) {
 		http.SetCookie(w, &http.Cookie{
@@ -271,7 +254,6 @@ func (h *Handler) languageSubmit(w http.ResponseWriter, r *http.Request) {
 // linkFlow is one kind of e-mailed link: its page, the action of the
 // page's form, and where to ask for a new link once it no longer works.
 type linkFlow struct {
-	path   string   // the route under Prefix
 	page   string   // the template
 	kind   string   // the token's kind (usher.Token...)
 	fields []string // the form's inputs; an error about another field is the form's message
@@ -287,25 +269,31 @@ type linkFlow struct {
 // (registerPage), and only whoever invited can send a new one.
 var invitationFlow = linkFlow{kind: usher.TokenInvitation, hint: tr("Ask the person who invited you to send a new invitation.")}
 
-func (h *Handler) linkFlows() []linkFlow {
-	return []linkFlow{
-		{path: usher.PathConfirmEmail + "/{token}", page: "confirm_email", kind: usher.TokenConfirmEmail, renew: "/resend-confirm-email",
+// linkFlows are the flows of the e-mailed links that open a page of their
+// own, one field each (routes.go gives each its path).
+type linkFlows struct {
+	confirmEmail, resetPassword, loginLink, mfaReset linkFlow
+}
+
+func (h *pageHandler) linkFlows() linkFlows {
+	return linkFlows{
+		confirmEmail: linkFlow{page: "confirm_email", kind: usher.TokenConfirmEmail, renew: "/resend-confirm-email",
 			done: "email_confirmed", next: h.opts.AfterConfirmURL, act: func(r *http.Request, _ string) (*usher.Session, error) {
 				_, sess, err := h.svc.ConfirmEmail(r.Context(), r.PathValue("token"), h.client(r))
 				return sess, err
 			}},
-		{path: usher.PathResetPassword + "/{token}", page: "reset_password", kind: usher.TokenResetPassword, renew: "/forgot-password",
+		resetPassword: linkFlow{page: "reset_password", kind: usher.TokenResetPassword, renew: "/forgot-password",
 			fields: []string{"new_password", "retype_password"}, retype: true,
 			done: "password_reset_done", next: h.opts.AfterResetPasswordURL, act: func(r *http.Request, pw string) (*usher.Session, error) {
 				_, sess, err := h.svc.ResetPasswordWithToken(r.Context(), r.PathValue("token"), pw, h.client(r))
 				return sess, err
 			}},
-		{path: usher.PathLoginLink + "/{token}", page: "login_link_use", kind: usher.TokenLoginLink, renew: usher.PathLoginLink,
+		loginLink: linkFlow{page: "login_link_use", kind: usher.TokenLoginLink, renew: usher.PathLoginLink,
 			next: h.opts.AfterLoginURL, act: func(r *http.Request, _ string) (*usher.Session, error) {
 				sess, _, err := h.svc.LoginWithLink(r.Context(), r.PathValue("token"), r.PostFormValue("remember") != "", h.deviceToken(r, ""), h.client(r))
 				return sess, err
 			}},
-		{path: usher.PathMFAReset + "/{token}", page: "mfa_reset", kind: usher.TokenMFAReset, renew: usher.PathMFAReset, fields: []string{"password"},
+		mfaReset: linkFlow{page: "mfa_reset", kind: usher.TokenMFAReset, renew: usher.PathMFAReset, fields: []string{"password"},
 			done: "mfa_reset_done", next: h.prefix + "/login", act: func(r *http.Request, _ string) (*usher.Session, error) {
 				return nil, h.svc.ResetMFAWithToken(r.Context(), r.PathValue("token"), r.PostFormValue("password"), h.client(r))
 			}},
@@ -317,7 +305,7 @@ func (h *Handler) linkFlows() []linkFlow {
 // after the user has filled in the form. The check does not use the link
 // up nor extend it: only the form's POST acts (mail scanners open links
 // too).
-func (h *Handler) linkPage(f linkFlow) http.HandlerFunc {
+func (h *pageHandler) linkPage(f linkFlow) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		d := h.newPage(w, r)
 		if err := h.svc.CheckLink(r.Context(), f.kind, r.PathValue("token")); err != nil {
@@ -332,7 +320,7 @@ func (h *Handler) linkPage(f linkFlow) http.HandlerFunc {
 // (usher.ErrInvalidToken), the page that says so, with the way to ask for
 // a new one; for any other error (a flow turned off, an outage), the
 // error's page.
-func (h *Handler) deadLink(w http.ResponseWriter, r *http.Request, d *pageData, f linkFlow, err error) {
+func (h *pageHandler) deadLink(w http.ResponseWriter, r *http.Request, d *pageData, f linkFlow, err error) {
 	if !errors.Is(err, usher.ErrInvalidToken) {
 		h.showError(w, r, d, err)
 		return
@@ -352,7 +340,7 @@ func (h *Handler) deadLink(w http.ResponseWriter, r *http.Request, d *pageData, 
 // sets the cookies of a session it starts (even one that may only set a
 // new password), and sends the user on with a flash message. A link that
 // died while its page was open gets the dead link's page.
-func (h *Handler) linkAction(f linkFlow) http.HandlerFunc {
+func (h *pageHandler) linkAction(f linkFlow) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		d := h.newPage(w, r)
 		d.Next = f.next

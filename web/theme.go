@@ -18,7 +18,7 @@ func ValidColor(c string) bool { return cssColor.MatchString(c) }
 // themeCSS serves Prefix/theme.css: the configured colours as CSS custom
 // properties that usher.css uses (a file, since the pages' CSP allows no
 // inline style).
-func (h *Handler) themeCSS(w http.ResponseWriter, r *http.Request) {
+func (h *staticHandler) themeCSS(w http.ResponseWriter, r *http.Request) {
 	var b strings.Builder
 	b.WriteString(":root{")
 	if c := h.opts.AccentColor; cssColor.MatchString(c) {

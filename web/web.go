@@ -5,15 +5,12 @@
 package web
 
 import (
-	"encoding/json"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"path"
 	"strings"
-	"sync/atomic"
 
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/i18n"
@@ -86,19 +83,13 @@ type Options struct {
 
 // Handler serves Usher's HTTP surface and offers the middleware and the
 // request-level Go API (CurrentUser, LoginWithEmail, ForceLogin, Logout).
+// It owns the mux, whose routes (routes.go) go to handlers with one job
+// each — apiHandler, pageHandler, verifyHandler, staticHandler — over the
+// core they share.
 type Handler struct {
-	svc    *usher.Service
-	opts   Options
-	prefix string // the Service's Config.Prefix: where every route lives
-	log    *slog.Logger
-	mux    *http.ServeMux
-	api    http.Handler
-
-	cat   *i18n.Catalogue
-	pages *pages
-
-	httpsBase bool        // the Service's BaseURL is https: every cookie is Secure
-	warnedXFF atomic.Bool // the X-Forwarded-For warning was logged
+	*core
+	mux   *http.ServeMux
+	chain http.Handler // the mux inside the Handler's own middleware
 }
 
 // New returns a Handler over svc. It panics if Options.Templates holds a
@@ -116,21 +107,22 @@ func New(svc *usher.Service, opts Options) *Handler {
 	if opts.BasicRealm == "" {
 		opts.BasicRealm = svc.Config().AppName
 	}
-	h := &Handler{svc: svc, opts: opts, prefix: svc.Config().Prefix, log: opts.Logger, mux: http.NewServeMux(), cat: opts.Catalogue}
+	c := &core{svc: svc, opts: opts, prefix: svc.Config().Prefix, log: opts.Logger, cat: opts.Catalogue}
 	base, _ := url.Parse(svc.Config().BaseURL)
-	h.httpsBase = base != nil && base.Scheme == "https"
-	if h.log == nil {
-		h.log = slog.Default()
+	c.httpsBase = base != nil && base.Scheme == "https"
+	if c.log == nil {
+		c.log = slog.Default()
 	}
-	if h.cat == nil {
-		h.cat = i18n.Default()
+	if c.cat == nil {
+		c.cat = i18n.Default()
 	}
 	pg, err := loadPages(opts.Templates)
 	if err != nil {
 		panic(err) // see ParseTemplates
 	}
-	h.pages = pg
-	h.routes()
+	c.pages = pg
+	h := &Handler{core: c, mux: http.NewServeMux()}
+	h.register(routes(c))
 	// Cross-origin state-changing requests from browsers are refused
 	// (Sec-Fetch-Site / Origin, Go's CSRF protection); requests without
 	// those headers come from non-browser clients, which hold no cookies
@@ -143,7 +135,7 @@ func New(svc *usher.Service, opts Options) *Handler {
 			h.log.Warn("usher: base_url is not an origin the cross-origin check can trust", "err", err)
 		}
 	}
-	h.api = h.SecurityHeaders(h.warnForwardedFor(h.crossOrigin(cop, h.mux)))
+	h.chain = h.SecurityHeaders(h.warnForwardedFor(h.crossOrigin(cop, h.mux)))
 	return h
 }
 
@@ -160,29 +152,7 @@ func (h *Handler) Service() *usher.Service { return h.svc }
 
 // ServeHTTP serves the routes under the Service's Config.Prefix (mount the
 // Handler at Prefix + "/").
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.api.ServeHTTP(w, r) }
-
-func (h *Handler) routes() {
-	p := h.prefix
-	h.mux.HandleFunc("POST "+p+"/api/signup", h.handleSignup)
-	h.mux.HandleFunc("POST "+p+"/api/login", h.handleLogin)
-	h.mux.HandleFunc("POST "+p+"/api/logout", h.handleLogout)
-	h.mux.HandleFunc("GET "+p+"/api/me", h.handleMe)
-	h.mux.HandleFunc("POST "+p+"/api/change-password", h.handleChangePassword)
-	h.mux.HandleFunc("GET "+p+"/api/sessions", h.handleSessions)
-	h.mux.HandleFunc("DELETE "+p+"/api/sessions", h.handleRevokeOtherSessions)
-	h.mux.HandleFunc("DELETE "+p+"/api/sessions/{id}", h.handleRevokeSession)
-	h.mux.HandleFunc("GET "+p+"/api/verify", h.handleVerify)
-	h.mux.HandleFunc("GET "+p+"/api/i18n", h.handleI18n)
-	h.emailRoutes()
-	h.publicPageRoutes()
-	h.accountPageRoutes()
-	h.mfaPageRoutes()
-	h.mfaRoutes()
-	h.mux.HandleFunc(p+"/api/", func(w http.ResponseWriter, r *http.Request) {
-		h.writeError(w, r, usher.ErrNotFound)
-	})
-}
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.chain.ServeHTTP(w, r) }
 
 // LocalPath reports whether u is a path on this site, as a redirect
 // target: see LocalLocation. Only such paths are used as redirect
@@ -303,16 +273,6 @@ func (h *Handler) refuseCrossOrigin(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusForbidden, map[string]any{"error": apiError{Code: "forbidden", Message: h.msg(r, "forbidden")}})
 }
 
-// forwarded returns the value of a header that a trusted proxy sets
-// (X-Forwarded-Proto, X-Forwarded-Host), or "" unless
-// Options.TrustForwardedHeaders says there is such a proxy.
-func (h *Handler) forwarded(r *http.Request, name string) string {
-	if !h.opts.TrustForwardedHeaders {
-		return ""
-	}
-	return strings.TrimSpace(r.Header.Get(name))
-}
-
 // warnForwardedFor logs once that requests come through a proxy
 // (X-Forwarded-For) while ClientIPHeader is unset: every client then has
 // the proxy's address, and they all share one log-in budget.
@@ -326,37 +286,4 @@ func (h *Handler) warnForwardedFor(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// writeJSON writes v as the JSON body with the given status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-// client returns who is making the request, for throttling and auditing.
-func (h *Handler) client(r *http.Request) usher.Client {
-	return usher.Client{IP: h.clientIP(r), UserAgent: r.UserAgent()}
-}
-
-// clientIP returns the request's client address: the connection's, or the
-// one a trusted proxy put in ClientIPHeader.
-func (h *Handler) clientIP(r *http.Request) string {
-	if name := h.opts.ClientIPHeader; name != "" {
-		if v := r.Header.Values(name); len(v) > 0 {
-			last := v[len(v)-1]
-			if i := strings.LastIndexByte(last, ','); i >= 0 {
-				last = last[i+1:]
-			}
-			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
-				return ip.String()
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -7,24 +7,14 @@ import (
 	"github.com/usher-auth/usher"
 )
 
-// The WebAuthn routes: security keys and passkeys over JSON. Each
+// WebAuthn over JSON: security keys and passkeys. Each
 // ceremony is a begin, answering {"options","state"} (options is the
 // publicKey member for navigator.credentials.create or .get), and a
 // finish that takes the state back with the browser's PublicKeyCredential.
 // static/usher-webauthn.js does the browser's part.
 
-func (h *Handler) webauthnRoutes() {
-	p := h.prefix + "/api"
-	h.mux.HandleFunc("POST "+p+"/mfa/webauthn/register/begin", h.handleWebAuthnRegisterBegin)
-	h.mux.HandleFunc("POST "+p+"/mfa/webauthn/register/finish", h.handleWebAuthnRegisterFinish)
-	h.mux.HandleFunc("POST "+p+"/mfa/webauthn/login/begin", h.handleWebAuthnLoginBegin)
-	h.mux.HandleFunc("POST "+p+"/mfa/webauthn/login/finish", h.handleWebAuthnLoginFinish)
-	h.mux.HandleFunc("POST "+p+"/passkey/login/begin", h.handlePasskeyLoginBegin)
-	h.mux.HandleFunc("POST "+p+"/passkey/login/finish", h.handlePasskeyLoginFinish)
-}
-
 // ceremonyAnswer writes the answer of a begin route.
-func (h *Handler) ceremonyAnswer(w http.ResponseWriter, r *http.Request, options json.RawMessage, state string, err error) {
+func (h *apiHandler) ceremonyAnswer(w http.ResponseWriter, r *http.Request, options json.RawMessage, state string, err error) {
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -44,7 +34,7 @@ func credentialBytes(raw json.RawMessage) []byte {
 
 // handleWebAuthnRegisterBegin serves POST
 // /user/api/mfa/webauthn/register/begin (logged in; no body).
-func (h *Handler) handleWebAuthnRegisterBegin(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleWebAuthnRegisterBegin(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.requireAuth(w, r)
 	if !ok {
 		return
@@ -63,7 +53,7 @@ type webauthnRegisterBody struct {
 // handleWebAuthnRegisterFinish serves POST
 // /user/api/mfa/webauthn/register/finish: {password, state, name,
 // credential} → 201 {"mfa_method"}.
-func (h *Handler) handleWebAuthnRegisterFinish(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleWebAuthnRegisterFinish(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.requireAuth(w, r)
 	if !ok {
 		return
@@ -84,7 +74,7 @@ func (h *Handler) handleWebAuthnRegisterFinish(w http.ResponseWriter, r *http.Re
 // the one the log-in page keeps in its cookie (for the second-factor page,
 // whose script cannot read that HttpOnly cookie), with its remember-me
 // choice.
-func (h *Handler) pendingToken(r *http.Request, fromBody string) (pending string, remember, fromCookie bool) {
+func (h *apiHandler) pendingToken(r *http.Request, fromBody string) (pending string, remember, fromCookie bool) {
 	if fromBody != "" {
 		return fromBody, false, false
 	}
@@ -102,7 +92,7 @@ type webauthnLoginBody struct {
 }
 
 // decodeOptional decodes a JSON body if there is one.
-func (h *Handler) decodeOptional(w http.ResponseWriter, r *http.Request, v any) bool {
+func (h *apiHandler) decodeOptional(w http.ResponseWriter, r *http.Request, v any) bool {
 	if r.ContentLength == 0 {
 		return true
 	}
@@ -112,7 +102,7 @@ func (h *Handler) decodeOptional(w http.ResponseWriter, r *http.Request, v any) 
 // handleWebAuthnLoginBegin serves POST /user/api/mfa/webauthn/login/begin:
 // {mfa_token} (or none: the pending log-in of the pages' cookie) → the
 // options and state of a security-key second factor.
-func (h *Handler) handleWebAuthnLoginBegin(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleWebAuthnLoginBegin(w http.ResponseWriter, r *http.Request) {
 	var b webauthnLoginBody
 	if !h.decodeOptional(w, r, &b) {
 		return
@@ -128,7 +118,7 @@ func (h *Handler) handleWebAuthnLoginBegin(w http.ResponseWriter, r *http.Reques
 // with {"mfa":{"type":"fido","code":<credential>,"state":state}}. Without
 // mfa_token it completes the pending log-in of the pages' cookie (with the
 // remember-me choice made on the log-in form), and clears that cookie.
-func (h *Handler) handleWebAuthnLoginFinish(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleWebAuthnLoginFinish(w http.ResponseWriter, r *http.Request) {
 	var b webauthnLoginBody
 	if !h.decodeOrFail(w, r, &b) {
 		return
@@ -147,14 +137,14 @@ func (h *Handler) handleWebAuthnLoginFinish(w http.ResponseWriter, r *http.Reque
 
 // handlePasskeyLoginBegin serves POST /user/api/passkey/login/begin (no
 // body): the options and state of a log-in with a passkey.
-func (h *Handler) handlePasskeyLoginBegin(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handlePasskeyLoginBegin(w http.ResponseWriter, r *http.Request) {
 	options, state, err := h.svc.BeginPasskeyLogin(r.Context(), h.client(r))
 	h.ceremonyAnswer(w, r, options, state, err)
 }
 
 // handlePasskeyLoginFinish serves POST /user/api/passkey/login/finish:
 // {state, credential, remember, bearer} → the log-in answer.
-func (h *Handler) handlePasskeyLoginFinish(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handlePasskeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 	var b webauthnLoginBody
 	if !h.decodeOrFail(w, r, &b) {
 		return

@@ -3,49 +3,14 @@ package web
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 
 	"github.com/usher-auth/usher"
 )
 
-// The e-mail flows: the JSON API, and the pages that e-mailed links open.
-// A link's GET only shows a page with a button; the action is its POST, so
-// that mail scanners that fetch links cannot use them up.
-
-func (h *Handler) emailRoutes() {
-	p := h.prefix
-	h.mux.HandleFunc("POST "+p+"/api/confirm-email", h.tokenAPI(h.confirmEmailAPI))
-	h.mux.HandleFunc("POST "+p+"/api/resend-confirmation", h.mailRequestAPI(h.svc.SendConfirmEmail))
-	h.mux.HandleFunc("POST "+p+"/api/password-reset", h.mailRequestAPI(h.svc.SendPasswordResetEmail))
-	h.mux.HandleFunc("POST "+p+"/api/password-reset/confirm", h.tokenAPI(h.resetPasswordAPI))
-	h.mux.HandleFunc("POST "+p+"/api/login-link", h.mailRequestAPI(h.svc.SendLoginLink))
-	h.mux.HandleFunc("POST "+p+"/api/login-link/confirm", h.tokenAPI(h.loginLinkAPI))
-
-	h.mux.HandleFunc("GET "+p+"/api/emails", h.handleListEmails)
-	h.mux.HandleFunc("POST "+p+"/api/emails", h.handleAddEmail)
-	h.mux.HandleFunc("POST "+p+"/api/emails/{id}/primary", h.ownItemAction(h.svc.SetPrimaryEmail))
-	h.mux.HandleFunc("DELETE "+p+"/api/emails/{id}", h.ownItemAction(h.svc.RemoveEmail))
-	h.mux.HandleFunc("POST "+p+"/api/change-username", h.handleChangeUsernameAPI)
-	h.mux.HandleFunc("POST "+p+"/api/invite", h.handleInviteAPI)
-	if h.opts.DevMailbox != nil {
-		h.mux.Handle(p+"/dev/mailbox", localOnly(h.opts.DevMailbox))
-	}
-}
-
-// localOnly serves only requests from this machine that no proxy relayed:
-// the development mailbox shows other people's links.
-func localOnly(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		ip := net.ParseIP(host)
-		if err != nil || ip == nil || !ip.IsLoopback() || r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" {
-			http.NotFound(w, r)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
+// The e-mail flows over JSON: asking for a link, using its token, and the
+// user's addresses, username and invitations (pages_public.go has the
+// pages that e-mailed links open).
 
 type emailBody struct {
 	Email string `json:"email"`
@@ -53,7 +18,7 @@ type emailBody struct {
 
 // mailRequestAPI serves the "send me a link" requests. The answer is
 // {"ok":true} whether or not an account has the address.
-func (h *Handler) mailRequestAPI(send func(ctx context.Context, email string, c usher.Client) error) http.HandlerFunc {
+func (h *apiHandler) mailRequestAPI(send func(ctx context.Context, email string, c usher.Client) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var b emailBody
 		if !h.decodeOrFail(w, r, &b) {
@@ -78,7 +43,7 @@ type tokenBody struct {
 // work; a session it starts is answered as a log-in is (cookies, or the
 // token with "bearer"). A session that may only set a new password is
 // answered too, so that the client can set it.
-func (h *Handler) tokenAPI(act func(r *http.Request, b tokenBody) (*usher.User, *usher.Session, error)) http.HandlerFunc {
+func (h *apiHandler) tokenAPI(act func(r *http.Request, b tokenBody) (*usher.User, *usher.Session, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var b tokenBody
 		if !h.decodeOrFail(w, r, &b) {
@@ -94,17 +59,17 @@ func (h *Handler) tokenAPI(act func(r *http.Request, b tokenBody) (*usher.User, 
 }
 
 // confirmEmailAPI serves POST /user/api/confirm-email.
-func (h *Handler) confirmEmailAPI(r *http.Request, b tokenBody) (*usher.User, *usher.Session, error) {
+func (h *apiHandler) confirmEmailAPI(r *http.Request, b tokenBody) (*usher.User, *usher.Session, error) {
 	return h.svc.ConfirmEmail(r.Context(), b.Token, h.client(r))
 }
 
 // resetPasswordAPI serves POST /user/api/password-reset/confirm.
-func (h *Handler) resetPasswordAPI(r *http.Request, b tokenBody) (*usher.User, *usher.Session, error) {
+func (h *apiHandler) resetPasswordAPI(r *http.Request, b tokenBody) (*usher.User, *usher.Session, error) {
 	return h.svc.ResetPasswordWithToken(r.Context(), b.Token, b.NewPassword, h.client(r))
 }
 
 // loginLinkAPI serves POST /user/api/login-link/confirm.
-func (h *Handler) loginLinkAPI(r *http.Request, b tokenBody) (*usher.User, *usher.Session, error) {
+func (h *apiHandler) loginLinkAPI(r *http.Request, b tokenBody) (*usher.User, *usher.Session, error) {
 	sess, u, err := h.svc.LoginWithLink(r.Context(), b.Token, b.Remember, h.deviceToken(r, ""), h.client(r))
 	return u, sess, err
 }
@@ -115,7 +80,7 @@ type changeUsernameBody struct {
 }
 
 // handleChangeUsernameAPI serves POST /user/api/change-username.
-func (h *Handler) handleChangeUsernameAPI(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleChangeUsernameAPI(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.requireAuth(w, r)
 	if !ok {
 		return
@@ -135,7 +100,7 @@ func (h *Handler) handleChangeUsernameAPI(w http.ResponseWriter, r *http.Request
 // handleInviteAPI serves POST /user/api/invite: a logged-in user invites
 // someone by e-mail; 403 forbidden for a user who may not
 // (Config.MayInvite).
-func (h *Handler) handleInviteAPI(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleInviteAPI(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.requireAuth(w, r)
 	if !ok {
 		return
@@ -159,7 +124,7 @@ type emailJSON struct {
 }
 
 // handleListEmails serves GET /user/api/emails.
-func (h *Handler) handleListEmails(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleListEmails(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.requireAuth(w, r)
 	if !ok {
 		return
@@ -178,7 +143,7 @@ func (h *Handler) handleListEmails(w http.ResponseWriter, r *http.Request) {
 
 // handleAddEmail serves POST /user/api/emails: add an address (a
 // confirmation link goes to it).
-func (h *Handler) handleAddEmail(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleAddEmail(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.requireAuth(w, r)
 	if !ok {
 		return

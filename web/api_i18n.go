@@ -41,7 +41,7 @@ type languageJSON struct {
 // handleI18n serves GET /user/api/i18n: what usher.js needs to draw its
 // dialogs: the messages in the request's language and the shape of the
 // forms (how users log in, whether they may sign up, the profile fields).
-func (h *Handler) handleI18n(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleI18n(w http.ResponseWriter, r *http.Request) {
 	lang := h.lang(r)
 	cfg := h.svc.Config()
 	out := i18nJSON{

@@ -8,23 +8,7 @@ import (
 	"github.com/usher-auth/usher"
 )
 
-// The second-factor routes (Anvil's anvil.users.mfa over JSON).
-
-func (h *Handler) mfaRoutes() {
-	p := h.prefix + "/api/mfa"
-	h.mux.HandleFunc("POST "+p+"/login", h.handleMFALogin)
-	h.mux.HandleFunc("POST "+p+"/totp/secret", h.handleTOTPSecret)
-	h.mux.HandleFunc("POST "+p+"/totp/validate", h.handleTOTPValidate)
-	h.mux.HandleFunc("GET "+p+"/methods", h.handleListMFAMethods)
-	h.mux.HandleFunc("POST "+p+"/methods", h.handleAddMFAMethod)
-	h.mux.HandleFunc("DELETE "+p+"/methods/{id}", h.ownItemAction(h.svc.RemoveMFAMethod))
-	h.mux.HandleFunc("POST "+p+"/available", h.handleAvailableMFA)
-	h.mux.HandleFunc("POST "+p+"/recovery-codes", h.handleRecoveryCodes)
-	h.mux.HandleFunc("POST "+p+"/reset", h.mailRequestAPI(h.svc.SendMFAResetEmail))
-	h.mux.HandleFunc("POST "+p+"/reset/confirm", h.handleMFAResetConfirm)
-	h.mfaEnrollRoutes()
-	h.webauthnRoutes()
-}
+// The second factors over JSON (Anvil's anvil.users.mfa).
 
 type mfaLoginBody struct {
 	MFAToken       string             `json:"mfa_token"`
@@ -36,7 +20,7 @@ type mfaLoginBody struct {
 
 // handleMFALogin serves POST /user/api/mfa/login: the second step of a
 // log-in that answered mfa_required, with its mfa_token.
-func (h *Handler) handleMFALogin(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleMFALogin(w http.ResponseWriter, r *http.Request) {
 	var b mfaLoginBody
 	if !h.decodeOrFail(w, r, &b) {
 		return
@@ -51,7 +35,7 @@ func (h *Handler) handleMFALogin(w http.ResponseWriter, r *http.Request) {
 
 // handleTOTPSecret serves POST /user/api/mfa/totp/secret (Anvil's
 // generate_totp_secret): {secret, otpauth_uri, qr_code, mfa_method}.
-func (h *Handler) handleTOTPSecret(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleTOTPSecret(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.requireAuth(w, r)
 	if !ok {
 		return
@@ -73,7 +57,7 @@ type mfaMethodBody struct {
 }
 
 // handleTOTPValidate serves POST /user/api/mfa/totp/validate: {valid}.
-func (h *Handler) handleTOTPValidate(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleTOTPValidate(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.requireAuth(w, r); !ok {
 		return
 	}
@@ -107,7 +91,7 @@ func toMFAMethodJSON(m *usher.MFAMethod) mfaMethodJSON {
 }
 
 // handleListMFAMethods serves GET /user/api/mfa/methods.
-func (h *Handler) handleListMFAMethods(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleListMFAMethods(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.requireAuth(w, r)
 	if !ok {
 		return
@@ -126,7 +110,7 @@ func (h *Handler) handleListMFAMethods(w http.ResponseWriter, r *http.Request) {
 
 // handleAddMFAMethod serves POST /user/api/mfa/methods (Anvil's
 // add_mfa_method): {password, mfa_method, code, name, clear_existing}.
-func (h *Handler) handleAddMFAMethod(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleAddMFAMethod(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.requireAuth(w, r)
 	if !ok {
 		return
@@ -145,7 +129,7 @@ func (h *Handler) handleAddMFAMethod(w http.ResponseWriter, r *http.Request) {
 
 // handleAvailableMFA serves POST /user/api/mfa/available (Anvil's
 // get_available_mfa_types): {email|username|login, password} → {types}.
-func (h *Handler) handleAvailableMFA(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleAvailableMFA(w http.ResponseWriter, r *http.Request) {
 	var b loginBody
 	if !h.decodeOrFail(w, r, &b) {
 		return
@@ -168,7 +152,7 @@ type mfaResetBody struct {
 
 // handleMFAResetConfirm serves POST /user/api/mfa/reset/confirm: the
 // token of an MFA-reset link and the password turn the second factors off.
-func (h *Handler) handleMFAResetConfirm(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleMFAResetConfirm(w http.ResponseWriter, r *http.Request) {
 	var b mfaResetBody
 	if !h.decodeOrFail(w, r, &b) {
 		return
@@ -182,7 +166,7 @@ func (h *Handler) handleMFAResetConfirm(w http.ResponseWriter, r *http.Request) 
 
 // handleRecoveryCodes serves POST /user/api/mfa/recovery-codes: ten new
 // codes, shown this once; the old ones stop working.
-func (h *Handler) handleRecoveryCodes(w http.ResponseWriter, r *http.Request) {
+func (h *apiHandler) handleRecoveryCodes(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.requireAuth(w, r)
 	if !ok {
 		return

@@ -13,69 +13,9 @@ import (
 // get mfa_required with "mfa_enroll": true and an mfa_token; the pages
 // keep the token in the pending-log-in cookie.
 
-func (h *Handler) mfaEnrollRoutes() {
-	p := h.prefix
-	h.mux.HandleFunc("POST "+p+"/api/mfa/enroll/secret", h.handleEnrollSecret)
-	h.mux.HandleFunc("POST "+p+"/api/mfa/enroll", h.handleEnroll)
-	h.mux.HandleFunc("GET "+p+"/mfa/enroll", h.enrollPage)
-	h.mux.HandleFunc("POST "+p+"/mfa/enroll", h.form(h.enrollSubmit))
-}
-
-type enrollBody struct {
-	MFAToken  string `json:"mfa_token"`
-	MFAMethod string `json:"mfa_method"`
-	Code      string `json:"code"`
-	Name      string `json:"name"`
-	Remember  bool   `json:"remember"`
-	Bearer    bool   `json:"bearer"`
-}
-
-// handleEnrollSecret serves POST /user/api/mfa/enroll/secret: a TOTP secret
-// for the user of a pending enrolment, as /api/mfa/totp/secret answers.
-func (h *Handler) handleEnrollSecret(w http.ResponseWriter, r *http.Request) {
-	var b enrollBody
-	if !h.decodeOrFail(w, r, &b) {
-		return
-	}
-	setup, err := h.svc.GenerateEnrollmentTOTPSecret(r.Context(), b.MFAToken)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"secret": setup.Secret, "otpauth_uri": setup.URI, "qr_code": setup.QRCode, "mfa_method": setup.Method})
-}
-
-// handleEnroll serves POST /user/api/mfa/enroll: the method and a code of
-// the new app complete the log-in; the answer is a log-in's, with the
-// user's first recovery codes ("recovery_codes"), shown this once.
-func (h *Handler) handleEnroll(w http.ResponseWriter, r *http.Request) {
-	var b enrollBody
-	if !h.decodeOrFail(w, r, &b) {
-		return
-	}
-	sess, u, err := h.svc.CompleteMFAEnrollment(r.Context(), b.MFAToken, b.MFAMethod, b.Code, b.Name, b.Remember, h.client(r))
-	if err != nil && !(errors.Is(err, usher.ErrPasswordResetRequested) && sess != nil) {
-		h.writeError(w, r, err)
-		return
-	}
-	codes, err := h.svc.NewRecoveryCodes(r.Context(), u.ID, h.client(r))
-	if err != nil {
-		h.log.Error("usher: recovery codes after enrolment", "err", err)
-	}
-	body := map[string]any{"user": toUserJSON(u), "recovery_codes": codes}
-	sj := toSessionJSON(sess)
-	if b.Bearer {
-		sj.Token = sess.Token
-	} else {
-		h.setSessionCookies(w, r, sess)
-	}
-	body["session"] = sj
-	writeJSON(w, http.StatusOK, body)
-}
-
 // enrollPage serves GET /user/mfa/enroll: set up an authenticator app to
 // finish logging in.
-func (h *Handler) enrollPage(w http.ResponseWriter, r *http.Request) {
+func (h *pageHandler) enrollPage(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
 	pending, _, ok := h.pendingMFA(r)
 	if !ok {
@@ -95,7 +35,7 @@ func (h *Handler) enrollPage(w http.ResponseWriter, r *http.Request) {
 
 // enrollSubmit serves POST /user/mfa/enroll; on success the page shows the
 // new recovery codes once, then goes on.
-func (h *Handler) enrollSubmit(w http.ResponseWriter, r *http.Request) {
+func (h *pageHandler) enrollSubmit(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
 	d.Form = r.PostForm
 	pending, remember, ok := h.pendingMFA(r)

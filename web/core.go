@@ -1,0 +1,89 @@
+package web
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/usher-auth/usher"
+	"github.com/usher-auth/usher/i18n"
+)
+
+// core is what every handler of the Handler shares: the Service, the
+// options, the catalogue and page templates, the logger, and the helpers
+// over them — cookies, sessions, CSRF, languages, client addresses and
+// the writing of errors and pages. Its methods live beside their topic:
+// cookies.go, errors.go, messages.go, middleware.go (authenticate) and
+// pages.go (rendering, CSRF, languages, flash messages).
+type core struct {
+	svc    *usher.Service
+	opts   Options
+	prefix string // the Service's Config.Prefix: where every route lives
+	log    *slog.Logger
+
+	cat   *i18n.Catalogue
+	pages *pages
+
+	httpsBase bool        // the Service's BaseURL is https: every cookie is Secure
+	warnedXFF atomic.Bool // the X-Forwarded-For warning was logged
+}
+
+// apiHandler serves the JSON API under Prefix/api/.
+type apiHandler struct{ *core }
+
+// pageHandler serves the server-rendered pages and their forms.
+type pageHandler struct{ *core }
+
+// verifyHandler serves forward auth: Prefix/api/verify, which a reverse
+// proxy asks whether to let a request through.
+type verifyHandler struct{ *core }
+
+// staticHandler serves the embedded assets, the theme's CSS and the
+// development mailbox.
+type staticHandler struct{ *core }
+
+// forwarded returns the value of a header that a trusted proxy sets
+// (X-Forwarded-Proto, X-Forwarded-Host), or "" unless
+// Options.TrustForwardedHeaders says there is such a proxy.
+func (h *core) forwarded(r *http.Request, name string) string {
+	if !h.opts.TrustForwardedHeaders {
+		return ""
+	}
+	return strings.TrimSpace(r.Header.Get(name))
+}
+
+// writeJSON writes v as the JSON body with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// client returns who is making the request, for throttling and auditing.
+func (h *core) client(r *http.Request) usher.Client {
+	return usher.Client{IP: h.clientIP(r), UserAgent: r.UserAgent()}
+}
+
+// clientIP returns the request's client address: the connection's, or the
+// one a trusted proxy put in ClientIPHeader.
+func (h *core) clientIP(r *http.Request) string {
+	if name := h.opts.ClientIPHeader; name != "" {
+		if v := r.Header.Values(name); len(v) > 0 {
+			last := v[len(v)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
