@@ -15,7 +15,7 @@ func TestConfigurationDocumented(t *testing.T) {
 	}
 	doc := string(b)
 	for _, s := range settings() {
-		for _, name := range []string{"`" + s.key + "`", "`" + s.env + "`"} {
+		for _, name := range []string{"`" + s.Key + "`", "`" + s.Env + "`"} {
 			if !strings.Contains(doc, name) {
 				t.Errorf("docs/configuration.md does not mention %s", name)
 			}
