@@ -26,40 +26,30 @@ type Config struct {
 	Database string `toml:"database" default:"usher.db" help:"SQLite file, or postgres:// address" secret:"url"`
 
 	usher.Config
+	web.Options
 
 	SMTPURL      string `toml:"smtp_url" help:"smtp://user:pass@host:587 (STARTTLS), smtps://...:465 (TLS), smtp+insecure://host:25; empty = the development mailbox" secret:"url"`
 	MailFrom     string `toml:"mail_from" default:"usher@localhost" help:"sender address of emails"`
 	MailFromName string `toml:"mail_from_name" help:"sender name of emails (default: app name + \" Accounts\")"`
 
-	AfterConfirmURL       string `toml:"after_confirm_url" help:"where to send users after confirming their address (a path on this site)"`
-	AfterResetPasswordURL string `toml:"after_reset_password_url" help:"where to send users after resetting their password (a path)"`
-	AfterLoginURL         string `toml:"after_login_url" help:"where to send users after a login link (a path)"`
-	AfterRegisterURL      string `toml:"after_register_url" help:"where to send users after registering through an invitation (a path)"`
-	DevMailbox            bool   `toml:"dev_mailbox" default:"false" help:"serve the development mailbox (no smtp_url) even when base_url is not on this machine; it shows everyone's links"`
-	AfterLogoutURL        string `toml:"after_logout_url" help:"where to send users after logging out (a path)"`
-	TemplatesDir          string `toml:"templates_dir" help:"a folder of overrides: emails/<name> and pages/<name>.html replace those templates, i18n/<lang>.json rewords messages"`
+	// DevMailbox says whether New may serve the development mailbox
+	// (web.Options' DevMailbox, which it sets).
+	DevMailbox   bool   `toml:"dev_mailbox" default:"false" help:"serve the development mailbox (no smtp_url) even when base_url is not on this machine; it shows everyone's links"`
+	TemplatesDir string `toml:"templates_dir" help:"a folder of overrides: emails/<name> and pages/<name>.html replace those templates, i18n/<lang>.json rewords messages"`
 
-	LoginOrRegister bool   `toml:"login_or_register" default:"false" help:"show the log-in and sign-up forms side by side on one page"`
-	Languages       string `toml:"languages" help:"comma-separated languages offered (empty = all: de,en,es,fa,fi,fr,it,nl,ru,sv,tr,zh)"`
-	LogoURL         string `toml:"logo_url" help:"logo shown on the pages: a path on this site or a data: URL"`
-	AccentColor     string `toml:"accent_color" help:"colour of buttons and links, #rrggbb"`
-	BackgroundColor string `toml:"background_color" help:"colour of the page background, #rrggbb"`
+	Languages string `toml:"languages" help:"comma-separated languages offered (empty = all: de,en,es,fa,fi,fr,it,nl,ru,sv,tr,zh)"`
 
 	SecretKey string `toml:"secret_key" help:"32-byte key (base64 or hex) sealing second-factor secrets; several, comma-separated, to rotate (the first seals); unset with SQLite: generated into <database>.key" secret:"true"`
 
-	PasswordHash          string        `toml:"password_hash" default:"argon2id" help:"argon2id or bcrypt"`
-	PasswordRules         string        `toml:"password_rules" default:"nist" help:"nist (length and common-password list) or flask-user (6+ chars, upper, lower, digit)"`
-	PasswordMinLength     int           `toml:"password_min_length" default:"0" help:"minimum password length (0 = the rules' default)"`
-	FlaskSecuritySalt     string        `toml:"flask_security_salt" help:"SECURITY_PASSWORD_SALT of imported Flask-Security hashes" secret:"true"`
-	ClientIPHeader        string        `toml:"client_ip_header" help:"header with the client address set by a trusted proxy (X-Forwarded-For, X-Real-IP)"`
-	TrustForwardedHeaders bool          `toml:"trust_forwarded_headers" default:"false" help:"a trusted reverse proxy sets X-Forwarded-Proto and X-Forwarded-Host: honour them (Secure cookies, the cross-origin check)"`
-	InsecureCookies       bool          `toml:"insecure_cookies" default:"false" help:"drop the Secure cookie flag (only behind plain-http development setups)"`
-	HSTS                  bool          `toml:"hsts" default:"true" help:"send Strict-Transport-Security (one year) when base_url is https"`
-	SharedRateLimits      string        `toml:"shared_rate_limits" default:"auto" help:"keep rate-limit counters in the database: auto (with PostgreSQL), yes or no"`
-	DebugAddr             string        `toml:"debug_addr" help:"if set, serve Go's pprof profiles on this address (keep it private)"`
-	LogLevel              string        `toml:"log_level" default:"info" help:"debug, info, warn or error"`
-	LogFormat             string        `toml:"log_format" default:"text" help:"text or json"`
-	ShutdownGracePeriod   time.Duration `toml:"shutdown_grace_period" default:"10s" help:"how long to wait for requests to finish on shutdown"`
+	PasswordHash        string        `toml:"password_hash" default:"argon2id" help:"argon2id or bcrypt"`
+	PasswordRules       string        `toml:"password_rules" default:"nist" help:"nist (length and common-password list) or flask-user (6+ chars, upper, lower, digit)"`
+	PasswordMinLength   int           `toml:"password_min_length" default:"0" help:"minimum password length (0 = the rules' default)"`
+	FlaskSecuritySalt   string        `toml:"flask_security_salt" help:"SECURITY_PASSWORD_SALT of imported Flask-Security hashes" secret:"true"`
+	SharedRateLimits    string        `toml:"shared_rate_limits" default:"auto" help:"keep rate-limit counters in the database: auto (with PostgreSQL), yes or no"`
+	DebugAddr           string        `toml:"debug_addr" help:"if set, serve Go's pprof profiles on this address (keep it private)"`
+	LogLevel            string        `toml:"log_level" default:"info" help:"debug, info, warn or error"`
+	LogFormat           string        `toml:"log_format" default:"text" help:"text or json"`
+	ShutdownGracePeriod time.Duration `toml:"shutdown_grace_period" default:"10s" help:"how long to wait for requests to finish on shutdown"`
 
 	Webhooks []usher.Webhook `toml:"webhooks"`
 

@@ -77,7 +77,7 @@ mail_rate_limit = 0
 		t.Fatal(err)
 	}
 	sc := cfg.Service()
-	if !sc.DisableRegistration || !sc.DisableRegisteredEmail || !sc.NoAutoLoginAfterRegister || !sc.DisableRememberMe || cfg.HSTS {
+	if !sc.DisableRegistration || !sc.DisableRegisteredEmail || !sc.NoAutoLoginAfterRegister || !sc.DisableRememberMe || !cfg.NoHSTS {
 		t.Errorf("inverted settings not applied: %+v", sc)
 	}
 	for name, v := range map[string]int64{
