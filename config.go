@@ -15,6 +15,10 @@ import (
 // accounts enabled at once, log-in by e-mail, remember-me for 30 days,
 // lock-out after 10 failures for an hour. Each default is written on its
 // field. Names follow Flask-User's USER_* settings (see docs/configuration.md).
+// A field tagged toml is also a setting of the usher binary, declared by
+// its tags (key, help, the binary's default; see app.Setting): a zero
+// number or duration means the default, -1 turns it off, and booleans are
+// named so that false is the default.
 type Config struct {
 	// AppName is shown on pages and in e-mails; "" means "Usher".
 	AppName string `toml:"app_name" default:"Usher" help:"name shown on pages and in emails"`
