@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -80,9 +79,6 @@ func (s Setting) Kind() reflect.Kind { return s.kind }
 // the setting's field of c.
 func (s Setting) Set(c *Config, text string) error {
 	v := reflect.ValueOf(c).Elem().FieldByIndex(s.index)
-	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok {
-		return u.UnmarshalText([]byte(text))
-	}
 	switch s.kind {
 	case reflect.String:
 		v.SetString(text)
@@ -120,10 +116,6 @@ func (s Setting) offValue(n int64) int64 {
 // as Go writes them, "1h0m0s"), a bool or an int. Secrets are not masked.
 func (s Setting) Value(c Config) any {
 	v := reflect.ValueOf(c).FieldByIndex(s.index)
-	if m, ok := v.Interface().(encoding.TextMarshaler); ok {
-		b, _ := m.MarshalText()
-		return string(b)
-	}
 	switch s.kind {
 	case reflect.Bool:
 		return v.Bool() != s.invert
