@@ -152,25 +152,10 @@ func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := web.Options{
-		InsecureCookies:       cfg.InsecureCookies,
-		TrustForwardedHeaders: cfg.TrustForwardedHeaders,
-		NoHSTS:                !cfg.HSTS,
-		ClientIPHeader:        cfg.ClientIPHeader,
-		Logger:                log,
-
-		AfterConfirmURL:       cfg.AfterConfirmURL,
-		AfterResetPasswordURL: cfg.AfterResetPasswordURL,
-		AfterLoginURL:         cfg.AfterLoginURL,
-		AfterRegisterURL:      cfg.AfterRegisterURL,
-		AfterLogoutURL:        cfg.AfterLogoutURL,
-
-		LoginOrRegister: cfg.LoginOrRegister,
-		Templates:       templates,
-		Catalogue:       cat,
-		LogoURL:         cfg.LogoURL,
-		AccentColor:     cfg.AccentColor,
-		BackgroundColor: cfg.BackgroundColor,
+	opts := cfg.Options
+	opts.Logger, opts.Catalogue = log, cat
+	if templates != nil {
+		opts.Templates = templates
 	}
 	// The development mailbox shows everyone's links. Besides answering
 	// only requests from this machine (web), it is served only when the

@@ -32,7 +32,7 @@ func TestEmailLifetimeInWords(t *testing.T) {
 		t.Run(tt.lang+" "+tt.want, func(t *testing.T) {
 			srv, mail, _ := server(t, filepath.Join(t.TempDir(), "u.db"), func(c *app.Config) {
 				c.EnableConfirmEmail = true
-				c.ConfirmEmailExpiration = app.Duration(tt.ttl)
+				c.ConfirmEmailExpiration = tt.ttl
 			})
 			c := browser()
 			get, _ := http.NewRequest("GET", srv.URL+"/user/register", nil)

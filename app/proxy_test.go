@@ -16,7 +16,7 @@ func TestRootRedirectSecurityHeaders(t *testing.T) {
 	for _, hsts := range []bool{true, false} {
 		srv, _, _ := server(t, filepath.Join(t.TempDir(), "u.db"), func(c *app.Config) {
 			c.BaseURL = "https://auth.example.com"
-			c.HSTS = hsts
+			c.NoHSTS = !hsts
 		})
 		res, err := browser().Get(srv.URL + "/")
 		if err != nil {

@@ -16,7 +16,9 @@ import (
 	"github.com/usher-auth/usher/i18n"
 )
 
-// Options configure a Handler. The zero value works.
+// Options configure a Handler. The zero value works. Fields tagged toml
+// are also settings of the usher binary, declared here once (see
+// app.Setting).
 type Options struct {
 	// CookieName names the session cookie; "" means "usher_session". The
 	// remember-me cookie is CookieName + "_remember".
@@ -25,20 +27,20 @@ type Options struct {
 	// are always Secure when the Service's BaseURL is https, and otherwise
 	// except for plain-http requests to localhost, so that `usher serve`
 	// works on a laptop and nowhere else without TLS.
-	InsecureCookies bool
+	InsecureCookies bool `toml:"insecure_cookies" default:"false" help:"drop the Secure cookie flag (only behind plain-http development setups)"`
 	// TrustForwardedHeaders says a trusted reverse proxy sets
 	// X-Forwarded-Proto and X-Forwarded-Host: https in the first makes
 	// cookies Secure, and the second is the host the cross-origin check
 	// compares Origin with. Without it both are ignored, since any client
 	// could send them.
-	TrustForwardedHeaders bool
+	TrustForwardedHeaders bool `toml:"trust_forwarded_headers" default:"false" help:"a trusted reverse proxy sets X-Forwarded-Proto and X-Forwarded-Host: honour them (Secure cookies, the cross-origin check)"`
 	// NoHSTS leaves out Strict-Transport-Security, which is otherwise sent
 	// with every answer when the Service's BaseURL is https.
-	NoHSTS bool
+	NoHSTS bool `toml:"hsts" invert:"true" default:"true" help:"send Strict-Transport-Security (one year) when base_url is https"`
 	// ClientIPHeader names a header set by a trusted reverse proxy that
 	// carries the client's address ("X-Forwarded-For" takes its last
 	// entry, "X-Real-IP" its value). "" means the connection's address.
-	ClientIPHeader string
+	ClientIPHeader string `toml:"client_ip_header" help:"header with the client address set by a trusted proxy (X-Forwarded-For, X-Real-IP)"`
 	// BasicRealm is the realm of WWW-Authenticate: Basic; "" means the app
 	// name.
 	BasicRealm string
@@ -46,17 +48,17 @@ type Options struct {
 	// AfterRegisterURL are where the pages of e-mailed links send the
 	// user once done (Flask-User's USER_AFTER_*_ENDPOINT); each must be a
 	// path on this site. "" means "/".
-	AfterConfirmURL       string
-	AfterResetPasswordURL string
-	AfterLoginURL         string
-	AfterRegisterURL      string
+	AfterConfirmURL       string `toml:"after_confirm_url" help:"where to send users after confirming their address (a path on this site)"`
+	AfterResetPasswordURL string `toml:"after_reset_password_url" help:"where to send users after resetting their password (a path)"`
+	AfterLoginURL         string `toml:"after_login_url" help:"where to send users after a login link (a path)"`
+	AfterRegisterURL      string `toml:"after_register_url" help:"where to send users after registering through an invitation (a path)"`
 	// AfterLogoutURL is where the log-out page sends the user; "" means
 	// "/".
-	AfterLogoutURL string
+	AfterLogoutURL string `toml:"after_logout_url" help:"where to send users after logging out (a path)"`
 	// LoginOrRegister shows Flask-User's combined page, with the log-in
 	// and the sign-up form side by side, at /user/login and
 	// /user/register.
-	LoginOrRegister bool
+	LoginOrRegister bool `toml:"login_or_register" default:"false" help:"show the log-in and sign-up forms side by side on one page"`
 	// Templates, if set, overrides page templates file by file: a file
 	// pages/<name>.html replaces the embedded one of that name (base.html,
 	// public_base.html, member_base.html, login.html, ...). See
@@ -68,11 +70,11 @@ type Options struct {
 	// LogoURL is an image shown beside the app name on every page: a path
 	// on this site or a data: URL (the pages' Content-Security-Policy
 	// allows no other host).
-	LogoURL string
+	LogoURL string `toml:"logo_url" help:"logo shown on the pages: a path on this site or a data: URL"`
 	// AccentColor and BackgroundColor are CSS colours (#rgb or #rrggbb)
 	// of buttons and links, and of the page; "" means the defaults.
-	AccentColor     string
-	BackgroundColor string
+	AccentColor     string `toml:"accent_color" help:"colour of buttons and links, #rrggbb"`
+	BackgroundColor string `toml:"background_color" help:"colour of the page background, #rrggbb"`
 	// DevMailbox, if set, is served at Prefix + "/dev/mailbox" (Prefix
 	// being the Service's Config.Prefix) to requests from this machine
 	// only: the development mailbox of package mail.

@@ -1,14 +1,15 @@
 package main
 
 import (
-	"encoding"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,76 +17,23 @@ import (
 	"github.com/usher-auth/usher/app"
 )
 
-// setting is one scalar field of app.Config with its three names.
-type setting struct {
-	key    string // TOML key: enable_registration
-	env    string // USHER_ENABLE_REGISTRATION
-	flag   string // --enable-registration
-	help   string
-	secret string // "", "true" or "url" (mask only the password)
-	index  int
-}
-
-// settings lists the scalar fields of app.Config (lists such as
+// settings lists the scalar settings of app.Config (lists such as
 // profile_fields are set in the TOML file only).
-func settings() []setting {
-	t := reflect.TypeFor[app.Config]()
-	var out []setting
-	for i := range t.NumField() {
-		f := t.Field(i)
-		key := f.Tag.Get("toml")
-		if key == "" || f.Type.Kind() == reflect.Slice {
-			continue
-		}
-		out = append(out, setting{
-			key: key, env: "USHER_" + strings.ToUpper(key), flag: strings.ReplaceAll(key, "_", "-"),
-			help: f.Tag.Get("help"), secret: f.Tag.Get("secret"), index: i,
-		})
-	}
-	return out
-}
+func settings() []app.Setting { return app.Settings() }
 
-// setValue parses text into the field of cfg that s names.
-func (s setting) setValue(cfg *app.Config, text string) error {
-	v := reflect.ValueOf(cfg).Elem().Field(s.index)
-	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok {
-		return u.UnmarshalText([]byte(text))
-	}
-	switch v.Kind() {
-	case reflect.String:
-		v.SetString(text)
-	case reflect.Bool:
-		b, err := strconv.ParseBool(text)
-		if err != nil {
-			return fmt.Errorf("%q is not true or false", text)
-		}
-		v.SetBool(b)
-	case reflect.Int:
-		n, err := strconv.Atoi(text)
-		if err != nil {
-			return fmt.Errorf("%q is not a whole number", text)
-		}
-		v.SetInt(int64(n))
-	}
-	return nil
-}
-
-// value returns the field as text, masked if secret.
-func (s setting) value(cfg app.Config) any {
-	v := reflect.ValueOf(cfg).Field(s.index)
-	switch s.secret {
+// shown returns the setting's value in cfg as `usher config` and -h show
+// it, masked if secret.
+func shown(s app.Setting, cfg app.Config) any {
+	v := s.Value(cfg)
+	switch s.Secret {
 	case "true":
-		if v.String() != "" {
+		if v != "" {
 			return "********"
 		}
 	case "url":
-		return maskURL(v.String())
+		return maskURL(v.(string))
 	}
-	if m, ok := v.Interface().(encoding.TextMarshaler); ok {
-		b, _ := m.MarshalText()
-		return string(b)
-	}
-	return v.Interface()
+	return v
 }
 
 // maskURL hides the password in a database address.
@@ -103,7 +51,7 @@ func maskURL(s string) string {
 // flagValue adapts a setting to flag.Value, writing into a pending map so
 // that flags are applied after the file and the environment.
 type flagValue struct {
-	s       setting
+	s       app.Setting
 	pending map[string]string
 	isBool  bool
 	def     string // the default, shown by -h
@@ -112,10 +60,10 @@ type flagValue struct {
 func (f *flagValue) String() string { return f.def }
 func (f *flagValue) Set(v string) error {
 	var probe app.Config
-	if err := f.s.setValue(&probe, v); err != nil {
+	if err := f.s.Set(&probe, v); err != nil {
 		return err
 	}
-	f.pending[f.s.key] = v
+	f.pending[f.s.Key] = v
 	return nil
 }
 func (f *flagValue) IsBoolFlag() bool { return f.isBool }
@@ -130,15 +78,13 @@ type configFlags struct {
 func addConfigFlags(fs *flag.FlagSet) *configFlags {
 	cf := &configFlags{pending: map[string]string{}}
 	fs.StringVar(&cf.path, "config", "", "TOML configuration file (default: $USHER_CONFIG, else ./usher.toml if it exists)")
-	t := reflect.TypeFor[app.Config]()
 	defaults := app.Defaults()
 	for _, s := range settings() {
-		isBool := t.Field(s.index).Type.Kind() == reflect.Bool
-		def := fmt.Sprint(s.value(defaults))
-		if isBool && def == "false" {
+		def := fmt.Sprint(shown(s, defaults))
+		if s.IsBool() && def == "false" {
 			def = ""
 		}
-		fs.Var(&flagValue{s: s, pending: cf.pending, isBool: isBool, def: def}, s.flag, s.help+" ("+s.env+")")
+		fs.Var(&flagValue{s: s, pending: cf.pending, isBool: s.IsBool(), def: def}, s.Flag, s.Help+" ("+s.Env+")")
 	}
 	return cf
 }
@@ -158,16 +104,16 @@ func (cf *configFlags) load(getenv func(string) string) (app.Config, error) {
 		return cfg, err
 	}
 	for _, s := range settings() {
-		if v := getenv(s.env); v != "" {
-			if err := s.setValue(&cfg, v); err != nil {
-				return cfg, fmt.Errorf("environment variable %s: %v", s.env, err)
+		if v := getenv(s.Env); v != "" {
+			if err := s.Set(&cfg, v); err != nil {
+				return cfg, fmt.Errorf("environment variable %s: %v", s.Env, err)
 			}
 		}
 	}
 	for _, s := range settings() {
-		if v, ok := cf.pending[s.key]; ok {
-			if err := s.setValue(&cfg, v); err != nil {
-				return cfg, fmt.Errorf("flag --%s: %v", s.flag, err)
+		if v, ok := cf.pending[s.Key]; ok {
+			if err := s.Set(&cfg, v); err != nil {
+				return cfg, fmt.Errorf("flag --%s: %v", s.Flag, err)
 			}
 		}
 	}
@@ -188,18 +134,78 @@ func readFile(cfg *app.Config, path string, explicit bool) error {
 	if err != nil {
 		return fmt.Errorf("reading configuration: %w", err)
 	}
-	md, err := toml.Decode(string(b), cfg)
+	var raw map[string]toml.Primitive
+	md, err := toml.Decode(string(b), &raw)
+	if err == nil {
+		err = decodeFile(md, raw, cfg)
+	}
 	if err != nil {
 		return fmt.Errorf("configuration file %s: %w", path, err)
 	}
-	if un := md.Undecoded(); len(un) > 0 {
-		keys := make([]string, len(un))
-		for i, k := range un {
-			keys[i] = k.String()
+	keys := slices.Sorted(maps.Keys(raw)) // what decodeFile left: unknown
+	for _, k := range md.Undecoded() {
+		if !slices.Contains(keys, k.String()) {
+			keys = append(keys, k.String())
 		}
+	}
+	if len(keys) > 0 {
 		return fmt.Errorf("configuration file %s: unknown setting(s) %s", path, strings.Join(keys, ", "))
 	}
 	return nil
+}
+
+// decodeFile sets the settings and lists that raw, a decoded TOML file,
+// holds, deleting their keys from raw: the keys it leaves are unknown.
+func decodeFile(md toml.MetaData, raw map[string]toml.Primitive, cfg *app.Config) error {
+	for key, list := range map[string]any{"profile_fields": &cfg.ProfileFields, "webhooks": &cfg.Webhooks} {
+		if p, ok := raw[key]; ok {
+			if err := md.PrimitiveDecode(p, list); err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+			delete(raw, key)
+		}
+	}
+	for _, s := range settings() {
+		p, ok := raw[s.Key]
+		if !ok {
+			continue
+		}
+		var v any
+		if err := md.PrimitiveDecode(p, &v); err != nil {
+			return fmt.Errorf("%s: %w", s.Key, err)
+		}
+		text, err := settingText(s, v)
+		if err == nil {
+			err = s.Set(cfg, text)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.Key, err)
+		}
+		delete(raw, s.Key)
+	}
+	return nil
+}
+
+// settingText returns a TOML value as the text Setting.Set parses, or an
+// error when its type does not fit the setting (a duration is text).
+func settingText(s app.Setting, v any) (string, error) {
+	switch v := v.(type) {
+	case bool:
+		if s.Kind() == reflect.Bool {
+			return strconv.FormatBool(v), nil
+		}
+	case int64:
+		if s.Kind() == reflect.Int {
+			return strconv.FormatInt(v, 10), nil
+		}
+	case string:
+		if s.Kind() == reflect.String || s.Kind() == reflect.Int64 {
+			return v, nil
+		}
+	}
+	want := map[reflect.Kind]string{reflect.Bool: "true or false", reflect.Int: "a whole number",
+		reflect.Int64: `a duration in quotes such as "90s"`, reflect.String: "text in quotes"}
+	return "", fmt.Errorf("%v is not %s", v, want[s.Kind()])
 }
 
 // printConfig writes the effective configuration as TOML, secrets masked:
@@ -208,12 +214,11 @@ func readFile(cfg *app.Config, path string, explicit bool) error {
 func printConfig(w io.Writer, cfg app.Config) {
 	cfg.BaseURL = cfg.Service().BaseURL
 	for _, s := range settings() {
-		v := s.value(cfg)
-		switch v := v.(type) {
+		switch v := shown(s, cfg).(type) {
 		case string:
-			fmt.Fprintf(w, "%s = %q\n", s.key, v)
+			fmt.Fprintf(w, "%s = %q\n", s.Key, v)
 		default:
-			fmt.Fprintf(w, "%s = %v\n", s.key, v)
+			fmt.Fprintf(w, "%s = %v\n", s.Key, v)
 		}
 	}
 	if len(cfg.ProfileFields) > 0 {
