@@ -50,7 +50,7 @@ func FuzzConfigEnv(f *testing.F) {
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, which uint8, value string) {
 		s := ss[int(which)%len(ss)]
-		env := map[string]string{s.env: value, "USHER_CONFIG": filepath.Join(dir, "none.toml")}
+		env := map[string]string{s.Env: value, "USHER_CONFIG": filepath.Join(dir, "none.toml")}
 		cf := &configFlags{pending: map[string]string{}}
 		cfg, err := cf.load(func(k string) string {
 			if k == "USHER_CONFIG" {
@@ -59,8 +59,8 @@ func FuzzConfigEnv(f *testing.F) {
 			return env[k]
 		})
 		if err != nil {
-			if strings.HasPrefix(err.Error(), "environment variable") && !strings.Contains(err.Error(), s.env) {
-				t.Fatalf("%s=%q: error %q does not name the variable", s.env, value, err)
+			if strings.HasPrefix(err.Error(), "environment variable") && !strings.Contains(err.Error(), s.Env) {
+				t.Fatalf("%s=%q: error %q does not name the variable", s.Env, value, err)
 			}
 			return
 		}
