@@ -35,7 +35,9 @@ var fuzzRoutes = []string{
 // whatever is sent.
 var bodilessRoutes = map[string]bool{
 	"POST /user/api/logout": true, "POST /user/api/mfa/webauthn/register/begin": true,
-	"POST /user/api/passkey/login/begin": true,
+	"POST /user/api/passkey/login/begin": true, "POST /user/api/mfa/webauthn/login/begin": true,
+	"POST /user/api/mfa/totp/secret": true, "POST /user/api/mfa/recovery-codes": true,
+	"POST /user/api/emails/x/primary": true,
 }
 
 // fuzzRig is a handler with two-factor authentication on, over SQLite,
