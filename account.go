@@ -5,11 +5,6 @@ import (
 	"time"
 )
 
-// Events of account changes.
-const (
-	EventInvited = "invited"
-)
-
 // ChangeUsername sets a new username for the user of sess (Flask-User's
 // change username). The password is required and a wrong one counts
 // towards the lock-out. The user is told by e-mail unless

@@ -8,14 +8,8 @@ import (
 	"time"
 )
 
-// Events of second factors.
+// Durations and counts of second factors.
 const (
-	EventMFAAdded              = "mfa_added"
-	EventMFARemoved            = "mfa_removed"
-	EventRecoveryCodes         = "recovery_codes_generated"
-	EventRecoveryCodeUsed      = "recovery_code_used"
-	tokenMFAPending            = "mfa_pending"
-	tokenMFADevice             = "mfa_device"
 	mfaPendingTTL              = 10 * time.Minute
 	recoveryCodeCount          = 10
 	defaultMFARememberDuration = 30 * 24 * time.Hour
@@ -402,10 +396,6 @@ func (s *Service) ResealSecrets(ctx context.Context) (int, error) {
 		return s.sealer.Seal(plain)
 	})
 }
-
-// EventMFAReset is recorded when a user removes their second factors
-// through an e-mailed reset link.
-const EventMFAReset = "mfa_reset"
 
 // SendMFAResetEmail e-mails a link that turns two-factor authentication
 // off for a user who lost their second factors (Anvil's
