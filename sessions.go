@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"maps"
-	"slices"
-	"strings"
 	"time"
 )
 
@@ -193,25 +191,4 @@ func (s *Service) pendingTouches() map[string]time.Time {
 	s.touchMu.Lock()
 	defer s.touchMu.Unlock()
 	return maps.Clone(s.touched)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "")
-}
-
-// sortedUnique sorts names and drops repeats.
-func sortedUnique(names []string) []string {
-	m := map[string]bool{}
-	var out []string
-	for _, n := range names {
-		if !m[n] {
-			m[n] = true
-			out = append(out, n)
-		}
-	}
-	slices.Sort(out)
-	return out
 }
