@@ -7,6 +7,72 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
+)
+
+// Event is an entry in the audit trail of security events. Its Type is one
+// of the Event... constants, which this file is the one place for.
+type Event struct {
+	ID        int64
+	UserID    string // "" when no account matched
+	Type      string // one of the Event... constants
+	IP        string
+	UserAgent string
+	Detail    string
+	At        time.Time
+}
+
+// Audit event types.
+const (
+	EventSignup          = "signup"
+	EventLogin           = "login"
+	EventLoginFailed     = "login_failed"
+	EventLockout         = "lockout"
+	EventLogout          = "logout"
+	EventPasswordChanged = "password_changed"
+	EventUsernameChanged = "username_changed"
+	EventEnabled         = "enabled"
+	EventDisabled        = "disabled"
+	EventUnlocked        = "unlocked"
+	EventRoleAdded       = "role_added"
+	EventRoleRemoved     = "role_removed"
+	EventSessionRevoked  = "session_revoked"
+	EventForceLogin      = "force_login"
+	EventResetRequired   = "password_reset_required"
+	EventDeleted         = "deleted"
+	EventProfileUpdated  = "profile_updated"
+	EventLocaleChanged   = "locale_changed"
+)
+
+// Events of account changes.
+const (
+	EventInvited = "invited"
+)
+
+// Events of the e-mail flows (Flask-User's signals).
+const (
+	EventConfirmedEmail = "confirmed_email"
+	EventForgotPassword = "forgot_password"
+	EventResetPassword  = "reset_password"
+	EventLoginLink      = "login_link"
+)
+
+// Events of the address book.
+const (
+	EventEmailAdded          = "email_added"
+	EventEmailRemoved        = "email_removed"
+	EventPrimaryEmailChanged = "primary_email_changed"
+)
+
+// Events of second factors.
+const (
+	EventMFAAdded         = "mfa_added"
+	EventMFARemoved       = "mfa_removed"
+	EventRecoveryCodes    = "recovery_codes_generated"
+	EventRecoveryCodeUsed = "recovery_code_used"
+	// EventMFAReset is recorded when a user removes their second factors
+	// through an e-mailed reset link.
+	EventMFAReset = "mfa_reset"
 )
 
 // Webhook is an HTTP endpoint told about events (Flask-User's signals, for

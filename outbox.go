@@ -7,6 +7,32 @@ import (
 	"time"
 )
 
+// Message is an item of the outbox: something to deliver, written in the
+// same transaction as the change that causes it and delivered by the
+// Service's outbox worker, with retries, so that nothing is lost when a
+// process dies or the server it goes to is down.
+//
+// Kind says what it is and how it is delivered: an e-mail, through the
+// Mailer, has the kind of its template (one of the Mail... constants) and
+// Vars the template's variables (link, email, username, app_name, ...);
+// "webhook" is an event for a webhook, through the WebhookSender, To
+// being its URL; "mail_request" is a recorded "send me a link" ask, which
+// the worker answers itself. Vars are cleared once the item is delivered:
+// a link must not outlive its purpose in the database.
+type Message struct {
+	ID     int64
+	Kind   string
+	To     string
+	Locale string // the recipient's language ("" = the default)
+	Vars   map[string]string
+
+	CreatedAt     time.Time
+	NextAttemptAt time.Time // when the worker may try (again)
+	Attempts      int
+	LastError     string
+	SentAt        time.Time // zero until sent
+}
+
 // Kinds of outbox items besides e-mails (whose kinds are the Mail...
 // constants, one per template).
 const (

@@ -2,9 +2,6 @@ package usher
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -357,21 +354,6 @@ func (s *Service) verifyPassword(ctx context.Context, u *User, pw string) (ok, r
 		return false, false, nil
 	}
 	return ok, rehash, nil
-}
-
-// newToken returns a 256-bit random token (base64url) and its SHA-256.
-func newToken() (string, []byte) {
-	var b [32]byte
-	rand.Read(b[:])
-	tok := base64.RawURLEncoding.EncodeToString(b[:])
-	h := sha256.Sum256([]byte(tok))
-	return tok, h[:]
-}
-
-// hashToken returns the SHA-256 of a token, as stored.
-func hashToken(tok string) []byte {
-	h := sha256.Sum256([]byte(tok))
-	return h[:]
 }
 
 // Client describes who is making a request, for throttling and the audit

@@ -3,13 +3,38 @@ package usher
 import (
 	"context"
 	"crypto/sha256"
-	"slices"
-	"strings"
 	"time"
 )
 
-// tokenLen is the length of a session token: 32 bytes in unpadded base64url.
-const tokenLen = 43
+// Session is a log-in. The token that proves it is 256 random bits given to
+// the client once; the Store keeps only its SHA-256 (TokenHash), so a copy
+// of the database cannot be used to log in.
+type Session struct {
+	ID        string // public handle for listing and revoking; not a secret
+	UserID    string
+	TokenHash []byte
+	// Token is set only on the Session returned by a log-in; it is never
+	// stored.
+	Token string
+
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	// ExpiresAt is the absolute end: RememberDuration after log-in for a
+	// remembered session, SessionLifetime otherwise.
+	ExpiresAt time.Time
+	// Remember marks a remember-me session (persistent cookie, no idle
+	// timeout). Other sessions also end after IdleTimeout without use.
+	Remember  bool
+	IP        string
+	UserAgent string
+	// MustChangePassword marks a session that may only set a new password
+	// (an administrator required it, see ErrPasswordResetRequested).
+	MustChangePassword bool
+	// DeviceToken is set only on the Session of a log-in that asked to
+	// remember the device for the second factor: the client keeps it and
+	// sends it with later log-ins. It is never stored.
+	DeviceToken string
+}
 
 // Authenticate returns the session a token proves and its user: the check
 // on every authenticated request (cookie or Authorization: Bearer). It
@@ -158,25 +183,4 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, userID, keepID string
 	}
 	s.event(ctx, s.store, userID, EventSessionRevoked, c, "others")
 	return n, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "")
-}
-
-// sortedUnique sorts names and drops repeats.
-func sortedUnique(names []string) []string {
-	m := map[string]bool{}
-	var out []string
-	for _, n := range names {
-		if !m[n] {
-			m[n] = true
-			out = append(out, n)
-		}
-	}
-	slices.Sort(out)
-	return out
 }

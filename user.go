@@ -68,36 +68,3 @@ type ProfileField struct {
 	MaxLength int    `toml:"max_length" json:"max_length"` // 0 means 200
 	Pattern   string `toml:"pattern" json:"pattern"`       // optional regular expression the whole value must match
 }
-
-// Event is an entry in the audit trail of security events.
-type Event struct {
-	ID        int64
-	UserID    string // "" when no account matched
-	Type      string // one of the Event... constants
-	IP        string
-	UserAgent string
-	Detail    string
-	At        time.Time
-}
-
-// Audit event types.
-const (
-	EventSignup          = "signup"
-	EventLogin           = "login"
-	EventLoginFailed     = "login_failed"
-	EventLockout         = "lockout"
-	EventLogout          = "logout"
-	EventPasswordChanged = "password_changed"
-	EventUsernameChanged = "username_changed"
-	EventEnabled         = "enabled"
-	EventDisabled        = "disabled"
-	EventUnlocked        = "unlocked"
-	EventRoleAdded       = "role_added"
-	EventRoleRemoved     = "role_removed"
-	EventSessionRevoked  = "session_revoked"
-	EventForceLogin      = "force_login"
-	EventResetRequired   = "password_reset_required"
-	EventDeleted         = "deleted"
-	EventProfileUpdated  = "profile_updated"
-	EventLocaleChanged   = "locale_changed"
-)

@@ -118,7 +118,6 @@ type WebAuthnKeyUse struct {
 }
 
 const (
-	tokenWebAuthn = "webauthn"
 	// webauthnTTL is how long a ceremony may take, from Begin to Finish.
 	webauthnTTL = 5 * time.Minute
 	// keyUseBits is the width of the use count in a key's LastStep.

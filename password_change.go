@@ -1,9 +1,6 @@
 package usher
 
-import (
-	"context"
-	"crypto/subtle"
-)
+import "context"
 
 // ChangePassword sets a new password for the user of sess (Anvil's
 // reset_password(old, new)). The old password is required, except in a
@@ -114,11 +111,6 @@ func (s *Service) setPasswordHash(ctx context.Context, st Store, userID, hash st
 	return st.UpdateUser(ctx, userID, UserUpdate{
 		PasswordHash: &hash, PasswordChangedAt: &now, PasswordResetRequired: &no, ClearFailures: true,
 	})
-}
-
-// equalStrings compares two strings in constant time.
-func equalStrings(a, b string) bool {
-	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
 // notifyPasswordChanged enqueues the "your password was changed" e-mail,

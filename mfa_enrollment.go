@@ -10,9 +10,6 @@ import (
 // first factor was right gets, instead of a session, a pending enrolment
 // that only setting up an authenticator app completes.
 
-// tokenMFAEnroll is the kind of a pending enrolment's token.
-const tokenMFAEnroll = "mfa_enroll"
-
 // pendingEnrollment records a pending enrolment for u and returns the
 // *MFARequiredError that carries it.
 func (s *Service) pendingEnrollment(ctx context.Context, st TokenStore, u *User) error {

@@ -5,12 +5,18 @@ import (
 	"time"
 )
 
-// Events of the address book.
-const (
-	EventEmailAdded          = "email_added"
-	EventEmailRemoved        = "email_removed"
-	EventPrimaryEmailChanged = "primary_email_changed"
-)
+// UserEmail is one of a user's e-mail addresses (Flask-User's
+// USER_ENABLE_MULTIPLE_EMAILS). Every user has one primary address — the
+// same as User.Email — and may add others, which count for log-in once
+// confirmed.
+type UserEmail struct {
+	ID          string
+	UserID      string
+	Email       string
+	Primary     bool
+	ConfirmedAt time.Time // zero until confirmed
+	CreatedAt   time.Time
+}
 
 // MsgEmailUnconfirmed is the message ID for making an unconfirmed address
 // the primary one.

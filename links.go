@@ -6,14 +6,6 @@ import (
 	"time"
 )
 
-// Events of the e-mail flows (Flask-User's signals).
-const (
-	EventConfirmedEmail = "confirmed_email"
-	EventForgotPassword = "forgot_password"
-	EventResetPassword  = "reset_password"
-	EventLoginLink      = "login_link"
-)
-
 // newLinkToken stores a one-time token of kind for u in st and returns the
 // link that carries it, s.link(path + "/" + token); path is one of the
 // Path constants.
