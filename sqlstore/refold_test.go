@@ -2,11 +2,11 @@ package sqlstore
 
 import (
 	"errors"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/pressly/goose/v3"
 	"github.com/usher-auth/usher"
 )
 
@@ -19,132 +19,114 @@ func legacyFold(s string) string { return strings.ToLower(strings.TrimSpace(s)) 
 // colliding accounts are left as they were and reported, not merged; once
 // an administrator removes one of them, Refold re-keys the other.
 func TestRefoldMigration(t *testing.T) {
-	addresses := map[string]func(t *testing.T) string{
-		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "usher.db") },
-		"postgres": func(t *testing.T) string { return newPostgresSchema(t) },
-	}
-	for name, addr := range addresses {
-		t.Run(name, func(t *testing.T) {
-			s, err := OpenWithOptions(ctx, addr(t), Options{SkipMigrate: true})
-			if err != nil {
-				t.Fatal(err)
+	forEachDatabaseAt(t, 5, func(t *testing.T, s *Store, _ *goose.Provider) {
+		insert := func(id, email, username string) {
+			t.Helper()
+			var name, nameKey any
+			if username != "" {
+				name, nameKey = username, legacyFold(username)
 			}
-			defer s.Close()
-			p, err := s.provider(ctx)
-			if err != nil {
-				t.Fatal(err)
+			if _, err := s.w.ExecContext(ctx, s.d.rebind(insertUserV2), id, email, legacyFold(email),
+				name, nameKey, "", true, nil, nil, nil, nil, 0, nil, false, nil); err != nil {
+				t.Fatalf("inserting user %s at version 5: %v", id, err)
 			}
-			if _, err := p.UpTo(ctx, 5); err != nil {
-				t.Fatalf("migrating to version 5: %v", err)
-			}
-			insert := func(id, email, username string) {
-				t.Helper()
-				var name, nameKey any
-				if username != "" {
-					name, nameKey = username, legacyFold(username)
-				}
-				if _, err := s.w.ExecContext(ctx, s.d.rebind(insertUserV2), id, email, legacyFold(email),
-					name, nameKey, "", true, nil, nil, nil, nil, 0, nil, false, nil); err != nil {
-					t.Fatalf("inserting user %s at version 5: %v", id, err)
-				}
-				if _, err := s.w.ExecContext(ctx, s.d.rebind(`INSERT INTO user_emails (id, user_id, email, email_key, is_primary)
-					VALUES (?, ?, ?, ?, ?)`), "e"+id, id, email, legacyFold(email), true); err != nil {
-					t.Fatalf("inserting the primary address of %s: %v", id, err)
-				}
-			}
-			const (
-				nfc = "alic\u00e9@example.com"
-				nfd = "alice\u0301@example.com"
-			)
-			insert("u1", nfc, "")
-			insert("u2", nfd, "")                                       // collides with u1
-			insert("u3", "Kate@B\u00fccher.example", "kate")            // IDN domain: re-keyed
-			insert("u4", "\u00c0LICE@example.com", "")                  // non-ASCII case is kept now
-			insert("u5", "eve@example.com", "\uff4b\uff41\uff54\uff45") // fullwidth "kate": collides with u3's username
 			if _, err := s.w.ExecContext(ctx, s.d.rebind(`INSERT INTO user_emails (id, user_id, email, email_key, is_primary)
+					VALUES (?, ?, ?, ?, ?)`), "e"+id, id, email, legacyFold(email), true); err != nil {
+				t.Fatalf("inserting the primary address of %s: %v", id, err)
+			}
+		}
+		const (
+			nfc = "alic\u00e9@example.com"
+			nfd = "alice\u0301@example.com"
+		)
+		insert("u1", nfc, "")
+		insert("u2", nfd, "")                                       // collides with u1
+		insert("u3", "Kate@B\u00fccher.example", "kate")            // IDN domain: re-keyed
+		insert("u4", "\u00c0LICE@example.com", "")                  // non-ASCII case is kept now
+		insert("u5", "eve@example.com", "\uff4b\uff41\uff54\uff45") // fullwidth "kate": collides with u3's username
+		if _, err := s.w.ExecContext(ctx, s.d.rebind(`INSERT INTO user_emails (id, user_id, email, email_key, is_primary)
 				VALUES (?, ?, ?, ?, ?)`), "x3", "u3", "Second@XN--BCHER-KVA.example", legacyFold("Second@XN--BCHER-KVA.example"), false); err != nil {
+			t.Fatal(err)
+		}
+
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+		want := []KeyCollision{
+			{"email", usher.FoldEmail(nfc), "u1", nfc},
+			{"email", usher.FoldEmail(nfc), "u2", nfd},
+			{"username", "kate", "u3", "kate"},
+			{"username", "kate", "u5", "\uff4b\uff41\uff54\uff45"},
+		}
+		got, err := s.KeyCollisions(ctx)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("KeyCollisions after migrating = %+q, %v;\nwant %+q", got, err, want)
+		}
+		// Nothing merged: both accounts of each collision are there as
+		// they were. The one whose key already was the folded form
+		// keeps answering to it; the other is reachable by its ID
+		// until an administrator resolves the collision.
+		for _, c := range []struct{ id, email string }{{"u1", nfc}, {"u2", nfd}} {
+			if u, err := s.UserByID(ctx, c.id); err != nil || u.Email != c.email {
+				t.Errorf("UserByID(%s) = %v, %v; want the address %+q", c.id, u, err, c.email)
+			}
+		}
+		for _, ref := range []string{nfc, nfd} {
+			if u, err := s.UserByEmail(ctx, ref); err != nil || u.ID != "u1" {
+				t.Errorf("UserByEmail(%+q) = %v, %v; want u1", ref, u, err)
+			}
+		}
+		if u, err := s.UserByUsername(ctx, "KATE"); err != nil || u.ID != "u3" {
+			t.Errorf("UserByUsername(KATE) = %v, %v; want u3", u, err)
+		}
+		// Re-keyed: the IDN domain in either form, the secondary
+		// address, and the address with non-ASCII capitals.
+		for _, c := range []struct{ ref, id string }{
+			{"kate@xn--bcher-kva.example", "u3"}, {"KATE@B\u00dcCHER.EXAMPLE", "u3"},
+			{"\u00c0LICE@EXAMPLE.COM", "u4"}, {"\u00c0lice@example.com", "u4"},
+		} {
+			if u, err := s.UserByEmail(ctx, c.ref); err != nil || u.ID != c.id {
+				t.Errorf("UserByEmail(%+q) = %v, %v; want %s", c.ref, u, err, c.id)
+			}
+		}
+		if _, err := s.UserByEmail(ctx, "\u00e0lice@example.com"); !errors.Is(err, usher.ErrNotFound) {
+			t.Errorf("UserByEmail(àlice@) = %v; want ErrNotFound (only ASCII letters fold)", err)
+		}
+		if e, err := s.UserEmailByAddress(ctx, "second@b\u00fccher.example"); err != nil || e.ID != "x3" {
+			t.Errorf("UserEmailByAddress(the secondary) = %v, %v; want x3", e, err)
+		}
+		if list, err := s.ListUserEmails(ctx, "u3"); err != nil || len(list) != 2 || list[0].Email != "Kate@B\u00fccher.example" {
+			t.Errorf("u3's addresses = %v, %v; stored addresses do not change", list, err)
+		}
+
+		// Migrating again changes nothing and keeps the report.
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatalf("Migrate again: %v", err)
+		}
+		if got, err := s.KeyCollisions(ctx); err != nil || !slices.Equal(got, want) {
+			t.Errorf("KeyCollisions after migrating again = %+q, %v", got, err)
+		}
+
+		// The administrator removes one account of each collision;
+		// the next re-fold re-keys the others and reports nothing.
+		for _, id := range []string{"u1", "u5"} {
+			if err := s.DeleteUser(ctx, id); err != nil {
 				t.Fatal(err)
 			}
-
-			if err := s.Migrate(ctx); err != nil {
-				t.Fatalf("Migrate: %v", err)
-			}
-			want := []KeyCollision{
-				{"email", usher.FoldEmail(nfc), "u1", nfc},
-				{"email", usher.FoldEmail(nfc), "u2", nfd},
-				{"username", "kate", "u3", "kate"},
-				{"username", "kate", "u5", "\uff4b\uff41\uff54\uff45"},
-			}
-			got, err := s.KeyCollisions(ctx)
-			if err != nil || !slices.Equal(got, want) {
-				t.Errorf("KeyCollisions after migrating = %+q, %v;\nwant %+q", got, err, want)
-			}
-			// Nothing merged: both accounts of each collision are there as
-			// they were. The one whose key already was the folded form
-			// keeps answering to it; the other is reachable by its ID
-			// until an administrator resolves the collision.
-			for _, c := range []struct{ id, email string }{{"u1", nfc}, {"u2", nfd}} {
-				if u, err := s.UserByID(ctx, c.id); err != nil || u.Email != c.email {
-					t.Errorf("UserByID(%s) = %v, %v; want the address %+q", c.id, u, err, c.email)
-				}
-			}
-			for _, ref := range []string{nfc, nfd} {
-				if u, err := s.UserByEmail(ctx, ref); err != nil || u.ID != "u1" {
-					t.Errorf("UserByEmail(%+q) = %v, %v; want u1", ref, u, err)
-				}
-			}
-			if u, err := s.UserByUsername(ctx, "KATE"); err != nil || u.ID != "u3" {
-				t.Errorf("UserByUsername(KATE) = %v, %v; want u3", u, err)
-			}
-			// Re-keyed: the IDN domain in either form, the secondary
-			// address, and the address with non-ASCII capitals.
-			for _, c := range []struct{ ref, id string }{
-				{"kate@xn--bcher-kva.example", "u3"}, {"KATE@B\u00dcCHER.EXAMPLE", "u3"},
-				{"\u00c0LICE@EXAMPLE.COM", "u4"}, {"\u00c0lice@example.com", "u4"},
-			} {
-				if u, err := s.UserByEmail(ctx, c.ref); err != nil || u.ID != c.id {
-					t.Errorf("UserByEmail(%+q) = %v, %v; want %s", c.ref, u, err, c.id)
-				}
-			}
-			if _, err := s.UserByEmail(ctx, "\u00e0lice@example.com"); !errors.Is(err, usher.ErrNotFound) {
-				t.Errorf("UserByEmail(àlice@) = %v; want ErrNotFound (only ASCII letters fold)", err)
-			}
-			if e, err := s.UserEmailByAddress(ctx, "second@b\u00fccher.example"); err != nil || e.ID != "x3" {
-				t.Errorf("UserEmailByAddress(the secondary) = %v, %v; want x3", e, err)
-			}
-			if list, err := s.ListUserEmails(ctx, "u3"); err != nil || len(list) != 2 || list[0].Email != "Kate@B\u00fccher.example" {
-				t.Errorf("u3's addresses = %v, %v; stored addresses do not change", list, err)
-			}
-
-			// Migrating again changes nothing and keeps the report.
-			if err := s.Migrate(ctx); err != nil {
-				t.Fatalf("Migrate again: %v", err)
-			}
-			if got, err := s.KeyCollisions(ctx); err != nil || !slices.Equal(got, want) {
-				t.Errorf("KeyCollisions after migrating again = %+q, %v", got, err)
-			}
-
-			// The administrator removes one account of each collision;
-			// the next re-fold re-keys the others and reports nothing.
-			for _, id := range []string{"u1", "u5"} {
-				if err := s.DeleteUser(ctx, id); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if got, err := s.Refold(ctx); err != nil || len(got) != 0 {
-				t.Errorf("Refold after resolving = %+q, %v; want none", got, err)
-			}
-			if got, err := s.KeyCollisions(ctx); err != nil || len(got) != 0 {
-				t.Errorf("KeyCollisions after resolving = %+q, %v; want none", got, err)
-			}
-			if u, err := s.UserByEmail(ctx, nfc); err != nil || u.ID != "u2" {
-				t.Errorf("UserByEmail(NFC) after resolving = %v, %v; want u2", u, err)
-			}
-			if u, err := s.UserByUsername(ctx, "\uff2b\uff21\uff34\uff25"); err != nil || u.ID != "u3" {
-				t.Errorf("UserByUsername(fullwidth KATE) after resolving = %v, %v; want u3", u, err)
-			}
-		})
-	}
+		}
+		if got, err := s.Refold(ctx); err != nil || len(got) != 0 {
+			t.Errorf("Refold after resolving = %+q, %v; want none", got, err)
+		}
+		if got, err := s.KeyCollisions(ctx); err != nil || len(got) != 0 {
+			t.Errorf("KeyCollisions after resolving = %+q, %v; want none", got, err)
+		}
+		if u, err := s.UserByEmail(ctx, nfc); err != nil || u.ID != "u2" {
+			t.Errorf("UserByEmail(NFC) after resolving = %v, %v; want u2", u, err)
+		}
+		if u, err := s.UserByUsername(ctx, "\uff2b\uff21\uff34\uff25"); err != nil || u.ID != "u3" {
+			t.Errorf("UserByUsername(fullwidth KATE) after resolving = %v, %v; want u3", u, err)
+		}
+	})
 }
 
 // TestResolveKeys: a row whose new key another row holds, or would take,
