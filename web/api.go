@@ -147,7 +147,7 @@ func (h *apiHandler) handleSignup(w http.ResponseWriter, r *http.Request) {
 	}
 	u, sess, err := h.svc.SignupWithEmail(r.Context(), usher.Signup{
 		Email: b.Email, Username: b.Username, Password: b.Password, Profile: b.Profile, Remember: b.Remember,
-		InvitationToken: b.InvitationToken,
+		InvitationToken: b.InvitationToken, Locale: h.lang(r),
 	}, h.client(r))
 	if err != nil {
 		h.writeError(w, r, err)
