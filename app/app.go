@@ -65,7 +65,9 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, o sqlstore.Options)
 		return nil, err
 	}
 	warnKeyCollisions(ctx, st, log)
-	a, err := New(cfg, st, log)
+	// A command that must not change the database must not leave a new
+	// key file beside it either.
+	a, err := build(cfg, st, log, !o.RequireSchema)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -105,6 +107,12 @@ func checkBaseURL(cfg Config) error {
 // New builds an App over an open store. It returns ErrNoBaseURL when
 // cfg.BaseURL is empty.
 func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
+	return build(cfg, st, log, true)
+}
+
+// build is New; createKey says whether a SQLite database without
+// secret_key may get a new <database>.key (see openSealer).
+func build(cfg Config, st *sqlstore.Store, log *slog.Logger, createKey bool) (*App, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -138,7 +146,7 @@ func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 	}
 	deps := usher.Deps{Store: st, Passwords: hasher, Policy: policy, Mailer: mailer, Logger: log, Webhooks: cfg.Webhooks,
 		WebhookSender: webhook.Sender{}, ValidateSignup: cfg.ValidateSignup, OnEvent: cfg.OnEvent}
-	sealer, err := openSealer(cfg, st, log)
+	sealer, err := openSealer(cfg, st, log, createKey)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +183,10 @@ func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 // <database>.key, created with a new key on first start (mode 0600). With
 // PostgreSQL and no key, several instances could not agree on one, so
 // second factors stay off (nil) and a warning says why.
-func openSealer(cfg Config, st *sqlstore.Store, log *slog.Logger) (*mfa.Sealer, error) {
+//
+// Without createKey (commands that only read or edit accounts) a missing
+// key file is not created: second factors are off for that command.
+func openSealer(cfg Config, st *sqlstore.Store, log *slog.Logger, createKey bool) (*mfa.Sealer, error) {
 	var keys [][]byte
 	if cfg.SecretKey != "" {
 		for _, k := range strings.Split(cfg.SecretKey, ",") {
@@ -196,6 +207,9 @@ func openSealer(cfg Config, st *sqlstore.Store, log *slog.Logger) (*mfa.Sealer, 
 		path = path[:i] + ".key"
 	}
 	b, err := os.ReadFile(path) // #nosec G304 -- beside the database file the operator configured
+	if errors.Is(err, os.ErrNotExist) && !createKey {
+		return nil, nil
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		key := mfa.NewKey()
 		enc := base64.StdEncoding.EncodeToString(key) + "\n"

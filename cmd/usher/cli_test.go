@@ -201,3 +201,24 @@ func TestInvalidInputIsASentence(t *testing.T) {
 		t.Errorf("bad address: exit %d, %q", code, errs)
 	}
 }
+
+// TestReadOnlyCommandsWriteNoKey: the commands that only read or edit
+// accounts leave no new usher.db.key beside a database that has none (a
+// key written then would not be the one serve uses, if the operator keeps
+// it elsewhere); serve and migrate are the ones that create it.
+func TestReadOnlyCommandsWriteNoKey(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "usher.db")
+	env := map[string]string{"USHER_DATABASE": db}
+	if code, _, errs := cli(t, env, "", "migrate"); code != 0 {
+		t.Fatal(errs)
+	}
+	os.Remove(db + ".key")
+	for _, args := range [][]string{{"user", "list"}, {"user", "add", "ann@example.com", "--no-password"}, {"user", "show", "ann@example.com"}} {
+		if code, _, errs := cli(t, env, "", args...); code != 0 {
+			t.Fatalf("%v: exit %d, %s", args, code, errs)
+		}
+		if _, err := os.Stat(db + ".key"); err == nil {
+			t.Fatalf("%v wrote %s.key", args, db)
+		}
+	}
+}
