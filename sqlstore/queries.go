@@ -84,7 +84,7 @@ const userCols = `u.id, u.email, u.username, u.locale, u.password_hash, u.enable
 	(SELECT string_agg(r.role, {SEP}) FROM user_roles r WHERE r.user_id = u.id)`
 
 // tokenCols selects a token in the order scanToken reads them.
-const tokenCols = `hash, kind, user_id, email, created_at, expires_at, used_at` // #nosec G101 -- column names, not a credential
+const tokenCols = `hash, kind, user_id, email, created_at, expires_at, used_at, data` // #nosec G101 -- column names, not a credential
 
 // messageCols selects an outbox message in the order scanMessage reads
 // them.
@@ -172,7 +172,7 @@ var queries = [numQueries]string{ // #nosec G101 -- SQL text naming token and pa
 		WHERE user_id = ? ORDER BY id DESC LIMIT ?`,
 	qEventsSince: `SELECT id, user_id, type, ip, user_agent, detail, at FROM events
 		WHERE at >= ? ORDER BY at, id LIMIT ?`,
-	qInsertToken: `INSERT INTO tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	qInsertToken: `INSERT INTO tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 	// One statement that both checks and spends the token: of two
 	// concurrent uses, the second finds used_at set (PostgreSQL re-checks
 	// the row after waiting for the first's lock; SQLite runs them one

@@ -152,6 +152,7 @@ func RunTokens[S interface {
 		{"DeleteExpiredTokens", testDeleteExpiredTokens},
 		{"DeleteUserTokens", testDeleteUserTokens},
 		{"FindToken", testFindToken},
+		{"TokenData", testTokenData},
 	})
 }
 

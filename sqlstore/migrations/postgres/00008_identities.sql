@@ -1,4 +1,5 @@
--- Federated identities (usher.Identity), for PostgreSQL.
+-- Federated identities (usher.Identity) and the data a token keeps
+-- (usher.Token.Data, the federated sign-in's state), for PostgreSQL.
 --
 -- Times are timestamptz (microseconds); NULL is the zero time.
 
@@ -23,5 +24,11 @@ CREATE TABLE identities (
 CREATE UNIQUE INDEX identities_issuer_subject ON identities (issuer, subject);
 CREATE INDEX identities_user_id ON identities (user_id);
 
+-- data is what a kind keeps with its token: for the federated sign-in's
+-- state (kind 'federated_state'), its provider, nonce, PKCE verifier and
+-- next address as JSON; '' for the other kinds and for existing tokens.
+ALTER TABLE tokens ADD COLUMN data text NOT NULL DEFAULT '';
+
 -- +goose Down
+ALTER TABLE tokens DROP COLUMN data;
 DROP TABLE identities;
