@@ -114,8 +114,9 @@ type SessionStore interface {
 	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error)
 }
 
-// TokenStore holds one-time tokens (their hashes): e-mailed links,
-// invitations, pending log-ins and remembered devices.
+// TokenStore holds one-time tokens (their hashes, with the data their kind
+// keeps): e-mailed links, invitations, pending log-ins, remembered devices
+// and federated sign-ins' states.
 type TokenStore interface {
 	// CreateToken stores a one-time token (its hash).
 	CreateToken(ctx context.Context, t *Token) error
