@@ -24,6 +24,7 @@ type Store interface {
 	TokenStore
 	OutboxStore
 	EmailStore
+	IdentityStore
 	MFAStore
 	EventStore
 	ThrottleStore
@@ -61,7 +62,8 @@ type UserStore interface {
 	// CountUsers returns how many users match q (ignoring Offset and Limit).
 	CountUsers(ctx context.Context, q UserQuery) (int, error)
 
-	// DeleteUser removes the user with their sessions and roles.
+	// DeleteUser removes the user with their sessions, roles, addresses,
+	// tokens, second factors and identities.
 	DeleteUser(ctx context.Context, id string) error
 
 	// RecordPasswordFailure adds one to the user's consecutive failures and
@@ -112,8 +114,9 @@ type SessionStore interface {
 	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error)
 }
 
-// TokenStore holds one-time tokens (their hashes): e-mailed links,
-// invitations, pending log-ins and remembered devices.
+// TokenStore holds one-time tokens (their hashes, with the data their kind
+// keeps): e-mailed links, invitations, pending log-ins, remembered devices
+// and federated sign-ins' states.
 type TokenStore interface {
 	// CreateToken stores a one-time token (its hash).
 	CreateToken(ctx context.Context, t *Token) error
@@ -201,6 +204,33 @@ type EmailStore interface {
 	// if the user has no such secondary address (the primary cannot be
 	// removed).
 	RemoveUserEmail(ctx context.Context, userID, emailID string) error
+}
+
+// IdentityStore holds the users' federated identities: their accounts at
+// outside identity providers, each named by (issuer, subject). A user is
+// found by that pair, never by e-mail address.
+type IdentityStore interface {
+	// CreateIdentity links an identity to its user (id.ID set by the
+	// caller). It returns ErrUserExists when the (Issuer, Subject) pair is
+	// already linked, to this user or another: the database enforces it,
+	// so it holds across processes. ErrNotFound if there is no such user.
+	CreateIdentity(ctx context.Context, id *Identity) error
+
+	// IdentityBySubject returns the identity with this issuer and subject,
+	// both compared exactly; ErrNotFound if none.
+	IdentityBySubject(ctx context.Context, issuer, subject string) (*Identity, error)
+
+	// IdentitiesOfUser returns the user's identities, oldest link first
+	// (none for an unknown user).
+	IdentitiesOfUser(ctx context.Context, userID string) ([]*Identity, error)
+
+	// TouchIdentity sets the identity's LastUsedAt to at; ErrNotFound if
+	// there is no such identity.
+	TouchIdentity(ctx context.Context, id string, at time.Time) error
+
+	// DeleteIdentity unlinks one of the user's identities; ErrNotFound if
+	// the user has no such identity. DeleteUser removes them all.
+	DeleteIdentity(ctx context.Context, userID, id string) error
 }
 
 // MFAStore holds the users' second factors: TOTP apps and security keys

@@ -21,6 +21,10 @@ type Token struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    time.Time // zero until used
+	// Data is what a kind keeps with its token ("" for most): for
+	// TokenFederatedState, the sign-in's provider, nonce, PKCE verifier
+	// and next address, as JSON. It lives only as long as the token.
+	Data string
 }
 
 // Token kinds.
@@ -41,6 +45,18 @@ const (
 	tokenMFAEnroll  = "mfa_enroll"
 	tokenWebAuthn   = "webauthn"
 )
+
+// TokenFederatedState is the kind of a federated sign-in's state: the
+// random state parameter sent to the identity provider, whose hash is
+// kept with the sign-in's data (Token.Data) and no user, or the user who
+// is linking an account. It is never e-mailed, is spent by UseToken when
+// the provider sends the browser back, so it works once and on whichever
+// instance the browser comes back to, and expires after
+// FederatedStateTTL.
+const TokenFederatedState = "federated_state"
+
+// FederatedStateTTL is how long a federated sign-in's state stays good.
+const FederatedStateTTL = 10 * time.Minute
 
 // tokenLen is the length of a token from newToken (sessions, links,
 // pending log-ins): 32 bytes in unpadded base64url.

@@ -22,7 +22,7 @@ func (s *Store) CreateToken(ctx context.Context, t *usher.Token) error {
 	}
 	_, err := s.writer().ExecContext(ctx, s.d.q[qInsertToken],
 		t.Hash, t.Kind, nullString(t.UserID), t.Email,
-		s.d.time(t.CreatedAt), s.d.time(t.ExpiresAt), s.d.time(t.UsedAt))
+		s.d.time(t.CreatedAt), s.d.time(t.ExpiresAt), s.d.time(t.UsedAt), t.Data)
 	if isForeignKey(err) {
 		return usher.ErrNotFound
 	}
@@ -56,7 +56,7 @@ func scanToken(r row) (*usher.Token, error) {
 	t := &usher.Token{}
 	var user sql.NullString
 	err := r.Scan(&t.Hash, &t.Kind, &user, &t.Email,
-		timeCol{&t.CreatedAt}, timeCol{&t.ExpiresAt}, timeCol{&t.UsedAt})
+		timeCol{&t.CreatedAt}, timeCol{&t.ExpiresAt}, timeCol{&t.UsedAt}, &t.Data)
 	if err != nil {
 		return nil, err
 	}

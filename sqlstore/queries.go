@@ -68,6 +68,11 @@ const (
 	qUseRecoveryCode
 	qCountRecoveryCodes
 	qFindToken
+	qInsertIdentity
+	qIdentityBySubject
+	qIdentitiesOfUser
+	qTouchIdentity
+	qDeleteIdentity
 	numQueries
 )
 
@@ -79,7 +84,7 @@ const userCols = `u.id, u.email, u.username, u.locale, u.password_hash, u.enable
 	(SELECT string_agg(r.role, {SEP}) FROM user_roles r WHERE r.user_id = u.id)`
 
 // tokenCols selects a token in the order scanToken reads them.
-const tokenCols = `hash, kind, user_id, email, created_at, expires_at, used_at` // #nosec G101 -- column names, not a credential
+const tokenCols = `hash, kind, user_id, email, created_at, expires_at, used_at, data` // #nosec G101 -- column names, not a credential
 
 // messageCols selects an outbox message in the order scanMessage reads
 // them.
@@ -88,6 +93,10 @@ const messageCols = `id, kind, to_addr, locale, vars, created_at, next_attempt_a
 
 // userEmailCols selects an address in the order scanUserEmail reads them.
 const userEmailCols = `id, user_id, email, is_primary, confirmed_at, created_at`
+
+// identityCols selects a federated identity in the order scanIdentity
+// reads them.
+const identityCols = `id, user_id, provider, issuer, subject, email, linked_at, last_used_at`
 
 // mfaCols selects a second factor in the order scanMFAMethod reads them.
 const mfaCols = `id, user_id, type, name, secret, last_step, created_at, last_used_at`
@@ -163,7 +172,7 @@ var queries = [numQueries]string{ // #nosec G101 -- SQL text naming token and pa
 		WHERE user_id = ? ORDER BY id DESC LIMIT ?`,
 	qEventsSince: `SELECT id, user_id, type, ip, user_agent, detail, at FROM events
 		WHERE at >= ? ORDER BY at, id LIMIT ?`,
-	qInsertToken: `INSERT INTO tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	qInsertToken: `INSERT INTO tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 	// One statement that both checks and spends the token: of two
 	// concurrent uses, the second finds used_at set (PostgreSQL re-checks
 	// the row after waiting for the first's lock; SQLite runs them one
@@ -254,4 +263,13 @@ var queries = [numQueries]string{ // #nosec G101 -- SQL text naming token and pa
 	qCountRecoveryCodes: `SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`,
 	qFindToken: `SELECT ` + tokenCols + ` FROM tokens
 		WHERE hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ?`,
+
+	qInsertIdentity: `INSERT INTO identities (` + identityCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	// A probe into the unique index identities_issuer_subject; never by
+	// e-mail address.
+	qIdentityBySubject: `SELECT ` + identityCols + ` FROM identities WHERE issuer = ? AND subject = ?`,
+	qIdentitiesOfUser: `SELECT ` + identityCols + ` FROM identities WHERE user_id = ?
+		ORDER BY linked_at ASC NULLS FIRST, id ASC`,
+	qTouchIdentity:  `UPDATE identities SET last_used_at = ? WHERE id = ?`,
+	qDeleteIdentity: `DELETE FROM identities WHERE id = ? AND user_id = ?`,
 }

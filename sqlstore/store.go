@@ -436,7 +436,8 @@ func (s *Store) CountUsers(ctx context.Context, q usher.UserQuery) (int, error) 
 }
 
 // DeleteUser removes the user; the database removes their sessions, roles,
-// addresses and tokens with them (ON DELETE CASCADE). Events stay. It returns
+// addresses, tokens, second factors and identities with them (ON DELETE
+// CASCADE). Events stay. It returns
 // usher.ErrNotFound if there is no such user.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	res, err := s.writer().ExecContext(ctx, s.d.q[qDeleteUser], id)

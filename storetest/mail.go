@@ -39,7 +39,7 @@ func mustCreateToken(t *testing.T, s usher.TokenStore, tok *usher.Token) *usher.
 func diffToken(got, want *usher.Token) string {
 	if string(got.Hash) != string(want.Hash) || got.Kind != want.Kind || got.UserID != want.UserID ||
 		got.Email != want.Email || !got.CreatedAt.Equal(want.CreatedAt) || !got.ExpiresAt.Equal(want.ExpiresAt) ||
-		!got.UsedAt.Equal(want.UsedAt) {
+		!got.UsedAt.Equal(want.UsedAt) || got.Data != want.Data {
 		return fmt.Sprintf("got %+v, want %+v", *got, *want)
 	}
 	return ""

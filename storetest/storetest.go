@@ -21,8 +21,8 @@
 //
 // Run is the whole contract. Each role interface of usher.Store has its own
 // suite too — RunUsers, RunSessions, RunTokens, RunOutbox, RunEmails,
-// RunMFA, RunEvents, RunThrottle — which takes Stores of any type with the
-// roles it needs, so a fake or a backend of one role can be tested alone:
+// RunIdentities, RunMFA, RunEvents, RunThrottle — which takes Stores of
+// any type with the roles it needs, so a fake or a backend of one role can be tested alone:
 //
 //	storetest.RunThrottle(t, func(t *testing.T) func() *memThrottle { ... })
 package storetest
@@ -58,6 +58,7 @@ func Run(t *testing.T, newDatabase NewDatabase) {
 	RunTokens(t, newDatabase)
 	RunOutbox(t, newDatabase)
 	RunEmails(t, newDatabase)
+	RunIdentities(t, newDatabase)
 	RunMFA(t, newDatabase)
 	RunEvents(t, newDatabase)
 	RunThrottle(t, newDatabase)
@@ -92,6 +93,10 @@ type (
 	emailsStore interface {
 		usher.UserStore
 		usher.EmailStore
+	}
+	identitiesStore interface {
+		usher.UserStore
+		usher.IdentityStore
 	}
 	mfaStore interface {
 		usher.UserStore
@@ -147,6 +152,7 @@ func RunTokens[S interface {
 		{"DeleteExpiredTokens", testDeleteExpiredTokens},
 		{"DeleteUserTokens", testDeleteUserTokens},
 		{"FindToken", testFindToken},
+		{"TokenData", testTokenData},
 	})
 }
 
