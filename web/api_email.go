@@ -105,15 +105,9 @@ func (h *apiHandler) handleInviteAPI(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var b emailBody
-	if !h.decodeOrFail(w, r, &b) {
-		return
-	}
-	if err := h.svc.Invite(r.Context(), b.Email, a.user.ID, h.client(r)); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+	h.mailRequestAPI(func(ctx context.Context, email string, c usher.Client) error {
+		return h.svc.Invite(ctx, email, a.user.ID, c)
+	})(w, r)
 }
 
 type emailJSON struct {

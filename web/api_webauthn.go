@@ -78,8 +78,7 @@ func (h *apiHandler) pendingToken(r *http.Request, fromBody string) (pending str
 	if fromBody != "" {
 		return fromBody, false, false
 	}
-	pending, remember, ok := h.pendingMFA(r)
-	return pending, remember, ok
+	return h.pendingMFA(r)
 }
 
 type webauthnLoginBody struct {

@@ -17,16 +17,15 @@ import (
 // finish logging in.
 func (h *pageHandler) enrollPage(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
-	pending, _, ok := h.pendingMFA(r)
+	pending, _, ok := h.pendingOrLogIn(w, r, d)
 	if !ok {
-		http.Redirect(w, r, h.prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
 		return
 	}
 	setup, err := h.svc.GenerateEnrollmentTOTPSecret(r.Context(), pending)
 	if err != nil {
 		h.clearCookie(w, r, h.pendingMFACookieName())
 		h.flash(w, r, "invalid_token", true)
-		http.Redirect(w, r, h.prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
+		h.backToLogIn(w, r, d)
 		return
 	}
 	d.Data["setup"] = &totpSetup{Secret: setup.Secret, Method: setup.Method, QRCode: qrURL(setup.QRCode)}
@@ -38,9 +37,8 @@ func (h *pageHandler) enrollPage(w http.ResponseWriter, r *http.Request) {
 func (h *pageHandler) enrollSubmit(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
 	d.Form = r.PostForm
-	pending, remember, ok := h.pendingMFA(r)
+	pending, remember, ok := h.pendingOrLogIn(w, r, d)
 	if !ok {
-		http.Redirect(w, r, h.prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
 		return
 	}
 	method := r.PostFormValue("mfa_method")

@@ -19,9 +19,8 @@ const pendingMFAMaxAge = 10 * 60 // seconds; the Service's own limit applies too
 // pending log-in, else the log-in page.
 func (h *pageHandler) mfaVerifyPage(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
-	pending, _, ok := h.pendingMFA(r)
+	pending, _, ok := h.pendingOrLogIn(w, r, d)
 	if !ok {
-		http.Redirect(w, r, h.prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
 		return
 	}
 	h.offerFactors(r, d, pending, r.URL.Query().Get("use"))
@@ -33,9 +32,8 @@ func (h *pageHandler) mfaVerifyPage(w http.ResponseWriter, r *http.Request) {
 func (h *pageHandler) mfaVerifySubmit(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
 	d.Form = r.PostForm
-	pending, remember, ok := h.pendingMFA(r)
+	pending, remember, ok := h.pendingOrLogIn(w, r, d)
 	if !ok {
-		http.Redirect(w, r, h.prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
 		return
 	}
 	f := usher.SecondFactor{Type: usher.MFATOTP, Code: strings.TrimSpace(r.PostFormValue("code"))}
@@ -119,4 +117,20 @@ func (h *pageHandler) offerFactors(r *http.Request, d *pageData, pending, use st
 		options = append(options, mfaOption{Use: m, Label: labels[m], URL: h.prefix + "/mfa/verify?" + q.Encode()})
 	}
 	d.Data["options"] = options
+}
+
+// pendingOrLogIn returns the browser's pending log-in (see pendingMFA);
+// without one it sends the browser back to the log-in page and reports
+// false.
+func (h *pageHandler) pendingOrLogIn(w http.ResponseWriter, r *http.Request, d *pageData) (pending string, remember, ok bool) {
+	pending, remember, ok = h.pendingMFA(r)
+	if !ok {
+		h.backToLogIn(w, r, d)
+	}
+	return pending, remember, ok
+}
+
+// backToLogIn sends the browser to the log-in page, keeping next.
+func (h *pageHandler) backToLogIn(w http.ResponseWriter, r *http.Request, d *pageData) {
+	http.Redirect(w, r, h.prefix+"/login"+nextQuery(d.Next), http.StatusSeeOther)
 }
