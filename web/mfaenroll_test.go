@@ -1,8 +1,6 @@
 package web_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -44,17 +42,7 @@ func TestRequireMFAPages(t *testing.T) {
 func TestRequireMFAJSON(t *testing.T) {
 	e := newAcctEnv(t, usher.Config{RequireMFA: true}, true)
 	usertest.MustCreateUser(t, e.svc, "bob@example.com")
-	post := func(path string, body any) (int, map[string]any) {
-		buf, _ := json.Marshal(body)
-		res, err := http.Post(e.srv.URL+path, "application/json", bytes.NewReader(buf))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var out map[string]any
-		json.NewDecoder(res.Body).Decode(&out)
-		return res.StatusCode, out
-	}
+	post := e.postJSON
 	st, out := post("/user/api/login", map[string]any{"email": "bob@example.com", "password": usertest.Password, "bearer": true})
 	if st != http.StatusUnauthorized || out["mfa_enroll"] != true || out["mfa_token"] == "" {
 		t.Fatalf("log-in: %d %v", st, out)

@@ -1,9 +1,7 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"html"
 	"net/http"
 	"slices"
@@ -57,18 +55,7 @@ func wrongCode(key []byte) string {
 func TestMFARefusalJSON(t *testing.T) {
 	e := newAcctEnv(t, usher.Config{MaxPasswordFailures: 50}, true)
 	_, key := withTOTP(t, e, "ann@example.com")
-	post := func(path string, body any) (int, map[string]any) {
-		t.Helper()
-		buf, _ := json.Marshal(body)
-		res, err := http.Post(e.srv.URL+path, "application/json", bytes.NewReader(buf))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var out map[string]any
-		json.NewDecoder(res.Body).Decode(&out)
-		return res.StatusCode, out
-	}
+	post := e.postJSON
 	errOf := func(out map[string]any) (code, reason, msg string) {
 		er, _ := out["error"].(map[string]any)
 		code, _ = er["code"].(string)

@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"html"
 	"io"
 	"net/http"
@@ -28,6 +30,21 @@ type acctEnv struct {
 	t   *testing.T
 	srv *httptest.Server
 	svc *usher.Service
+}
+
+// postJSON posts body as JSON to path, with no cookies, and returns the
+// status and the decoded answer.
+func (e *acctEnv) postJSON(path string, body any) (int, map[string]any) {
+	e.t.Helper()
+	buf, _ := json.Marshal(body)
+	res, err := http.Post(e.srv.URL+path, "application/json", bytes.NewReader(buf))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
 }
 
 func newAcctEnv(t *testing.T, cfg usher.Config, withMFA bool) *acctEnv {
