@@ -17,3 +17,28 @@ const (
 func (s *Service) link(path string) string {
 	return s.cfg.BaseURL + s.cfg.LinkPrefix + path
 }
+
+// Paths of federated sign-in, under Config.Prefix: PathFederated + "/" +
+// name + "/start" and "/callback" (OAuth and OpenID Connect), PathSAML +
+// "/" + name + "/metadata" and "/acs" (SAML).
+const (
+	PathFederated = "/federated"
+	PathSAML      = "/saml"
+)
+
+// FederatedCallbackURL is the address a provider sends the browser back
+// to, the redirect URI to register with it: the callback, or for SAML the
+// assertion consumer service. baseURL and prefix are Config.BaseURL and
+// Config.Prefix.
+func FederatedCallbackURL(baseURL, prefix, name, kind string) string {
+	if kind == ProviderSAML {
+		return baseURL + prefix + PathSAML + "/" + name + "/acs"
+	}
+	return baseURL + prefix + PathFederated + "/" + name + "/callback"
+}
+
+// SAMLMetadataURL is where a SAML provider's service-provider metadata is
+// published; it is also the service provider's entity ID.
+func SAMLMetadataURL(baseURL, prefix, name string) string {
+	return baseURL + prefix + PathSAML + "/" + name + "/metadata"
+}

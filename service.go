@@ -56,6 +56,9 @@ type Deps struct {
 	// WebhookSender delivers them (package webhook: webhook.Sender);
 	// required when there are Webhooks.
 	WebhookSender WebhookSender
+	// Providers are the federated identity providers users may sign in
+	// with (package federated makes them from configuration).
+	Providers []FederatedProvider
 }
 
 // Throttle counts events per key in fixed windows; Store implements it
@@ -95,9 +98,11 @@ type Service struct {
 	mfa      MFA
 	sealer   Sealer
 	webauthn WebAuthn
-	mailer   Mailer
-	kick     chan struct{} // wakes the outbox worker
-	onEvent  func(context.Context, Event)
+	// providers are Deps.Providers.
+	providers []FederatedProvider
+	mailer    Mailer
+	kick      chan struct{} // wakes the outbox worker
+	onEvent   func(context.Context, Event)
 	// validateSignup is Deps.ValidateSignup.
 	validateSignup func(context.Context, *Signup) error
 	webhooks       []Webhook
@@ -145,6 +150,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		mfa:            d.MFA,
 		sealer:         d.Sealer,
 		webauthn:       d.WebAuthn,
+		providers:      d.Providers,
 		onEvent:        d.OnEvent,
 		validateSignup: d.ValidateSignup,
 		webhooks:       d.Webhooks,
