@@ -249,6 +249,19 @@ func TestFederatedLinkingRules(t *testing.T) {
 				}
 			},
 			ext: ext("sub-ann", "ann@example.com", true), want: usher.ErrAccountIsNotEnabled},
+		{name: "disabled account with the address: refused, and not linked",
+			setup: func(t *testing.T, e *env) {
+				annConfirmed(t, e)
+				if err := e.svc.DisableUser(ctx, e.ann.ID); err != nil {
+					t.Fatal(err)
+				}
+			},
+			ext: ext("sub-ann", "ann@example.com", true), want: usher.ErrAccountIsNotEnabled,
+			check: func(t *testing.T, e *env, res *usher.FederatedResult) {
+				if ids := identitiesOf(t, e.svc, e.ann.ID); len(ids) != 0 {
+					t.Errorf("linked without a log-in: %+v", ids)
+				}
+			}},
 		{name: "sign-up off at the provider: an unknown identity is not a registered user",
 			ext: ext("sub-new", "new@example.com", true), want: usher.ErrAuthenticationFailed},
 		{name: "sign-up off at the provider, sign-up intent",
