@@ -64,6 +64,12 @@ const (
 	EventPrimaryEmailChanged = "primary_email_changed"
 )
 
+// Events of federated identities: Detail is the provider's name.
+const (
+	EventIdentityLinked   = "identity_linked"
+	EventIdentityUnlinked = "identity_unlinked"
+)
+
 // Events of second factors.
 const (
 	EventMFAAdded         = "mfa_added"

@@ -271,6 +271,7 @@ const (
 	loginAfterSignup                   // sign-up, unless NoAutoLoginAfterRegister
 	loginForced                        // ForceLogin
 	loginNewPassword                   // ChangePassword ending a restricted session
+	loginFederated                     // LoginWithIdentity: an identity provider's answer
 )
 
 // factorRule is what a kind of log-in does about the second factor.
@@ -305,6 +306,9 @@ type loginRule struct {
 	// unrestricted: a session that may do everything even when an admin
 	// demanded a new password.
 	unrestricted bool
+	// keepFailures: the log-in proves no password, so it neither clears
+	// the password failures nor lifts a lock-out (RecordLogin would).
+	keepFailures bool
 }
 
 // loginRules is the policy of every kind of log-in. Where a check must
@@ -322,11 +326,15 @@ var loginRules = [...]loginRule{
 	loginAfterSignup:  {event: EventLogin, method: "signup", enabled: true, confirmed: true, factor: factorAuto},
 	loginForced:       {event: EventForceLogin, factor: factorNone, unrestricted: true},
 	loginNewPassword:  {event: EventLogin, method: "password change", factor: factorNone},
+	loginFederated:    {event: EventLogin, method: "federated", enabled: true, confirmed: true, factor: factorAsk, keepFailures: true},
 }
 
 // loginRequest is a log-in for completeLogin to end.
 type loginRequest struct {
-	kind     loginKind
+	kind loginKind
+	// method, if set, is told in the log-in event instead of the rule's
+	// (a federated log-in names its provider: "federated:google").
+	method   string
 	user     *User
 	remember bool
 	client   Client
@@ -437,13 +445,20 @@ func (s *Service) autoLoginAllowed(ctx context.Context, st Store, u *User) (bool
 // remembering the device for the second factor if asked.
 func (s *Service) startSession(ctx context.Context, tx Store, r loginRequest, rule loginRule, rememberDevice bool) (*Session, error) {
 	u, now := r.user, s.now()
-	if err := tx.RecordLogin(ctx, u.ID, now, r.rehash); err != nil {
-		return nil, err
+	if rule.keepFailures {
+		if err := tx.UpdateUser(ctx, u.ID, UserUpdate{LastLoginAt: &now}); err != nil {
+			return nil, err
+		}
+		u.LastLoginAt = now
+	} else {
+		if err := tx.RecordLogin(ctx, u.ID, now, r.rehash); err != nil {
+			return nil, err
+		}
+		if r.rehash != "" {
+			u.PasswordHash = r.rehash
+		}
+		u.LastLoginAt, u.PasswordFailures, u.LockedAt = now, 0, time.Time{}
 	}
-	if r.rehash != "" {
-		u.PasswordHash = r.rehash
-	}
-	u.LastLoginAt, u.PasswordFailures, u.LockedAt = now, 0, time.Time{}
 	// Every log-in gets a new token, so a token planted before log-in
 	// (session fixation) is worthless.
 	tok, hash := newToken()
@@ -467,7 +482,11 @@ func (s *Service) startSession(ctx context.Context, tx Store, r loginRequest, ru
 			return nil, err
 		}
 	}
-	s.event(ctx, tx, u.ID, rule.event, r.client, rule.method)
+	method := rule.method
+	if r.method != "" {
+		method = r.method
+	}
+	s.event(ctx, tx, u.ID, rule.event, r.client, method)
 	return sess, nil
 }
 

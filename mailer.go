@@ -14,6 +14,10 @@ const (
 	MailMFAReset        = "mfa_reset"
 	MailEmailAdded      = "email_added"
 	MailPrimaryChanged  = "primary_email_changed"
+	// MailIdentityLinked and MailIdentityUnlinked tell the account's
+	// address that a federated identity was linked or unlinked.
+	MailIdentityLinked   = "identity_linked"
+	MailIdentityUnlinked = "identity_unlinked"
 )
 
 // Mailer renders and delivers one e-mail of the outbox (package mail:

@@ -312,6 +312,9 @@ type UserUpdate struct {
 	PasswordResetRequired *bool
 	Locale                *string           // "" clears the choice
 	Profile               map[string]string // replaces the whole profile when non-nil
+	// LastLoginAt records a log-in without touching the failure count or
+	// the lock (a federated log-in, which is no password's success).
+	LastLoginAt *time.Time
 	// ClearFailures sets PasswordFailures to 0 and LockedAt to zero.
 	ClearFailures bool
 }

@@ -59,6 +59,8 @@
 //	mfa_reset              link (required), email, username, expires_in
 //	email_added            new_email (required), email, username; link (optional)
 //	primary_email_changed  new_email (required), old_email, email, username; link (optional)
+//	identity_linked        provider (required: its label), identity_email, email, username; link (optional)
+//	identity_unlinked      provider (required: its label), identity_email, email, username; link (optional)
 //
 // expires_in is the link's lifetime as usher writes it, "1 hour", "15
 // minutes", "21 days"; Render says it in the recipient's language with

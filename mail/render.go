@@ -32,14 +32,16 @@ const (
 // required lists the variables without which a kind of message makes no
 // sense; Render refuses the message when one is missing or empty.
 var required = map[string][]string{
-	usher.MailConfirmEmail:    {"link"},
-	usher.MailResetPassword:   {"link"},
-	usher.MailLoginLink:       {"link"},
-	usher.MailInvitation:      {"link"},
-	usher.MailMFAReset:        {"link"},
-	usher.MailUsernameChanged: {"username"},
-	usher.MailEmailAdded:      {"new_email"},
-	usher.MailPrimaryChanged:  {"new_email"},
+	usher.MailConfirmEmail:     {"link"},
+	usher.MailResetPassword:    {"link"},
+	usher.MailLoginLink:        {"link"},
+	usher.MailInvitation:       {"link"},
+	usher.MailMFAReset:         {"link"},
+	usher.MailUsernameChanged:  {"username"},
+	usher.MailEmailAdded:       {"new_email"},
+	usher.MailPrimaryChanged:   {"new_email"},
+	usher.MailIdentityLinked:   {"provider"},
+	usher.MailIdentityUnlinked: {"provider"},
 }
 
 var (
@@ -90,14 +92,16 @@ func loadTemplates(over fs.FS) (map[string]string, error) {
 // broken override fails New rather than the first e-mail of its kind.
 func (m *Mailer) checkTemplates() error {
 	sample := map[string]string{
-		"link":         "https://app.example.com/user/confirm-email/token",
-		"email":        "user@example.com",
-		"username":     "user",
-		"old_username": "old-user",
-		"expires_in":   "1 hour",
-		"old_email":    "old@example.com",
-		"new_email":    "new@example.com",
-		"inviter":      "admin@example.com",
+		"link":           "https://app.example.com/user/confirm-email/token",
+		"email":          "user@example.com",
+		"username":       "user",
+		"old_username":   "old-user",
+		"expires_in":     "1 hour",
+		"old_email":      "old@example.com",
+		"new_email":      "new@example.com",
+		"inviter":        "admin@example.com",
+		"provider":       "Google",
+		"identity_email": "user@gmail.example",
 	}
 	for _, kind := range m.kinds() {
 		if _, _, _, err := m.Render(&usher.Message{Kind: kind, To: "user@example.com", Vars: sample}); err != nil {

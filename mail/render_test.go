@@ -21,18 +21,22 @@ var allKinds = []string{
 	usher.MailMFAReset,
 	usher.MailEmailAdded,
 	usher.MailPrimaryChanged,
+	usher.MailIdentityLinked,
+	usher.MailIdentityUnlinked,
 }
 
 func fullVars() map[string]string {
 	return map[string]string{
-		"link":         "https://acme.test/user/x/tok?a=1&b=2",
-		"email":        "bob@example.test",
-		"username":     "bob",
-		"old_username": "bobby",
-		"expires_in":   "1 hour",
-		"old_email":    "old@example.test",
-		"new_email":    "new@example.test",
-		"inviter":      "Alice",
+		"link":           "https://acme.test/user/x/tok?a=1&b=2",
+		"email":          "bob@example.test",
+		"username":       "bob",
+		"old_username":   "bobby",
+		"expires_in":     "1 hour",
+		"old_email":      "old@example.test",
+		"new_email":      "new@example.test",
+		"inviter":        "Alice",
+		"provider":       "Google",
+		"identity_email": "bob@gmail.test",
 	}
 }
 
@@ -95,6 +99,14 @@ func TestRenderVariables(t *testing.T) {
 		{kind: usher.MailUsernameChanged, vars: nil, wantError: ErrInvalidMessage},
 		{kind: usher.MailEmailAdded, vars: nil, wantError: ErrInvalidMessage},
 		{kind: usher.MailPrimaryChanged, vars: nil, wantError: ErrInvalidMessage},
+		{kind: usher.MailIdentityLinked, vars: nil, wantError: ErrInvalidMessage},
+		{kind: usher.MailIdentityUnlinked, vars: map[string]string{"identity_email": "bob@gmail.test"}, wantError: ErrInvalidMessage},
+		{kind: usher.MailIdentityLinked, vars: map[string]string{"provider": "Google", "identity_email": "bob@gmail.test"},
+			wantText: []string{"A Google account was linked to your Acme account and can now be used to log in.",
+				"Its email address is bob@gmail.test.", "If you did not make this change"}},
+		{kind: usher.MailIdentityUnlinked, vars: map[string]string{"provider": "Acme SSO"},
+			wantText: []string{"A Acme SSO account was unlinked from your Acme account and can no longer be used to log in."},
+			wantNot:  []string{"Its email address"}},
 		{kind: usher.MailRegistered, vars: nil, wantText: []string{"Thank you for registering with Acme"}, wantNot: []string{"http://", "https://acme.test/"}},
 		{kind: usher.MailPasswordChanged, vars: nil, wantText: []string{"password of your Acme account (bob@example.test) was just changed", "If you did not make this change"}},
 		{kind: usher.MailUsernameChanged, vars: map[string]string{"username": "robert"},

@@ -41,3 +41,23 @@ func TestRightToLeftMessage(t *testing.T) {
 		t.Errorf("en HTML part:\n%s", html)
 	}
 }
+
+// TestRightToLeftIdentityMessages: the e-mails about a linked or unlinked
+// identity isolate the provider's name and the address in Persian too.
+func TestRightToLeftIdentityMessages(t *testing.T) {
+	m := mustNew(t, Options{AppName: "Acme", RTL: func(locale string) bool { return locale == "fa" }})
+	for _, kind := range []string{usher.MailIdentityLinked, usher.MailIdentityUnlinked} {
+		_, text, html, err := m.Render(&usher.Message{Kind: kind, To: "bob@example.test", Locale: "fa", Vars: fullVars()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"\u2068Google\u2069", "\u2068bob@gmail.test\u2069"} {
+			if !strings.Contains(text, want) || !strings.Contains(html, want) {
+				t.Errorf("%s in fa: %q is not isolated:\n%q\n%s", kind, want, text, html)
+			}
+		}
+		if !strings.Contains(html, `<html lang="fa" dir="rtl">`) {
+			t.Errorf("%s in fa is not marked right to left", kind)
+		}
+	}
+}

@@ -295,6 +295,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, up usher.UserUpdate) 
 		}
 		add("profile", p)
 	}
+	if up.LastLoginAt != nil {
+		add("last_login_at", s.d.time(*up.LastLoginAt))
+	}
 	if up.ClearFailures {
 		set = append(set, "password_failures = 0", "locked_at = NULL")
 	}

@@ -506,6 +506,8 @@ func testUpdateUser(t *testing.T, h *harness[usher.UserStore]) {
 			func(u *usher.User) { u.Locale = "de" }},
 		{"Locale cleared", usher.UserUpdate{Locale: ptr("")},
 			func(u *usher.User) { u.Locale = "" }},
+		{"LastLoginAt", usher.UserUpdate{LastLoginAt: ptr(at(7 * time.Hour))},
+			func(u *usher.User) { u.LastLoginAt = at(7 * time.Hour) }},
 		{"nothing", usher.UserUpdate{}, func(u *usher.User) {}},
 		{"several at once", usher.UserUpdate{Email: ptr("alan@example.org"), Enabled: ptr(false), Username: ptr("")},
 			func(u *usher.User) { u.Email, u.Enabled, u.Username = "alan@example.org", false, "" }},
@@ -538,6 +540,13 @@ func testUpdateUser(t *testing.T, h *harness[usher.UserStore]) {
 	}
 	if got := mustGet(t, s, u.ID); got.PasswordFailures != 3 || got.LockedAt.IsZero() {
 		t.Fatalf("after 3 failures: failures %d, locked at %v", got.PasswordFailures, got.LockedAt)
+	}
+	// LastLoginAt leaves them as they are.
+	if err := s.UpdateUser(ctx, u.ID, usher.UserUpdate{LastLoginAt: ptr(at(8 * time.Hour))}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, s, u.ID); got.PasswordFailures != 3 || got.LockedAt.IsZero() || !got.LastLoginAt.Equal(at(8*time.Hour)) {
+		t.Fatalf("after LastLoginAt: failures %d, locked at %v, last log-in %v", got.PasswordFailures, got.LockedAt, got.LastLoginAt)
 	}
 	if err := s.UpdateUser(ctx, u.ID, usher.UserUpdate{ClearFailures: true}); err != nil {
 		t.Fatal(err)

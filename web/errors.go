@@ -25,8 +25,15 @@ var errorTable = []errorKind{
 	{usher.ErrTooManyPasswordFailures, http.StatusTooManyRequests, "too_many_password_failures"},
 	{usher.ErrLoginRequired, http.StatusUnauthorized, "login_required"},
 	{usher.ErrAccountNotFound, http.StatusUnauthorized, "authentication_failed"},
+	// Federated sign-in: the provider's answer refused (why is logged,
+	// never shown), or the user cancelled there; both are kinds of
+	// authentication_failed.
+	{usher.ErrFederatedRefused, http.StatusUnauthorized, "federated_refused"},
+	{usher.ErrFederatedCancelled, http.StatusUnauthorized, "federated_cancelled"},
 	{usher.ErrAuthenticationFailed, http.StatusUnauthorized, "authentication_failed"},
 	{usher.ErrUserExists, http.StatusConflict, "user_exists"},
+	{usher.ErrLinkRequired, http.StatusConflict, "link_required"},
+	{usher.ErrLastLoginMethod, http.StatusConflict, "last_login_method"},
 	// A *ValidationError that also carries the password's refusal is
 	// validation_failed: its fields say everything that is wrong.
 	{usher.ErrValidation, http.StatusUnprocessableEntity, "validation_failed"},

@@ -47,6 +47,8 @@ func routes(c *core) []route {
 		{"DELETE /api/emails/{id}", api.ownItemAction(svc.RemoveEmail)},
 		{"POST /api/change-username", api.handleChangeUsernameAPI},
 		{"POST /api/invite", api.handleInviteAPI},
+		{"GET /api/identities", api.handleListIdentities},
+		{"DELETE /api/identities/{id}", api.ownItemAction(svc.UnlinkIdentity)},
 
 		// The JSON API: second factors (Anvil's anvil.users.mfa).
 		{"POST /api/mfa/login", api.handleMFALogin},

@@ -28,6 +28,8 @@ Commands (USER is an ID, email address or username):
   enable USER | disable USER | unlock USER | require-reset USER | delete USER
   set-password USER (--password P | --password-stdin)
   add-role USER ROLE | remove-role USER ROLE
+  identities USER [--json]     the user's linked identity-provider accounts
+  unlink USER PROVIDER         unlink the user's identity at PROVIDER (its name, or the identity's ID)
 
 Every command also takes the settings flags (--database, --config, ...).
 They change users, never the schema: run usher migrate (or usher serve) first.
@@ -59,7 +61,8 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		roles, profile                       repeated
 	)
 	nargs := map[string]int{"add": 1, "list": 0, "show": 1, "enable": 1, "disable": 1, "unlock": 1,
-		"require-reset": 1, "delete": 1, "set-password": 1, "add-role": 2, "remove-role": 2}
+		"require-reset": 1, "delete": 1, "set-password": 1, "add-role": 2, "remove-role": 2,
+		"identities": 1, "unlink": 2}
 	want, ok := nargs[sub]
 	if !ok {
 		fmt.Fprintf(stderr, "usher: unknown user command %q\n\n%s", sub, userUsage)
@@ -84,7 +87,7 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fs.IntVar(&limit, "limit", 100, "at most N users")
 		fs.IntVar(&offset, "offset", 0, "skip N users")
 		fallthrough
-	case "show":
+	case "show", "identities":
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
 	}
 	// Let flags come after the arguments too (usher user show bob --json).
@@ -224,8 +227,67 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return orDone(explain(svc.AddRole(ctx, u.ID, positional[1])), done, "role "+positional[1]+" added")
 	case "remove-role":
 		return orDone(explain(svc.RemoveRole(ctx, u.ID, positional[1])), done, "role "+positional[1]+" removed")
+	case "identities":
+		return listIdentities(ctx, svc, u, asJSON, stdout)
+	case "unlink":
+		id, err := identityAt(ctx, svc, u, positional[1])
+		if err != nil {
+			return err
+		}
+		return orDone(explain(svc.UnlinkIdentity(ctx, u.ID, id.ID, usher.Client{})), done,
+			"unlinked from "+id.Provider+" ("+id.Issuer+"); a notice was sent to them")
 	}
 	return nil
+}
+
+// listIdentities prints the user's identities, as a table or as the JSON
+// of GET /user/api/identities (never their subjects).
+func listIdentities(ctx context.Context, svc *usher.Service, u *usher.User, asJSON bool, stdout io.Writer) error {
+	list, err := svc.Identities(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		out := make([]map[string]any, len(list))
+		for i, id := range list {
+			out[i] = map[string]any{"id": id.ID, "provider": id.Provider, "issuer": id.Issuer, "email": id.Email,
+				"linked_at": jsonTime(id.LinkedAt), "last_used_at": jsonTime(id.LastUsedAt)}
+		}
+		return json.NewEncoder(stdout).Encode(map[string]any{"identities": out})
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tPROVIDER\tISSUER\tEMAIL\tLINKED\tLAST USED")
+	for _, id := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", id.ID, id.Provider, id.Issuer, id.Email, when(id.LinkedAt), when(id.LastUsedAt))
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "%d identity(ies)\n", len(list))
+	return nil
+}
+
+// identityAt finds the user's identity named by which: its ID, or the
+// provider's name when the user has one identity there.
+func identityAt(ctx context.Context, svc *usher.Service, u *usher.User, which string) (*usher.Identity, error) {
+	list, err := svc.Identities(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	var found []*usher.Identity
+	for _, id := range list {
+		if id.ID == which {
+			return id, nil
+		}
+		if id.Provider == which {
+			found = append(found, id)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("%s has no identity at %q (see usher user identities %s)", u.Email, which, u.Email)
+	case 1:
+		return found[0], nil
+	}
+	return nil, fmt.Errorf("%s has %d identities at %q: give the ID of the one to unlink (see usher user identities %s)", u.Email, len(found), which, u.Email)
 }
 
 func orDone(err error, done func(string) error, what string) error {
@@ -293,6 +355,8 @@ func explain(err error) error {
 		return fmt.Errorf("password not acceptable (%s)", strings.ReplaceAll(pe.Reason, "_", " "))
 	case errors.Is(err, usher.ErrUserExists):
 		return errors.New("a user with this email address or username already exists")
+	case errors.Is(err, usher.ErrLastLoginMethod):
+		return errors.New("this is the user's only way to log in: set a password first (usher user set-password), or link another identity")
 	}
 	return err
 }
