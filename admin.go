@@ -24,8 +24,13 @@ func (s *Service) FindUser(ctx context.Context, ref string) (*User, error) {
 	return s.store.UserByUsername(ctx, ref)
 }
 
-// ListUsers returns users matching q and how many match in all.
+// ListUsers returns users matching q and how many match in all (ignoring
+// After, Offset and Limit). A Field that is not a declared profile field,
+// an unknown Sort or a bad After cursor gives a *ValidationError.
 func (s *Service) ListUsers(ctx context.Context, q UserQuery) ([]*User, int, error) {
+	if err := q.check(&s.cfg); err != nil {
+		return nil, 0, err
+	}
 	n, err := s.store.CountUsers(ctx, q)
 	if err != nil {
 		return nil, 0, err
