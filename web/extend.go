@@ -157,7 +157,9 @@ func (h *Handler) Protect(next http.Handler) http.Handler { return h.protect(nex
 // WriteError answers with the JSON API's error for err (its status, code
 // and message in r's language); an error it does not know is logged and
 // answered as internal_error.
-func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) { h.writeError(w, r, err) }
+func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	h.writeError(w, r, err)
+}
 
 // ErrorMessage returns the catalogue ID of err's message, as the JSON
 // API names it (its reason, else its code): for a flash message. An
