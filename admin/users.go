@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -89,6 +90,10 @@ func (a *Handler) userPage(w http.ResponseWriter, r *http.Request, me admin) {
 	id := r.PathValue("id")
 	ctx := r.Context()
 	u, err := a.svc.User(ctx, id)
+	if errors.Is(err, usher.ErrNotFound) {
+		a.notFound(w, r)
+		return
+	}
 	if err != nil {
 		a.failed(w, r, "", err)
 		return
