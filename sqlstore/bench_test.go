@@ -204,4 +204,3 @@ func BenchmarkListUsers(b *testing.B) {
 		}
 	}
 }
-
