@@ -223,6 +223,11 @@ func (a *Handler) renderReauth(w http.ResponseWriter, r *http.Request, me admin,
 }
 
 func (a *Handler) reauthSubmit(w http.ResponseWriter, r *http.Request, me admin) {
+	if me.sess == nil {
+		// Not a session (none to record the proof for).
+		a.web.Forbidden(w, r)
+		return
+	}
 	var f *usher.SecondFactor
 	if code := strings.TrimSpace(r.PostFormValue("code")); code != "" {
 		typ := usher.MFATOTP
