@@ -80,6 +80,7 @@ func (a *Handler) routes() []route {
 	return []route{
 		{"GET " + b, a.page(a.usersPage)},
 		{"GET " + b + "/{$}", a.page(a.usersPage)},
+		{"GET " + b + "/events", a.page(a.eventsPage)},
 		{"GET " + b + "/reauth", a.page(a.reauthPage)},
 		{"POST " + b + "/reauth", a.post(a.reauthSubmit)},
 		{"GET " + b + "/users/new", a.page(a.newUserPage)},

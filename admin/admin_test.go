@@ -100,7 +100,7 @@ func TestAccess(t *testing.T) {
 		t.Errorf("visitor: %d %q; want 303 to the log-in page with next", st, loc)
 	}
 	b := e.logIn("ann@example.com")
-	for _, path := range []string{"/user/admin", "/user/admin/", userPage(ann), "/user/admin/users/new", "/user/admin/reauth"} {
+	for _, path := range []string{"/user/admin", "/user/admin/", userPage(ann), "/user/admin/users/new", "/user/admin/reauth", "/user/admin/events"} {
 		if st, _, body := b.Get(path); st != http.StatusForbidden || !strings.Contains(body, "<html") {
 			t.Errorf("GET %s as a non-admin: %d; want a 403 page", path, st)
 		}
@@ -469,5 +469,18 @@ func TestInviteOff(t *testing.T) {
 	e := newEnv(t, usher.Config{})
 	if st, _, _ := e.logIn("boss@example.com").Get("/user/admin/invite"); st != http.StatusNotFound {
 		t.Errorf("invite page with invitations off: %d; want 404", st)
+	}
+}
+
+// The audit log shows everyone's newest events, each with its user.
+func TestAuditLog(t *testing.T) {
+	e := newEnv(t, usher.Config{})
+	ann := usertest.MustCreateUser(t, e.svc, "ann@example.com")
+	if err := e.svc.DisableUser(t.Context(), ann.ID); err != nil {
+		t.Fatal(err)
+	}
+	st, _, body := e.logIn("boss@example.com").Get("/user/admin/events")
+	if st != 200 || !strings.Contains(body, ">disabled<") || !strings.Contains(body, `href="/user/admin/users/`+ann.ID+`"`) {
+		t.Errorf("audit log: %d, no disabled event of ann\n%s", st, body)
 	}
 }

@@ -133,3 +133,14 @@ func (a *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 		"title": tr("No such user"), "text": tr("There is no user with this ID: they may have been deleted."),
 	}})
 }
+
+// eventsPage is the audit log: the newest events of everyone, each with a
+// link to its user's page.
+func (a *Handler) eventsPage(w http.ResponseWriter, r *http.Request, me admin) {
+	events, err := a.svc.Events(r.Context(), "", 100)
+	if err != nil {
+		a.failed(w, r, "", err)
+		return
+	}
+	a.pages.Render(w, r, http.StatusOK, "admin_events", web.Page{Data: map[string]any{"events": events}})
+}

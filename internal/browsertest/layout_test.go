@@ -302,6 +302,7 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 			{"admin: create a user", "admin_new_user", "/user/admin/users/new"},
 			{"admin: invite", "admin_invite", "/user/admin/invite"},
 			{"admin: re-authenticate", "admin_reauth", "/user/admin/reauth?next=/user/admin"},
+			{"admin: audit log", "admin_events", "/user/admin/events"},
 		} {
 			open(lang, p.name, p.template, s.URL+p.path)
 		}
