@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/usher-auth/usher"
@@ -482,5 +483,33 @@ func TestAuditLog(t *testing.T) {
 	st, _, body := e.logIn("boss@example.com").Get("/user/admin/events")
 	if st != 200 || !strings.Contains(body, ">disabled<") || !strings.Contains(body, `href="/user/admin/users/`+ann.ID+`"`) {
 		t.Errorf("audit log: %d, no disabled event of ann\n%s", st, body)
+	}
+}
+
+// An operator's pages/<name>.html (web.Options.Templates, templates_dir)
+// replaces a console page as it does the other pages.
+func TestTemplateOverride(t *testing.T) {
+	svc := usertest.NewService(t, usher.Config{BaseURL: "http://localhost"}, usertest.NewSQLiteStore(t), nil)
+	over := fstest.MapFS{"pages/admin_message.html": {Data: []byte(`{{template "admin_base" .}}{{define "title"}}Gone{{end}}{{define "content"}}<p>Custom: not here.</p>{{end}}`)}}
+	h := web.New(svc, web.Options{Templates: over, Logger: usertest.Discard})
+	adm, err := admin.New(h, admin.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	usertest.MustCreateUser(t, svc, "boss@example.com", "admin")
+	sess, _, err := svc.LoginWithEmail(t.Context(), "boss@example.com", usertest.Password, false, usher.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/user/admin/users/nobody", nil)
+	r.Header.Set("Authorization", "Bearer "+sess.Token)
+	w := httptest.NewRecorder()
+	adm.ServeHTTP(w, r)
+	if w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "Custom: not here.") {
+		t.Errorf("overridden page: %d\n%s", w.Code, w.Body)
+	}
+	// A console page may not take the name of one of web's own.
+	if _, err := h.NewPageSet(fstest.MapFS{"t/login.html": {Data: []byte("x")}}, "t"); err == nil {
+		t.Error("NewPageSet took login.html")
 	}
 }

@@ -33,7 +33,9 @@ type PageSet struct {
 // NewPageSet parses the .html files of dir in fsys, each a page that
 // calls one of the layouts; the files named in more are layouts of the
 // set, parsed into each of its pages after the Handler's. A name may not
-// be one of the Handler's own pages.
+// be one of the Handler's own pages; a file of the same name in
+// Options.Templates (pages/<name>.html) replaces the set's, as it does the
+// Handler's.
 func (h *Handler) NewPageSet(fsys fs.FS, dir string, more ...string) (*PageSet, error) {
 	p := &pages{files: map[string]string{}, layouts: append(slices.Clone(layouts), more...),
 		master: map[string]*template.Template{}, byLang: map[string]*template.Template{}}
@@ -45,9 +47,15 @@ func (h *Handler) NewPageSet(fsys fs.FS, dir string, more ...string) (*PageSet, 
 		return nil, err
 	}
 	for _, name := range names {
-		if _, own := h.pages.files[name]; own {
+		if h.pages.own[name] {
 			return nil, fmt.Errorf("web: page %s is one of the Handler's own", name)
 		}
+		if over, ok := h.pages.files[name]; ok {
+			// Options.Templates overrides the set's pages too.
+			p.files[name] = over
+		}
+	}
+	for _, name := range names {
 		if err := p.parse(name); err != nil {
 			return nil, err
 		}

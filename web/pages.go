@@ -39,6 +39,7 @@ var layouts = []string{"base.html", "public_base.html", "member_base.html", "fie
 type pages struct {
 	files   map[string]string // file name → source
 	layouts []string          // files parsed into every page (layouts, then more)
+	own     map[string]bool   // the embedded files' names (not the overrides')
 	master  map[string]*template.Template
 	mu      sync.Mutex
 	byLang  map[string]*template.Template // "page\x00lang" → ready to execute
@@ -48,8 +49,13 @@ type pages struct {
 // pages/ in over, and parses every page with the layouts.
 func loadPages(over fs.FS) (*pages, error) {
 	p := &pages{files: map[string]string{}, layouts: layouts, master: map[string]*template.Template{}, byLang: map[string]*template.Template{}}
-	if _, err := readPageFiles(p.files, pageFiles, "templates/pages"); err != nil {
+	names, err := readPageFiles(p.files, pageFiles, "templates/pages")
+	if err != nil {
 		return nil, err
+	}
+	p.own = map[string]bool{}
+	for _, n := range names {
+		p.own[n] = true
 	}
 	if over != nil {
 		if _, err := readPageFiles(p.files, over, "pages"); err != nil && !errors.Is(err, fs.ErrNotExist) {
