@@ -50,7 +50,7 @@ func (a *Handler) usersPage(w http.ResponseWriter, r *http.Request, me admin) {
 	q := queryOf(v)
 	list, total, err := a.svc.ListUsers(r.Context(), q)
 	if err != nil {
-		a.pages.Render(w, r, 0, "admin_users", web.Page{Form: v, Err: err, Fields: []string{"field"}, Data: a.usersData(r, nil)})
+		a.pages.Render(w, r, 0, "admin_users", web.Page{Form: v, Err: err, Data: a.usersData(r, nil)})
 		return
 	}
 	data := a.usersData(r, list)
