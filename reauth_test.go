@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/usher-auth/usher"
+	"github.com/usher-auth/usher/mfa"
 	"github.com/usher-auth/usher/usertest"
 )
 
@@ -55,4 +56,51 @@ func TestReauthenticate(t *testing.T) {
 		t.Fatalf("second factor without one: %v", err)
 	}
 	fresh(sess, false)
+}
+
+// A user with an authenticator app may re-authenticate with a code from
+// it; a code works once.
+func TestReauthenticateWithSecondFactor(t *testing.T) {
+	svc, clock := newMFAService(t, usher.Config{MaxPasswordFailures: 10})
+	u := usertest.MustCreateUser(t, svc, "ann@example.com")
+	sess, _, err := svc.LoginWithEmail(ctx, u.Email, pw, false, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := enrolTOTP(t, svc, clock, u, sess)
+	clock.Advance(usher.FreshLogin + time.Minute)
+	code := mfa.TOTPCode(secret, clock.Now())
+	if err := svc.Reauthenticate(ctx, sess, "", &usher.SecondFactor{Type: usher.MFATOTP, Code: code}, client); err != nil {
+		t.Fatalf("with the app's code: %v", err)
+	}
+	if ok, _ := svc.FreshSession(ctx, sess); !ok {
+		t.Error("not fresh after a second factor")
+	}
+	if err := svc.Reauthenticate(ctx, sess, "", &usher.SecondFactor{Type: usher.MFATOTP, Code: code}, client); !errors.Is(err, usher.ErrAuthenticationFailed) {
+		t.Errorf("the same code again: %v; want ErrAuthenticationFailed", err)
+	}
+}
+
+// An admin's ResetUserMFA removes the user's second factors and recovery
+// codes, and their next log-in needs only the password.
+func TestResetUserMFA(t *testing.T) {
+	svc, clock := newMFAService(t, usher.Config{})
+	u := usertest.MustCreateUser(t, svc, "ann@example.com")
+	sess, _, _ := svc.LoginWithEmail(ctx, u.Email, pw, false, client)
+	enrolTOTP(t, svc, clock, u, sess)
+	if _, err := svc.NewRecoveryCodes(ctx, u.ID, client); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.ResetUserMFA(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := svc.ListMFAMethods(ctx, u.ID); len(list) != 0 {
+		t.Errorf("%d methods left", len(list))
+	}
+	if _, _, err := svc.LoginWithEmail(ctx, u.Email, pw, false, client); err != nil {
+		t.Errorf("log-in after the reset: %v", err)
+	}
+	if err := svc.ResetUserMFA(ctx, "nobody"); !errors.Is(err, usher.ErrNotFound) {
+		t.Errorf("unknown user: %v", err)
+	}
 }
