@@ -116,8 +116,8 @@ type admin struct {
 type handlerFunc func(w http.ResponseWriter, r *http.Request, me admin)
 
 // guard lets through a logged-in user with the admin role. Not logged in:
-// a browser is sent to the log-in page (to come back here), another
-// client gets 401; without the role, 403 (a page, or JSON for a client
+// a browser is sent to the log-in page (to come back here), a client
+// that asks for JSON gets 401; without the role, 403 (a page, or JSON for a client
 // that asks for JSON).
 func (a *Handler) guard(next handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -127,8 +127,17 @@ func (a *Handler) guard(next handlerFunc) http.HandlerFunc {
 			return
 		}
 		if u == nil {
-			if r.Method == http.MethodGet && !web.AcceptsJSON(r) {
-				http.Redirect(w, r, a.web.LoginURL(r.URL.RequestURI()), http.StatusSeeOther) // #nosec G710 -- to our own log-in page; next is checked when used
+			if !web.AcceptsJSON(r) {
+				// A browser: to the log-in page, and back to this
+				// page (a form's user page: the form is not resent).
+				back := r.URL.RequestURI()
+				if r.Method != http.MethodGet {
+					back = a.base
+					if id := r.PathValue("id"); id != "" {
+						back = a.userURL(id)
+					}
+				}
+				http.Redirect(w, r, a.web.LoginURL(back), http.StatusSeeOther) // #nosec G710 -- to our own log-in page; next is checked when used
 				return
 			}
 			a.web.WriteError(w, r, usher.ErrLoginRequired)

@@ -100,6 +100,10 @@ func TestAccess(t *testing.T) {
 	if st != http.StatusSeeOther || loc != "/user/login?next="+url.QueryEscape("/user/admin?q=x") {
 		t.Errorf("visitor: %d %q; want 303 to the log-in page with next", st, loc)
 	}
+	st, loc, _ = visitor.Do("POST", userPage(ann)+"/disable", url.Values{})
+	if st != http.StatusSeeOther || loc != "/user/login?next="+url.QueryEscape(userPage(ann)) {
+		t.Errorf("visitor's form: %d %q; want 303 to the log-in page, back to the user's page", st, loc)
+	}
 	b := e.logIn("ann@example.com")
 	for _, path := range []string{"/user/admin", "/user/admin/", userPage(ann), "/user/admin/users/new", "/user/admin/reauth", "/user/admin/events"} {
 		if st, _, body := b.Get(path); st != http.StatusForbidden || !strings.Contains(body, "<html") {
@@ -121,15 +125,25 @@ func TestAccess(t *testing.T) {
 	if u := e.user(ann.ID); u.HasRole("admin") {
 		t.Error("a non-admin gave themselves the admin role")
 	}
-	// JSON.
+	// JSON: a client not logged in gets 401, one without the role 403.
 	req, _ := http.NewRequest("GET", e.srv.URL+"/user/admin", nil)
+	req.Header.Set("Accept", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("JSON client not logged in: %d; want 401", res.StatusCode)
+	}
+	req, _ = http.NewRequest("GET", e.srv.URL+"/user/admin", nil)
 	req.Header.Set("Accept", "application/json")
 	sess, _, err := e.svc.LoginWithEmail(t.Context(), "ann@example.com", usertest.Password, false, usher.Client{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+sess.Token)
-	res, err := http.DefaultClient.Do(req)
+	res, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
