@@ -24,8 +24,13 @@ func (s *Service) FindUser(ctx context.Context, ref string) (*User, error) {
 	return s.store.UserByUsername(ctx, ref)
 }
 
-// ListUsers returns users matching q and how many match in all.
+// ListUsers returns users matching q and how many match in all (ignoring
+// After, Offset and Limit). A Field that is not a declared profile field,
+// an unknown Sort or a bad After cursor gives a *ValidationError.
 func (s *Service) ListUsers(ctx context.Context, q UserQuery) ([]*User, int, error) {
+	if err := q.check(&s.cfg); err != nil {
+		return nil, 0, err
+	}
 	n, err := s.store.CountUsers(ctx, q)
 	if err != nil {
 		return nil, 0, err
@@ -231,4 +236,48 @@ func (s *Service) ListRoles(ctx context.Context) ([]Role, error) { return s.stor
 // Events returns a user's audit trail ("" = everyone's), newest first.
 func (s *Service) Events(ctx context.Context, userID string, limit int) ([]*Event, error) {
 	return s.store.ListEvents(ctx, userID, limit)
+}
+
+// ConfirmUserEmail marks the user's primary address confirmed, as an
+// admin (no link). ErrUserExists if another user has confirmed the same
+// address meanwhile; nothing happens if it is confirmed already.
+func (s *Service) ConfirmUserEmail(ctx context.Context, id string) error {
+	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
+		u, err := tx.UserByID(ctx, id)
+		if err != nil || u.EmailConfirmed() {
+			return err
+		}
+		now := s.now()
+		if err := tx.UpdateUser(ctx, id, UserUpdate{EmailConfirmedAt: &now}); err != nil {
+			return err
+		}
+		s.event(ctx, tx, id, EventConfirmedEmail, Client{}, "by admin")
+		return nil
+	})
+}
+
+// ResetUserMFA removes all the user's second factors and recovery codes,
+// as an admin (a user who lost their phone): their next log-in needs only
+// the password (or, with Config.RequireMFA, sets up a new factor). The
+// user's sessions stay.
+func (s *Service) ResetUserMFA(ctx context.Context, id string) error {
+	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
+		if _, err := tx.UserByID(ctx, id); err != nil {
+			return err
+		}
+		methods, err := tx.ListMFAMethods(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, m := range methods {
+			if err := tx.DeleteMFAMethod(ctx, id, m.ID); err != nil {
+				return err
+			}
+		}
+		if err := tx.SetRecoveryCodes(ctx, id, nil, s.now()); err != nil {
+			return err
+		}
+		s.event(ctx, tx, id, EventMFAReset, Client{}, "by admin")
+		return nil
+	})
 }

@@ -2,6 +2,8 @@ package usher
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -56,7 +58,8 @@ type UserStore interface {
 	// UpdateUser changes the fields set in up, atomically.
 	UpdateUser(ctx context.Context, id string, up UserUpdate) error
 
-	// ListUsers returns users ordered by sign-up time, then ID.
+	// ListUsers returns the users q selects, in q's order (by default
+	// sign-up time, then ID).
 	ListUsers(ctx context.Context, q UserQuery) ([]*User, error)
 
 	// CountUsers returns how many users match q (ignoring Offset and Limit).
@@ -319,13 +322,119 @@ type UserUpdate struct {
 	ClearFailures bool
 }
 
-// UserQuery selects users for ListUsers and CountUsers.
+// UserQuery selects users for ListUsers and CountUsers. The zero value
+// selects everyone, by sign-up time, 100 at a time.
 type UserQuery struct {
 	// Search matches a substring of the e-mail address or username
 	// keys, folded like an address (FoldEmail: ASCII case ignored;
-	// "" = all).
+	// "" = all). Field and Exact change what it matches.
 	Search string
-	Role   string // only users with this role ("" = any)
+	// Field names what Search looks at: "" for the e-mail address or the
+	// username, SearchEmail or SearchUsername for one of them, or the
+	// name of a profile field (Config.ProfileFields), whose value is
+	// compared as stored (profile values are not folded).
+	Field string
+	// Exact makes Search match the whole value (folded like the field,
+	// as UserByEmail and UserByUsername compare) instead of a substring.
+	// An exact search is an index lookup; a substring search reads every
+	// user (see docs/benchmarks.md).
+	Exact bool
+
+	Role string // only users with this role ("" = any)
+	// Enabled, Locked, Confirmed and HasMFA keep only users for whom the
+	// answer is the one given (nil = either). Locked means a lock-out
+	// was set and not lifted since (LockedAt is set; it may have run out
+	// by LockoutDuration and is lifted at the next log-in). Confirmed is
+	// the primary address's confirmation. HasMFA means at least one
+	// second factor (an app or a security key).
+	Enabled   *bool
+	Locked    *bool
+	Confirmed *bool
+	HasMFA    *bool
+	// Provider keeps only users with an identity linked at this
+	// provider (Identity.Provider; "" = any).
+	Provider string
+
+	// Sort orders the list: SortSignedUp (the default: sign-up time,
+	// unknown first) or SortLastLogin (last log-in, never first), then
+	// by ID; Desc reverses the whole order.
+	Sort string
+	Desc bool
+	// After continues a listing after the user whose cursor it is
+	// (UserQuery.Cursor of the previous page's last user, with the same
+	// Sort and Desc): keyset paging, so that a page is not shifted by
+	// users who sign up or are deleted meanwhile. Offset is ignored
+	// with After. A cursor that does not parse gives a *ValidationError
+	// (field "after").
+	After  string
 	Offset int
 	Limit  int // 0 means 100
+}
+
+// What UserQuery.Field names besides a profile field.
+const (
+	SearchEmail    = "email"
+	SearchUsername = "username"
+)
+
+// UserQuery.Sort's orders.
+const (
+	SortSignedUp  = "signed_up"
+	SortLastLogin = "last_login"
+)
+
+// Cursor returns the keyset cursor of u in q's order, for UserQuery.After:
+// the sort time (microseconds since the epoch, "-" for none) and the ID.
+func (q UserQuery) Cursor(u *User) string {
+	t := u.SignedUpAt
+	if q.Sort == SortLastLogin {
+		t = u.LastLoginAt
+	}
+	if t.IsZero() {
+		return "-." + u.ID
+	}
+	return strconv.FormatInt(t.UnixMicro(), 10) + "." + u.ID
+}
+
+// ParseCursor reads q.After: the sort time (zero for none) and the ID.
+// Stores use it; ok is false for a cursor UserQuery.Cursor did not make.
+func (q UserQuery) ParseCursor() (t time.Time, id string, ok bool) {
+	ts, id, found := strings.Cut(q.After, ".")
+	if !found || id == "" {
+		return time.Time{}, "", false
+	}
+	if ts == "-" {
+		return time.Time{}, id, true
+	}
+	us, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	return time.UnixMicro(us).UTC(), id, true
+}
+
+// check validates q's Field, Sort and After against cfg.
+func (q UserQuery) check(cfg *Config) error {
+	bad := map[string]string{}
+	switch q.Field {
+	case "", SearchEmail, SearchUsername:
+	default:
+		known := false
+		for _, f := range cfg.ProfileFields {
+			known = known || f.Name == q.Field
+		}
+		if !known {
+			bad["field"] = MsgInvalidFormat
+		}
+	}
+	if q.Sort != "" && q.Sort != SortSignedUp && q.Sort != SortLastLogin {
+		bad["sort"] = MsgInvalidFormat
+	}
+	if _, _, ok := q.ParseCursor(); q.After != "" && !ok {
+		bad["after"] = MsgInvalidFormat
+	}
+	if len(bad) > 0 {
+		return &ValidationError{Fields: bad}
+	}
+	return nil
 }

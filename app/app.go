@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/usher-auth/usher"
+	"github.com/usher-auth/usher/admin"
 	"github.com/usher-auth/usher/mail"
 	"github.com/usher-auth/usher/mfa"
 	"github.com/usher-auth/usher/mfa/webauthn"
@@ -32,7 +33,10 @@ type App struct {
 	Store   *sqlstore.Store
 	Service *usher.Service
 	Web     *web.Handler
-	Mailer  *mail.Mailer
+	// Admin is the admin console; Handler mounts it at Config.Prefix +
+	// "/admin".
+	Admin  *admin.Handler
+	Mailer *mail.Mailer
 }
 
 // Open connects to the database (applying migrations) and builds the
@@ -174,7 +178,11 @@ func build(cfg Config, st *sqlstore.Store, log *slog.Logger, createKey bool) (*A
 		opts.DevMailbox = mb
 	}
 	h := web.New(svc, opts)
-	return &App{Config: cfg, Store: st, Service: svc, Web: h, Mailer: mailer}, nil
+	adm, err := admin.New(h, cfg.Settings)
+	if err != nil {
+		return nil, err
+	}
+	return &App{Config: cfg, Store: st, Service: svc, Web: h, Admin: adm, Mailer: mailer}, nil
 }
 
 // openSealer returns the Sealer of second-factor secrets: from secret_key
@@ -244,13 +252,16 @@ func loopbackURL(u string) bool {
 }
 
 // Handler returns the server's whole HTTP surface: Usher's routes under
-// Config.Prefix (/user/ by default), a health check at /healthz, and /
+// Config.Prefix (/user/ by default), the admin console under Prefix +
+// "/admin", a health check at /healthz, and /
 // sending browsers to the account page (or, for visitors, the log-in
 // page). Every answer carries the Handler's security headers.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	prefix := a.Service.Config().Prefix
 	mux.Handle(prefix+"/", a.Web)
+	mux.Handle(prefix+"/admin", a.Admin)
+	mux.Handle(prefix+"/admin/", a.Admin)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := a.Store.Ping(r.Context()); err != nil {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)

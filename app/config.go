@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/usher-auth/usher"
+	"github.com/usher-auth/usher/admin"
 	"github.com/usher-auth/usher/i18n"
 	"github.com/usher-auth/usher/web"
 )
@@ -27,6 +28,7 @@ type Config struct {
 
 	usher.Config
 	web.Options
+	admin.Settings
 
 	SMTPURL      string `toml:"smtp_url" help:"smtp://user:pass@host:587 (STARTTLS), smtps://...:465 (TLS), smtp+insecure://host:25; empty = the development mailbox" secret:"url"`
 	MailFrom     string `toml:"mail_from" default:"usher@localhost" help:"sender address of emails"`

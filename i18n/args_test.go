@@ -19,12 +19,14 @@ import (
 // first. TestEveryMessageRendersClean checks
 // that the table covers every such message and the templates' calls.
 var callerArgs = map[string][]any{
-	"%s (optional)":                  {"Name"},
-	"%s has invited you to join %s.": {"admin@example.com", "Acme"},
-	"%s on %s":                       {"Firefox", "Linux"},
-	"Added %s":                       {"2 May 2026"},
-	"Hello %s,":                      {"ann"},
-	"Last active %s":                 {"2 May 2026"},
+	"%s (optional)":                      {"Name"},
+	"%s has invited you to join %s.":     {"admin@example.com", "Acme"},
+	"%s on %s":                           {"Firefox", "Linux"},
+	"Added %s":                           {"2 May 2026"},
+	"An invitation is on its way to %s.": {"ann@example.com"},
+	"Users found: %d":                    {42},
+	"Hello %s,":                          {"ann"},
+	"Last active %s":                     {"2 May 2026"},
 	"Open the link below to sign in to %s as %s.": {"Acme", "ann@example.com"},
 	"Other devices signed out: %s":                {"3"},
 	"Remove %s":                                   {"ann@example.com"},

@@ -37,7 +37,7 @@ var idPatterns = map[string][]*regexp.Regexp{
 func usedIDs(t *testing.T) map[string]string {
 	t.Helper()
 	ids := map[string]string{}
-	for _, dir := range []string{"../mail", "../web"} {
+	for _, dir := range []string{"../mail", "../web", "../admin"} {
 		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || strings.HasSuffix(p, "_test.go") {
 				return err

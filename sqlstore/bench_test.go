@@ -161,3 +161,46 @@ func BenchmarkHit(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkListUsers lists and counts users among 100,000 as the admin
+// console's users table does (Service.ListUsers: CountUsers, then a page
+// of 50 with ListUsers): the first page in each order, a search by
+// substring (rare and common), an exact search, a profile field and a
+// filter. docs/benchmarks.md has the figures.
+func BenchmarkListUsers(b *testing.B) {
+	no := false
+	for name, s := range benchStores(b) {
+		seed(b, s, 100_000)
+		for _, c := range []struct {
+			name string
+			q    usher.UserQuery
+		}{
+			{"first-page", usher.UserQuery{}},
+			{"first-page-newest", usher.UserQuery{Desc: true}},
+			{"first-page-last-login", usher.UserQuery{Sort: usher.SortLastLogin, Desc: true}},
+			{"next-page", usher.UserQuery{Desc: true, After: usher.UserQuery{}.Cursor(&usher.User{ID: "user0050000", SignedUpAt: time.Now()})}},
+			{"substring-rare", usher.UserQuery{Search: "r0012345"}},
+			{"substring-common", usher.UserQuery{Search: "user001"}},
+			{"substring-none", usher.UserQuery{Search: "nobody"}},
+			{"exact", usher.UserQuery{Search: "user0012345@example.com", Exact: true}},
+			{"profile-substring", usher.UserQuery{Search: "Name", Field: "name"}},
+			{"disabled", usher.UserQuery{Enabled: &no}},
+		} {
+			c.q.Limit = 50
+			b.Run(name+"/"+c.name, func(b *testing.B) {
+				cpu0 := processCPU()
+				for b.Loop() {
+					if _, err := s.CountUsers(ctx, c.q); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := s.ListUsers(ctx, c.q); err != nil {
+						b.Fatal(err)
+					}
+				}
+				// The process's CPU time per query, which a busy
+				// machine inflates less than the wall time (ns/op).
+				b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+			})
+		}
+	}
+}

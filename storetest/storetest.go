@@ -70,6 +70,8 @@ func Run(t *testing.T, newDatabase NewDatabase) {
 		{"MailInTx", testMailInTx},
 		{"EmailsInTx", testEmailsInTx},
 		{"MFAInTx", testMFAInTx},
+		{"UserQueryFilters", testUserQueryFilters},
+		{"UserQueryKeyset", testUserQueryKeyset},
 	})
 }
 

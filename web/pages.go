@@ -37,70 +37,81 @@ var layouts = []string{"base.html", "public_base.html", "member_base.html", "fie
 // whose T speaks that language (html/template escapes a set on its first
 // execution, so each language's clone is escaped once and then reused).
 type pages struct {
-	files  map[string]string // file name → source
-	master map[string]*template.Template
-	mu     sync.Mutex
-	byLang map[string]*template.Template // "page\x00lang" → ready to execute
+	files   map[string]string // file name → source
+	layouts []string          // files parsed into every page (layouts, then more)
+	own     map[string]bool   // the embedded files' names (not the overrides')
+	master  map[string]*template.Template
+	mu      sync.Mutex
+	byLang  map[string]*template.Template // "page\x00lang" → ready to execute
 }
 
 // loadPages reads the embedded page templates, then the overrides under
 // pages/ in over, and parses every page with the layouts.
 func loadPages(over fs.FS) (*pages, error) {
-	p := &pages{files: map[string]string{}, master: map[string]*template.Template{}, byLang: map[string]*template.Template{}}
-	read := func(fsys fs.FS, dir string) error {
-		entries, err := fs.ReadDir(fsys, dir)
-		if err != nil {
-			return err
-		}
-		for _, e := range entries {
-			if e.IsDir() || !strings.HasSuffix(e.Name(), ".html") {
-				continue
-			}
-			b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
-			if err != nil {
-				return err
-			}
-			p.files[e.Name()] = string(b)
-		}
-		return nil
-	}
-	if err := read(pageFiles, "templates/pages"); err != nil {
+	p := &pages{files: map[string]string{}, layouts: layouts, master: map[string]*template.Template{}, byLang: map[string]*template.Template{}}
+	names, err := readPageFiles(p.files, pageFiles, "templates/pages")
+	if err != nil {
 		return nil, err
 	}
+	p.own = map[string]bool{}
+	for _, n := range names {
+		p.own[n] = true
+	}
 	if over != nil {
-		if err := read(over, "pages"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if _, err := readPageFiles(p.files, over, "pages"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("web: Templates: %w", err)
 		}
 	}
-	// Stand-in functions for parsing; each language's clone rebinds them.
-	funcs := pageFuncs(nil, "en")
-	for name, src := range p.files {
-		if isLayout(name) {
-			continue
+	for name := range p.files {
+		if err := p.parse(name); err != nil {
+			return nil, err
 		}
-		// The layouts first, so that the page's definitions replace
-		// their defaults ({{block}}); the page is the set's root.
-		t := template.New(name).Funcs(funcs)
-		for _, l := range layouts {
-			if _, err := t.New(l).Parse(p.files[l]); err != nil {
-				return nil, fmt.Errorf("web: template %s: %w", l, err)
-			}
-		}
-		if _, err := t.Parse(src); err != nil {
-			return nil, fmt.Errorf("web: template %s: %w", name, err)
-		}
-		p.master[strings.TrimSuffix(name, ".html")] = t
 	}
 	return p, nil
 }
 
-func isLayout(name string) bool {
-	for _, l := range layouts {
-		if l == name {
-			return true
+// readPageFiles reads the .html files of dir in fsys into files (by file
+// name) and returns their names.
+func readPageFiles(files map[string]string, fsys fs.FS, dir string) ([]string, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".html") {
+			continue
+		}
+		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		files[e.Name()] = string(b)
+		names = append(names, e.Name())
+	}
+	return names, nil
+}
+
+// parse parses page file name (not a layout) with the layouts into
+// p.master.
+func (p *pages) parse(name string) error {
+	if slices.Contains(p.layouts, name) {
+		return nil
+	}
+	// Stand-in functions for parsing; each language's clone rebinds them.
+	// The layouts first, so that the page's definitions replace their
+	// defaults ({{block}}); the page is the set's root.
+	t := template.New(name).Funcs(pageFuncs(nil, "en"))
+	for _, l := range p.layouts {
+		if _, err := t.New(l).Parse(p.files[l]); err != nil {
+			return fmt.Errorf("web: template %s: %w", l, err)
 		}
 	}
-	return false
+	if _, err := t.Parse(p.files[name]); err != nil {
+		return fmt.Errorf("web: template %s: %w", name, err)
+	}
+	p.master[strings.TrimSuffix(name, ".html")] = t
+	return nil
 }
 
 // get returns page name's template set for language lang.
@@ -151,6 +162,13 @@ func pageFuncs(cat *i18n.Catalogue, lang string) template.FuncMap {
 		// sentence takes as an argument ({{T "added %s" (ltr .Added)}}),
 		// so that right-to-left text around it cannot reorder its parts.
 		"ltr": isolateLTR,
+		// pageTime and isoTime write a time as the pages show it and
+		// for a <time datetime> attribute; browserName and systemName
+		// name a User-Agent's browser and system ("" if unknown).
+		"pageTime":    pageTime,
+		"isoTime":     isoTime,
+		"browserName": browserName,
+		"systemName":  systemName,
 		// inputType is the input type of a profile field's type.
 		"inputType": func(t string) string {
 			switch t {
@@ -269,7 +287,12 @@ func (h *core) newPage(w http.ResponseWriter, r *http.Request) *pageData {
 
 // render writes page name with status.
 func (h *core) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
-	t, err := h.pages.get(h.cat, name, d.Lang)
+	h.renderWith(w, h.pages, status, name, d)
+}
+
+// renderWith writes page name of set with status.
+func (h *core) renderWith(w http.ResponseWriter, set *pages, status int, name string, d *pageData) {
+	t, err := set.get(h.cat, name, d.Lang)
 	var buf bytes.Buffer
 	if err == nil {
 		err = t.ExecuteTemplate(&buf, name+".html", d)

@@ -92,6 +92,8 @@ type Handler struct {
 	*core
 	mux   *http.ServeMux
 	chain http.Handler // the mux inside the Handler's own middleware
+	// protect wraps a handler in the Handler's own middleware (Protect).
+	protect func(http.Handler) http.Handler
 }
 
 // New returns a Handler over svc. It panics if Options.Templates holds a
@@ -137,6 +139,7 @@ func New(svc *usher.Service, opts Options) *Handler {
 			h.log.Warn("usher: base_url is not an origin the cross-origin check can trust", "err", err)
 		}
 	}
+	h.protect = func(next http.Handler) http.Handler { return h.SecurityHeaders(h.crossOrigin(cop, next)) }
 	h.chain = h.SecurityHeaders(h.warnForwardedFor(h.crossOrigin(cop, h.mux)))
 	return h
 }

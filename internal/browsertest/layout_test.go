@@ -72,18 +72,20 @@ func viewport(t *testing.T, ctx context.Context, width, height int64) {
 }
 
 // pageTemplates returns the names of the page templates (without .html)
-// that are pages rather than layouts.
+// that are pages rather than layouts: web's and the admin console's.
 func pageTemplates(t *testing.T) []string {
 	t.Helper()
-	entries, err := os.ReadDir("../../web/templates/pages")
-	if err != nil {
-		t.Fatal(err)
-	}
-	layouts := map[string]bool{"base": true, "public_base": true, "member_base": true, "fields": true, "forms": true}
+	layouts := map[string]bool{"base": true, "public_base": true, "member_base": true, "fields": true, "forms": true, "admin_base": true}
 	var names []string
-	for _, e := range entries {
-		if n, ok := strings.CutSuffix(e.Name(), ".html"); ok && !layouts[n] {
-			names = append(names, n)
+	for _, dir := range []string{"../../web/templates/pages", "../../admin/templates"} {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if n, ok := strings.CutSuffix(e.Name(), ".html"); ok && !layouts[n] {
+				names = append(names, n)
+			}
 		}
 	}
 	return names
@@ -157,6 +159,14 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 	addSessions(t, s, longEmail)
 	s.createUser(t, "mo@example.com")
 	enrolTOTP(t, s, "mo@example.com")
+	// The long address is an admin, for the admin console's pages.
+	boss, err := s.App.Service.FindUser(context.Background(), longEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.App.Service.AddRole(context.Background(), boss.ID, "admin"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.App.Service.CreateUser(context.Background(), usher.NewUser{Email: "una@example.com", Password: pw, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -284,6 +294,15 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 			{"invite", "invite", "/user/invite"},
 			{"log out", "logout", "/user/logout"},
 			{"two-factor", "mfa", "/user/mfa"},
+			// The admin console (package admin).
+			{"admin: users", "admin_users", "/user/admin"},
+			{"admin: a search", "admin_users", "/user/admin?q=example&enabled=yes&sort=last_login"},
+			{"admin: a user", "admin_user", "/user/admin/users/" + boss.ID},
+			{"admin: no such user", "admin_message", "/user/admin/users/nobody"},
+			{"admin: create a user", "admin_new_user", "/user/admin/users/new"},
+			{"admin: invite", "admin_invite", "/user/admin/invite"},
+			{"admin: re-authenticate", "admin_reauth", "/user/admin/reauth?next=/user/admin"},
+			{"admin: audit log", "admin_events", "/user/admin/events"},
 		} {
 			open(lang, p.name, p.template, s.URL+p.path)
 		}
