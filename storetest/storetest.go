@@ -153,6 +153,7 @@ func RunTokens[S interface {
 		{"DeleteUserTokens", testDeleteUserTokens},
 		{"FindToken", testFindToken},
 		{"TokenData", testTokenData},
+		{"CreateTokenDuplicate", testCreateTokenDuplicate},
 	})
 }
 
