@@ -2,8 +2,6 @@ package federated_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"errors"
 	"net/http"
 	"net/http/cookiejar"
@@ -22,7 +20,7 @@ import (
 // spKeyPEM is one SP key for the tests that do not test the key's
 // derivation (deriving one costs a moment).
 var spKeyPEM = sync.OnceValue(func() string {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, _, err := federatedtest.MakeSAMLKeyPair("Test SP")
 	if err != nil {
 		panic(err)
 	}

@@ -68,11 +68,23 @@ func NewSAMLIdP(tb testing.TB) *SAMLIdP {
 // it named cn, valid from 2000 to 2100.
 func NewSAMLKeyPair(tb testing.TB, cn string) (*rsa.PrivateKey, *x509.Certificate) {
 	tb.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, cert, err := MakeSAMLKeyPair(cn)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
+	return key, cert
+}
+
+// MakeSAMLKeyPair is NewSAMLKeyPair outside a test (for a sync.OnceValue).
+func MakeSAMLKeyPair(cn string) (*rsa.PrivateKey, *x509.Certificate, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
+	if err != nil {
+		return nil, nil, err
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: cn},
@@ -82,13 +94,10 @@ func NewSAMLKeyPair(tb testing.TB, cn string) (*rsa.PrivateKey, *x509.Certificat
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, nil, err
 	}
 	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return key, cert
+	return key, cert, err
 }
 
 // KeyPEM and CertificatePEM encode a key (PKCS #1) and a certificate as PEM.
