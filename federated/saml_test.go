@@ -79,7 +79,9 @@ func TestSAMLConfigErrors(t *testing.T) {
 		{"unknown signature_algorithm", func(c *federated.Config) { c.SignatureAlgorithm = "hmac-sha256" }, nil},
 		{"sp_certificate without sp_key", func(c *federated.Config) { c.SPKey, c.SPCertificate = "", federatedtest.CertificatePEM(otherCert) }, nil},
 		{"sp_certificate not sp_key's", func(c *federated.Config) { c.SPCertificate = federatedtest.CertificatePEM(otherCert) }, nil},
-		{"sp_key not a key", func(c *federated.Config) { c.SPKey = "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n" }, nil},
+		{"sp_key not a key", func(c *federated.Config) {
+			c.SPKey = "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"
+		}, nil},
 		{"no sp_key and no secret key", func(c *federated.Config) { c.SPKey = "" }, nil},
 		{"an OIDC setting", func(c *federated.Config) { c.ClientID = "x" }, nil},
 		{"no base URL", nil, func(e *federated.Env) { e.BaseURL = "" }},
