@@ -22,6 +22,7 @@ import (
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/federated"
 	"github.com/usher-auth/usher/federated/federatedtest"
+	"github.com/usher-auth/usher/usertest"
 )
 
 // The tests in this file sign SAML responses with Debian's xmlsec1 (an
@@ -536,5 +537,38 @@ func TestSAMLReplay(t *testing.T) {
 	doc2 := honest(requestID2).sign(t)
 	if _, err := p.Finish(context.Background(), postACS(testACS, form(doc2)), saved2, broken); err == nil || errors.Is(err, usher.ErrAuthenticationFailed) {
 		t.Errorf("Finish with the record failing = %v, want an internal error", err)
+	}
+}
+
+// TestSAMLReplayAcrossInstances: two instances (two providers made from
+// one configuration, two Services) on one database: a response accepted by
+// one is refused by the other, the replay record being Service.SeenOnce's
+// row. On one SQLite file, and on one PostgreSQL schema when
+// USHER_TEST_POSTGRES is set.
+func TestSAMLReplayAcrossInstances(t *testing.T) {
+	needXMLSec(t)
+	backends := []struct {
+		name    string
+		address func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "usher.db") }},
+		{"postgres", func(t *testing.T) string { return usertest.PostgresAddress(t) }},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			addr := b.address(t)
+			svc1 := usertest.NewService(t, usher.Config{}, usertest.MustOpen(t, addr), nil)
+			svc2 := usertest.NewService(t, usher.Config{}, usertest.MustOpen(t, addr), nil)
+			p1, p2 := newTestSAML(t, samlConfig()), newTestSAML(t, samlConfig())
+			saved, requestID := begin(t, p1)
+			doc := honest(requestID).sign(t)
+			if _, err := p1.Finish(context.Background(), postACS(testACS, form(doc)), saved, svc1.SeenOnce); err != nil {
+				t.Fatalf("instance 1: %v", err)
+			}
+			_, err := p2.Finish(context.Background(), postACS(testACS, form(doc)), saved, svc2.SeenOnce)
+			if !errors.Is(err, usher.ErrFederatedRefused) || !strings.Contains(err.Error(), "replay") {
+				t.Errorf("instance 2, the same response = %v, want ErrFederatedRefused (a replay)", err)
+			}
+		})
 	}
 }
