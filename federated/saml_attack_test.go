@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"html"
 	"net/url"
@@ -54,17 +55,33 @@ type keyPair struct {
 	cert *x509.Certificate
 }
 
+// The keys of the tests: made once (testdata/saml/*.pem: an RSA key and a
+// certificate valid from 2000 to 2100, for tests only), so that no test,
+// and no fuzzing worker, waits for RSA key generation.
 var (
-	testIdPKeys = sync.OnceValue(func() keyPair { return newKeyPair("Test IdP") })
-	strangerKey = sync.OnceValue(func() keyPair { return newKeyPair("Stranger") })
+	testIdPKeys = sync.OnceValue(func() keyPair { return readKeyPair("idp") })
+	strangerKey = sync.OnceValue(func() keyPair { return readKeyPair("stranger") })
+	testSPKeys  = sync.OnceValue(func() keyPair { return readKeyPair("sp") })
 )
 
-func newKeyPair(cn string) keyPair {
-	key, cert, err := federatedtest.MakeSAMLKeyPair(cn)
+func readKeyPair(name string) keyPair {
+	b, err := os.ReadFile(filepath.Join("testdata", "saml", name+".pem"))
 	if err != nil {
 		panic(err)
 	}
-	return keyPair{key, cert}
+	var kp keyPair
+	for block, rest := pem.Decode(b); block != nil; block, rest = pem.Decode(rest) {
+		switch block.Type {
+		case "RSA PRIVATE KEY":
+			kp.key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+		case "CERTIFICATE":
+			kp.cert, err = x509.ParseCertificate(block.Bytes)
+		}
+		if err != nil {
+			panic(err)
+		}
+	}
+	return kp
 }
 
 // testNow is the clock of these tests.

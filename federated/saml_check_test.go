@@ -55,7 +55,9 @@ func TestSAMLOwnChecks(t *testing.T) {
 		{"not yet valid", func(a *saml.Assertion) { a.Conditions.NotBefore = now.Add(3 * time.Minute) }},
 		{"expired", func(a *saml.Assertion) { a.Conditions.NotOnOrAfter = now.Add(-3 * time.Minute) }},
 		{"no AudienceRestriction", func(a *saml.Assertion) { a.Conditions.AudienceRestrictions = nil }},
-		{"another audience", func(a *saml.Assertion) { a.Conditions.AudienceRestrictions[0].Audience.Value = "https://other.example.com" }},
+		{"another audience", func(a *saml.Assertion) {
+			a.Conditions.AudienceRestrictions[0].Audience.Value = "https://other.example.com"
+		}},
 		{"a second restriction without us", func(a *saml.Assertion) {
 			a.Conditions.AudienceRestrictions = append(a.Conditions.AudienceRestrictions, saml.AudienceRestriction{Audience: saml.Audience{Value: "https://other.example.com"}})
 		}},
@@ -63,7 +65,9 @@ func TestSAMLOwnChecks(t *testing.T) {
 		{"no NameID", func(a *saml.Assertion) { a.Subject.NameID = nil }},
 		{"empty NameID", func(a *saml.Assertion) { a.Subject.NameID.Value = "" }},
 		{"padded NameID", func(a *saml.Assertion) { a.Subject.NameID.Value = " alice@example.com" }},
-		{"no bearer confirmation", func(a *saml.Assertion) { a.Subject.SubjectConfirmations[0].Method = "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key" }},
+		{"no bearer confirmation", func(a *saml.Assertion) {
+			a.Subject.SubjectConfirmations[0].Method = "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key"
+		}},
 		{"no SubjectConfirmationData", func(a *saml.Assertion) { a.Subject.SubjectConfirmations[0].SubjectConfirmationData = nil }},
 		{"another recipient", func(a *saml.Assertion) { scd(a).Recipient = "https://other.example.com/acs" }},
 		{"another request", func(a *saml.Assertion) { scd(a).InResponseTo = "id-2" }},

@@ -17,15 +17,9 @@ import (
 	"github.com/usher-auth/usher/federated/federatedtest"
 )
 
-// spKeyPEM is one SP key for the tests that do not test the key's
+// spKeyPEM is the SP key of the tests that do not test the key's
 // derivation (deriving one costs a moment).
-var spKeyPEM = sync.OnceValue(func() string {
-	key, _, err := federatedtest.MakeSAMLKeyPair("Test SP")
-	if err != nil {
-		panic(err)
-	}
-	return federatedtest.KeyPEM(key)
-})
+func spKeyPEM() string { return federatedtest.KeyPEM(testSPKeys().key) }
 
 // memorySeen is a SeenFunc over a map, as Service.SeenOnce is over the
 // database.

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crewjam/saml"
 
@@ -363,6 +364,39 @@ func TestSAMLBodyLimits(t *testing.T) {
 		_, err := p.Finish(context.Background(), postACS(testACS, url.Values{"SAMLResponse": {"PGE+", "PGE+"}}), saved, memorySeen())
 		if !errors.Is(err, usher.ErrFederatedRefused) {
 			t.Errorf("Finish = %v, want ErrFederatedRefused", err)
+		}
+	})
+}
+
+// FuzzSAMLResponse: any document posted as the SAMLResponse, answering a
+// request or unasked: no panic, and never an identity — without the IdP's
+// key nothing is accepted; only refusals, or a cancel for an unsigned
+// error status (which logs nobody in).
+func FuzzSAMLResponse(f *testing.F) {
+	r := honest("id-0123")
+	f.Add([]byte(r.xml()), true)
+	f.Add([]byte(strings.Replace(r.xml(), "urn:oasis:names:tc:SAML:2.0:status:Success", "urn:oasis:names:tc:SAML:2.0:status:Responder", 1)), false)
+	f.Add([]byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>`), true)
+	f.Add([]byte(`<!DOCTYPE a [<!ENTITY b "c">]><a>&b;</a>`), false)
+	c := samlConfig()
+	c.AllowIdPInitiated = true
+	p, err := federated.New(c, federated.Env{BaseURL: testBaseURL, Prefix: "/user", Now: func() time.Time { return testNow }})
+	if err != nil {
+		f.Fatal(err)
+	}
+	_, saved, err := p.Begin(context.Background(), "state")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, doc []byte, asked bool) {
+		s := saved
+		if !asked {
+			s = ""
+		}
+		form := url.Values{"SAMLResponse": {base64.StdEncoding.EncodeToString(doc)}}
+		id, err := p.Finish(context.Background(), postACS(testACS, form), s, memorySeen())
+		if id != nil || !(errors.Is(err, usher.ErrFederatedRefused) || errors.Is(err, usher.ErrFederatedCancelled)) {
+			t.Fatalf("Finish = %+v, %v; want a refusal or a cancel", id, err)
 		}
 	})
 }
