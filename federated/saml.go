@@ -405,8 +405,10 @@ func (p *samlProvider) refused(format string, a ...any) error {
 
 // Finish checks the SAMLResponse posted to the ACS. saved is Begin's, or
 // "" for an IdP-initiated log-in (refused unless allow_idp_initiated). It
-// reads at most samlMaxBody bytes of r's body, which must not have been
-// read yet (the ACS route must not parse the form first). Every refusal
+// reads at most samlMaxBody (256 KiB) bytes of r's body; a caller that
+// parses the form first (for RelayState) must wrap the body in
+// http.MaxBytesReader with the same limit before, or the limit is moot.
+// Every refusal
 // wraps usher.ErrFederatedRefused; an error status from the IdP is
 // usher.ErrFederatedCancelled; a failure of seen other than
 // usher.ErrInvalidToken is returned as it is (the database, not the IdP).
