@@ -162,6 +162,7 @@ type SAMLUser struct {
 // (urn:oid:0.9.2342.19200300.100.1.3).
 func (i *SAMLIdP) AddUser(tb testing.TB, u SAMLUser) {
 	tb.Helper()
+	// #nosec G117 -- a test user's password, sent to the in-process test IdP's admin API
 	b, err := json.Marshal(samlidp.User{Name: u.Name, PlaintextPassword: &u.Password, Email: u.Email, CommonName: u.CommonName})
 	if err != nil {
 		tb.Fatal(err)
