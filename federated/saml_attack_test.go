@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"html"
 	"net/url"
 	"os"
@@ -218,32 +219,54 @@ func (r response) xml() string {
 // sign has xmlsec1 sign the Response and returns the signed document.
 func (r response) sign(t *testing.T) []byte {
 	t.Helper()
-	// xmlsec1 runs in the directory with relative names: test names hold
-	// commas, which --privkey-pem separates.
-	dir := t.TempDir()
-	for name, content := range map[string]string{
+	dir, err := xmlsec(t, map[string]string{
 		"key.pem":      federatedtest.KeyPEM(r.Signer.key),
 		"cert.pem":     federatedtest.CertificatePEM(r.Signer.cert),
 		"response.xml": r.xml(),
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
+	}, "--sign", "--privkey-pem", "key.pem,cert.pem", "--output", "signed.xml", "response.xml")
+	if err != nil {
+		t.Fatal(err)
 	}
-	cmd := exec.Command("xmlsec1", "--sign", "--privkey-pem", "key.pem,cert.pem",
-		"--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
-		"--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:protocol:Response",
-		"--output", "signed.xml", "response.xml")
-	cmd.Dir = dir
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("xmlsec1 --sign: %v\n%s", err, b)
-	}
-	out := filepath.Join(dir, "signed.xml")
-	b, err := os.ReadFile(out)
+	b, err := os.ReadFile(filepath.Join(dir, "signed.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// xmlsecVerifies reports whether xmlsec1 finds doc's signature valid with
+// the IdP's certificate: whether a wrapped document still carries a good
+// signature, so that the attack is a real one.
+func xmlsecVerifies(t *testing.T, doc []byte) bool {
+	t.Helper()
+	_, err := xmlsec(t, map[string]string{
+		"cert.pem":   federatedtest.CertificatePEM(testIdPKeys().cert),
+		"signed.xml": string(doc),
+	}, "--verify", "--pubkey-cert-pem", "cert.pem", "signed.xml")
+	return err == nil
+}
+
+// xmlsec runs xmlsec1 with args in a new directory holding files, with
+// SAML's ID attributes declared, and returns the directory. It runs there
+// with relative names: test names hold commas, which --privkey-pem
+// separates.
+func xmlsec(t *testing.T, files map[string]string, args ...string) (string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args = append([]string{args[0],
+		"--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+		"--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:protocol:Response"}, args[1:]...)
+	cmd := exec.Command("xmlsec1", args...)
+	cmd.Dir = dir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return dir, fmt.Errorf("xmlsec1 %s: %v\n%s", args[0], err, b)
+	}
+	return dir, nil
 }
 
 // form is the IdP's auto-submitted form with this SAMLResponse.
@@ -289,71 +312,74 @@ func evilAssertion(a *etree.Element) *etree.Element {
 	return evil
 }
 
+// forgeResponse turns the signed Response root into a forged one (another
+// ID, mallory's assertion) that keeps the Signature, and returns a copy of
+// the original, without its Signature, to hide somewhere.
+func forgeResponse(root *etree.Element) (orig, sig *etree.Element) {
+	orig = root.Copy()
+	orig.RemoveChild(child(orig, "Signature"))
+	root.CreateAttr("ID", "_evil-response")
+	a := child(root, "Assertion")
+	root.InsertChildAt(a.Index(), evilAssertion(a))
+	root.RemoveChild(a)
+	return orig, child(root, "Signature")
+}
+
+// forgeAssertion puts mallory's assertion in the place of the signed one,
+// with the signed one's Signature, and returns the signed one (without its
+// Signature, which still covers it) and the Signature.
+func forgeAssertion(root *etree.Element) (orig, sig *etree.Element) {
+	a := child(root, "Assertion")
+	evil := evilAssertion(a)
+	sig = child(a, "Signature")
+	a.RemoveChild(sig)
+	evil.InsertChildAt(child(evil, "Issuer").Index()+1, sig)
+	root.InsertChildAt(a.Index(), evil)
+	root.RemoveChild(a)
+	return a, sig
+}
+
 // The XML Signature Wrapping attacks (Somorovsky et al., "On Breaking SAML",
 // 2012; SAMLRaider's XSW1-8): the signed element stays somewhere the
 // signature check finds it by ID, while the application reads a forged
 // one. XSW1 and XSW2 move a signed Response; XSW3-8 a signed Assertion.
+// stillValid says that the signature still verifies after the wrapping (by
+// xmlsec1; the others break it for a verifier that follows the spec, and
+// fool only a faulty one).
 var xswAttacks = []struct {
 	name         string
 	signResponse bool
+	stillValid   bool
 	mutate       func(root *etree.Element)
 }{
-	{"XSW1: forged Response, the signed one inside its Signature", true, func(root *etree.Element) {
-		orig := root.Copy()
-		root.CreateAttr("ID", "_evil-response")
-		a := child(root, "Assertion")
-		root.InsertChildAt(a.Index(), evilAssertion(a))
-		root.RemoveChild(a)
-		sig := child(root, "Signature")
-		if s := child(orig, "Signature"); s != nil {
-			orig.RemoveChild(s)
-		}
+	{"XSW1: forged Response, the signed one inside its Signature", true, false, func(root *etree.Element) {
+		orig, sig := forgeResponse(root)
 		sig.AddChild(orig)
 	}},
-	{"XSW2: forged Response, the signed one beside its Signature", true, func(root *etree.Element) {
-		orig := root.Copy()
-		root.CreateAttr("ID", "_evil-response")
-		a := child(root, "Assertion")
-		root.InsertChildAt(a.Index(), evilAssertion(a))
-		root.RemoveChild(a)
-		sig := child(root, "Signature")
-		if s := child(orig, "Signature"); s != nil {
-			orig.RemoveChild(s)
-		}
+	{"XSW2: forged Response, the signed one beside its Signature", true, true, func(root *etree.Element) {
+		orig, sig := forgeResponse(root)
 		root.InsertChildAt(sig.Index(), orig)
 	}},
-	{"XSW3: forged Assertion before the signed one", false, func(root *etree.Element) {
+	{"XSW3: forged Assertion before the signed one", false, true, func(root *etree.Element) {
 		a := child(root, "Assertion")
 		root.InsertChildAt(a.Index(), evilAssertion(a))
 	}},
-	{"XSW4: forged Assertion wrapping the signed one", false, func(root *etree.Element) {
+	{"XSW4: forged Assertion wrapping the signed one", false, true, func(root *etree.Element) {
 		a := child(root, "Assertion")
 		evil := evilAssertion(a)
 		root.InsertChildAt(a.Index(), evil)
 		root.RemoveChild(a)
 		evil.AddChild(a)
 	}},
-	{"XSW5: forged Assertion holding the Signature, the signed one unsigned at the end", false, func(root *etree.Element) {
-		a := child(root, "Assertion")
-		evil := evilAssertion(a)
-		sig := child(a, "Signature")
-		a.RemoveChild(sig)
-		evil.InsertChildAt(child(evil, "Issuer").Index()+1, sig)
-		root.InsertChildAt(a.Index(), evil)
-		root.RemoveChild(a)
-		root.AddChild(a)
+	{"XSW5: forged Assertion holding the Signature, the signed one unsigned at the end", false, true, func(root *etree.Element) {
+		orig, _ := forgeAssertion(root)
+		root.AddChild(orig)
 	}},
-	{"XSW6: forged Assertion holding the Signature, the signed one inside it", false, func(root *etree.Element) {
-		a := child(root, "Assertion")
-		evil := evilAssertion(a)
-		sig := child(a, "Signature")
-		a.RemoveChild(sig)
-		evil.InsertChildAt(child(evil, "Issuer").Index()+1, sig)
-		root.InsertChildAt(a.Index(), evil)
-		root.RemoveChild(a)
-		sig.AddChild(a)
+	{"XSW6: forged Assertion holding the Signature, the signed one inside it", false, false, func(root *etree.Element) {
+		orig, sig := forgeAssertion(root)
+		sig.AddChild(orig)
 	}},
-	{"XSW7: signed Assertion hidden in Extensions, forged one in its place", false, func(root *etree.Element) {
+	{"XSW7: signed Assertion hidden in Extensions, forged one in its place", false, true, func(root *etree.Element) {
 		a := child(root, "Assertion")
 		ext := etree.NewElement("samlp:Extensions")
 		root.InsertChildAt(child(root, "Issuer").Index()+1, ext)
@@ -361,17 +387,11 @@ var xswAttacks = []struct {
 		root.RemoveChild(a)
 		ext.AddChild(a)
 	}},
-	{"XSW8: forged Assertion holding the Signature, the signed one in a ds:Object", false, func(root *etree.Element) {
-		a := child(root, "Assertion")
-		evil := evilAssertion(a)
-		sig := child(a, "Signature")
-		a.RemoveChild(sig)
-		evil.InsertChildAt(child(evil, "Issuer").Index()+1, sig)
+	{"XSW8: forged Assertion holding the Signature, the signed one in a ds:Object", false, false, func(root *etree.Element) {
+		orig, sig := forgeAssertion(root)
 		obj := etree.NewElement("ds:Object")
 		sig.AddChild(obj)
-		root.InsertChildAt(a.Index(), evil)
-		root.RemoveChild(a)
-		obj.AddChild(a)
+		obj.AddChild(orig)
 	}},
 }
 
@@ -473,7 +493,11 @@ func TestSAMLAttacks(t *testing.T) {
 			name: x.name,
 			resp: func(r *response) { r.SignResponse = x.signResponse },
 			after: func(t *testing.T, doc []byte) []byte {
-				return edit(t, doc, x.mutate)
+				doc = edit(t, doc, x.mutate)
+				if x.stillValid && !xmlsecVerifies(t, doc) {
+					t.Error("the wrapped document's signature no longer verifies: not a real attack")
+				}
+				return doc
 			},
 			want: usher.ErrFederatedRefused,
 		})
