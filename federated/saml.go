@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -258,8 +259,14 @@ func samlIdP(c Config, env Env) (*saml.EntityDescriptor, error) {
 }
 
 // fetchSAMLMetadata GETs the IdP's metadata, at most samlMaxMetadata
-// bytes, within samlMetadataTimeout.
+// bytes, within samlMetadataTimeout. The metadata carries the certificate
+// every answer is checked with, so it comes over HTTPS (plain HTTP only
+// from this machine: a test IdP).
 func fetchSAMLMetadata(u string, client *http.Client) ([]byte, error) {
+	pu, err := url.Parse(u)
+	if err != nil || !(pu.Scheme == "https" || pu.Scheme == "http" && isLoopback(pu.Hostname())) || pu.Host == "" {
+		return nil, fmt.Errorf("idp_metadata_url %q: not an https URL (the metadata carries the IdP's certificate)", u)
+	}
 	if client == nil {
 		client = http.DefaultClient
 	}
@@ -285,6 +292,15 @@ func fetchSAMLMetadata(u string, client *http.Client) ([]byte, error) {
 		return nil, fmt.Errorf("idp_metadata_url: the metadata is over %d bytes", samlMaxMetadata)
 	}
 	return data, nil
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // parseCertificates reads one or more PEM certificates, or one certificate

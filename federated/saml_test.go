@@ -103,7 +103,14 @@ func TestSAMLConfigErrors(t *testing.T) {
 			}
 		})
 	}
+	// The metadata carries the certificate: never over plain HTTP (but
+	// from this machine), refused before any request.
 	c := samlConfig()
+	c.IdPMetadataURL = "http://idp.example.com/metadata"
+	if _, err := federated.New(c, federated.Env{BaseURL: testBaseURL}); err == nil || !strings.Contains(err.Error(), "not an https URL") {
+		t.Errorf("New(metadata over plain HTTP) = %v, want refused as not https", err)
+	}
+	c = samlConfig()
 	c.SignatureAlgorithm, c.AllowSHA1 = "rsa-sha1", true
 	if _, err := federated.New(c, federated.Env{BaseURL: testBaseURL}); err != nil {
 		t.Errorf("New(rsa-sha1 with allow_sha1) = %v", err)
