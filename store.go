@@ -121,7 +121,11 @@ type SessionStore interface {
 // keeps): e-mailed links, invitations, pending log-ins, remembered devices
 // and federated sign-ins' states.
 type TokenStore interface {
-	// CreateToken stores a one-time token (its hash).
+	// CreateToken stores a one-time token (its hash). A token with the
+	// same hash already stored (of any kind, used or not, even expired but
+	// not yet deleted) is ErrUserExists, decided by the database, so that
+	// of two instances storing one hash at once exactly one succeeds: the
+	// SAML replay check (Service.SeenOnce) relies on it.
 	CreateToken(ctx context.Context, t *Token) error
 
 	// UseToken marks the unused, unexpired token of the kind with this hash

@@ -55,6 +55,13 @@ const (
 // FederatedStateTTL.
 const TokenFederatedState = "federated_state"
 
+// TokenFederatedSeen is the kind of a one-time ID a federated provider
+// has seen (a SAML assertion's issuer and ID, Service.SeenOnce): its hash
+// is the SHA-256 of the ID, it has no user and no data, and it lasts until
+// the ID could no longer be accepted anyway. It is never used, only
+// stored: storing it a second time fails, on any instance.
+const TokenFederatedSeen = "federated_seen"
+
 // FederatedStateTTL is how long a federated sign-in's state stays good.
 const FederatedStateTTL = 10 * time.Minute
 

@@ -98,7 +98,9 @@ func New(c Config, env Env) (usher.FederatedProvider, error) {
 		return nil, fmt.Errorf("federated: provider name %q: use 1-32 of a-z, 0-9, - and _", c.Name)
 	}
 	switch c.Kind {
-	case usher.ProviderGoogle, usher.ProviderMicrosoft, usher.ProviderFacebook, usher.ProviderOIDC, usher.ProviderSAML:
+	case usher.ProviderSAML:
+		return newSAML(c, env)
+	case usher.ProviderGoogle, usher.ProviderMicrosoft, usher.ProviderFacebook, usher.ProviderOIDC:
 		return nil, fmt.Errorf("federated: provider %q: kind %q is not written yet", c.Name, c.Kind)
 	}
 	return nil, fmt.Errorf("federated: provider %q: unknown kind %q (google, microsoft, facebook, oidc or saml)", c.Name, c.Kind)

@@ -14,7 +14,9 @@ import (
 )
 
 // CreateToken stores t (its hash; the token itself is never stored). It
-// returns usher.ErrNotFound if t.UserID is set and names no user.
+// returns usher.ErrNotFound if t.UserID is set and names no user, and
+// usher.ErrUserExists if a token with the same hash is stored (the primary
+// key decides, so of two at once one fails).
 func (s *Store) CreateToken(ctx context.Context, t *usher.Token) error {
 	if len(t.Hash) == 0 || t.Kind == "" || t.ExpiresAt.IsZero() {
 		// A token without an expiry would be good forever: refuse it.
@@ -25,6 +27,10 @@ func (s *Store) CreateToken(ctx context.Context, t *usher.Token) error {
 		s.d.time(t.CreatedAt), s.d.time(t.ExpiresAt), s.d.time(t.UsedAt), t.Data)
 	if isForeignKey(err) {
 		return usher.ErrNotFound
+	}
+	if isUnique(err) {
+		// tokens.hash is the primary key: the hash is stored already.
+		return userExists(err)
 	}
 	if err != nil {
 		return wrap("CreateToken", err)

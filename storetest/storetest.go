@@ -155,6 +155,7 @@ func RunTokens[S interface {
 		{"DeleteUserTokens", testDeleteUserTokens},
 		{"FindToken", testFindToken},
 		{"TokenData", testTokenData},
+		{"CreateTokenDuplicate", testCreateTokenDuplicate},
 	})
 }
 

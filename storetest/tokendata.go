@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -44,4 +45,48 @@ func testTokenData(t *testing.T, h *harness[tokensStore]) {
 	checkUse(t, s, "state at expiry", link.Hash, usher.TokenFederatedState, at(usher.FederatedStateTTL), nil)
 	// Tokens without data keep "".
 	checkUse(t, s, "token without data", plain.Hash, usher.TokenResetPassword, at(time.Minute), plain)
+}
+
+// testCreateTokenDuplicate checks that a hash is stored once: a second
+// token with the same hash is ErrUserExists, from any instance, whatever
+// the kind and even once the first has expired (until it is deleted), and
+// of many stored at once exactly one succeeds. The SAML replay check
+// (Service.SeenOnce) records each assertion this way.
+func testCreateTokenDuplicate(t *testing.T, h *harness[tokensStore]) {
+	s, other := h.s, h.open()
+	seen := newToken("issuer assertion-1", usher.TokenFederatedSeen, "", at(5*time.Minute))
+	seen.Email = ""
+	mustCreateToken(t, s, seen)
+	for _, tc := range []struct {
+		name string
+		st   usher.TokenStore
+		tok  *usher.Token
+	}{
+		{"same instance", s, newToken("issuer assertion-1", usher.TokenFederatedSeen, "", at(5*time.Minute))},
+		{"other instance", other, newToken("issuer assertion-1", usher.TokenFederatedSeen, "", at(10*time.Minute))},
+		{"other kind", other, newToken("issuer assertion-1", usher.TokenResetPassword, "", at(time.Hour))},
+	} {
+		if err := tc.st.CreateToken(ctx, tc.tok); !errors.Is(err, usher.ErrUserExists) {
+			t.Errorf("CreateToken(a stored hash, %s) = %v, want ErrUserExists", tc.name, err)
+		}
+	}
+	// Expired but not yet deleted: still refused; once deleted, stored.
+	late := newToken("issuer assertion-1", usher.TokenFederatedSeen, "", at(time.Hour))
+	if err := other.CreateToken(ctx, late); !errors.Is(err, usher.ErrUserExists) {
+		t.Errorf("CreateToken(an expired, undeleted hash) = %v, want ErrUserExists", err)
+	}
+	if err := s.DeleteExpiredTokens(ctx, at(6*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.CreateToken(ctx, late); err != nil {
+		t.Errorf("CreateToken(a deleted hash) = %v, want nil", err)
+	}
+
+	// Many instances at once: one stores it, the others are refused.
+	const n = 20
+	errs := race(n, s, other, func(_ int, st tokensStore) error {
+		tok := newToken("issuer assertion-2", usher.TokenFederatedSeen, "", at(5*time.Minute))
+		return st.CreateToken(ctx, tok)
+	})
+	wantOneWinner(t, "CreateToken of one hash", errs, usher.ErrUserExists)
 }
