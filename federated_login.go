@@ -2,7 +2,6 @@ package usher
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -192,32 +191,15 @@ func (s *Service) FinishFederated(ctx context.Context, provider, state, browser 
 	return out, err
 }
 
-// tokenFederatedSeen is the kind of a one-time ID a provider saw (a SAML
-// assertion's): the token's hash is SHA-256 of provider, NUL, ID.
-const tokenFederatedSeen = "federated_seen"
-
-// seenOnce is the SeenFunc given to the provider named provider: it
-// records an ID as a token until it expires (FederatedStateTTL at least,
-// to outlast a provider's allowance for clock skew), and refuses an ID
-// recorded before with ErrInvalidToken, on any instance sharing the
-// database. It fails closed: a store error is a refusal too.
+// seenOnce is the SeenFunc given to the provider named provider:
+// SeenOnce over provider, NUL, ID, kept at least FederatedStateTTL (to
+// outlast a provider's allowance for clock skew).
 func (s *Service) seenOnce(provider string) SeenFunc {
 	return func(ctx context.Context, id string, until time.Time) error {
-		h := sha256.Sum256([]byte(provider + "\x00" + id))
-		now := s.now()
-		if _, err := s.store.FindToken(ctx, h[:], tokenFederatedSeen, now); err == nil {
-			return ErrInvalidToken
-		}
-		if min := now.Add(FederatedStateTTL); until.Before(min) {
+		if min := s.now().Add(FederatedStateTTL); until.Before(min) {
 			until = min
 		}
-		if err := s.store.CreateToken(ctx, &Token{Hash: h[:], Kind: tokenFederatedSeen, CreatedAt: now, ExpiresAt: until}); err != nil {
-			// A duplicate key (seen, perhaps expired but not yet
-			// deleted, or at the same moment elsewhere) or an outage.
-			s.log.Warn("usher: recording a federated one-time ID", "provider", provider, "err", err)
-			return ErrInvalidToken
-		}
-		return nil
+		return s.SeenOnce(ctx, provider+"\x00"+id, until)
 	}
 }
 
