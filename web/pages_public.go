@@ -45,7 +45,9 @@ func (h *pageHandler) mailFormSubmit(page string, send func(ctx context.Context,
 // loginPage serves GET /user/login; a logged-in user goes on at once.
 func (h *pageHandler) loginPage(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
-	if d.User != nil {
+	// reauth=1: a logged-in user asked to log in again (to link an
+	// account, which needs a recent log-in) gets the form.
+	if d.User != nil && r.URL.Query().Get("reauth") == "" {
 		h.redirectNext(w, r, h.opts.AfterLoginURL)
 		return
 	}
@@ -56,6 +58,7 @@ func (h *pageHandler) loginPage(w http.ResponseWriter, r *http.Request) {
 // page with reg as the sign-up half.
 func (h *pageHandler) renderLogin(w http.ResponseWriter, r *http.Request, status int, d, reg *pageData) {
 	d.Data["passkeys"] = h.svc.PasskeysEnabled()
+	d.Data["providers"] = h.providerButtons(usher.IntentLogin, d.Next)
 	if !h.opts.LoginOrRegister {
 		h.render(w, r, status, "login", d)
 		return
@@ -63,6 +66,7 @@ func (h *pageHandler) renderLogin(w http.ResponseWriter, r *http.Request, status
 	if reg == nil {
 		reg = h.subPage(d)
 	}
+	reg.Data["providers"] = h.providerButtons(usher.IntentSignup, reg.Next)
 	d.Data["register"] = reg
 	h.render(w, r, status, "login_or_register", d)
 }
@@ -160,7 +164,16 @@ func (h *pageHandler) registerPage(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusOK, h.subPage(d), d)
 		return
 	}
-	h.render(w, r, http.StatusOK, "register", d)
+	h.renderRegister(w, r, http.StatusOK, d)
+}
+
+// renderRegister shows the sign-up page, with the providers that allow
+// sign-up unless it is an invitation's.
+func (h *pageHandler) renderRegister(w http.ResponseWriter, r *http.Request, status int, d *pageData) {
+	if d.Data["invitation"] == nil {
+		d.Data["providers"] = h.providerButtons(usher.IntentSignup, d.Next)
+	}
+	h.render(w, r, status, "register", d)
 }
 
 // registerSubmit serves POST /user/register.
@@ -176,7 +189,7 @@ func (h *pageHandler) registerSubmit(w http.ResponseWriter, r *http.Request) {
 			h.renderLogin(w, r, status, h.subPage(d), d)
 			return
 		}
-		h.render(w, r, status, "register", d)
+		h.renderRegister(w, r, status, d)
 	}
 	pw, retyped := r.PostFormValue("password"), r.PostFormValue("retype_password")
 	profile := map[string]string{}

@@ -137,6 +137,9 @@ func New(svc *usher.Service, opts Options) *Handler {
 			h.log.Warn("usher: base_url is not an origin the cross-origin check can trust", "err", err)
 		}
 	}
+	// A SAML IdP posts its answer from its own site (see samlACS).
+	acsMethod, acsPath, _ := strings.Cut(samlACSPattern, " ")
+	cop.AddInsecureBypassPattern(acsMethod + " " + h.prefix + acsPath)
 	h.chain = h.SecurityHeaders(h.warnForwardedFor(h.crossOrigin(cop, h.mux)))
 	return h
 }
