@@ -114,6 +114,11 @@ func oidcFake(name, label string) *fakeProvider {
 		ext: &usher.ExternalIdentity{Provider: name, Issuer: "https://idp.example", Subject: "sub-1", Email: "ann@example.com", EmailVerified: true}}
 }
 
+// iso is a provider's label as the pages put it in a sentence: isolated
+// (U+2068 ... U+2069), so that right-to-left text around it keeps its
+// order.
+func iso(label string) string { return "\u2068" + label + "\u2069" }
+
 // needsFlow skips a test that runs a whole federated sign-in while the
 // Service's flow is not written yet; it runs once BeginFederated works.
 func needsFlow(t *testing.T, svc *usher.Service, provider string) {
@@ -221,15 +226,15 @@ func TestProviderButtons(t *testing.T) {
 	e := newFedEnv(t, usher.Config{}, acme, signupOnly)
 	b := e.browser("ua")
 	login := b.get("/user/login?next=%2Fapp")
-	login.want(t, "log-in page", 200, `class="providers"`, "Log in with Acme SSO", "Log in with Corp SAML",
+	login.want(t, "log-in page", 200, `class="providers"`, "Log in with "+iso("Acme SSO"), "Log in with "+iso("Corp SAML"),
 		`href="/user/federated/acme/start?next=%2Fapp&amp;remember=1"`)
 	reg := b.get("/user/register?next=%2Fapp")
-	reg.want(t, "sign-up page", 200, "Sign up with Corp SAML", `href="/user/federated/corp/start?intent=signup&amp;next=%2Fapp&amp;remember=1"`)
+	reg.want(t, "sign-up page", 200, "Sign up with "+iso("Corp SAML"), `href="/user/federated/corp/start?intent=signup&amp;next=%2Fapp&amp;remember=1"`)
 	if strings.Contains(reg.body, "Acme SSO") {
 		t.Errorf("the sign-up page offers Acme, which does not allow sign-up")
 	}
 	// In Persian the buttons are translated.
-	b.get("/user/login?lang=fa").want(t, "log-in page in Persian", 200, "ورود با Acme SSO")
+	b.get("/user/login?lang=fa").want(t, "log-in page in Persian", 200, "ورود با "+iso("Acme SSO"))
 
 	// No providers: no buttons.
 	plain := newFedEnv(t, usher.Config{})
@@ -252,7 +257,7 @@ func TestProviderButtonsOnLoginOrRegister(t *testing.T) {
 	}
 	raw, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	for _, want := range []string{"Log in with Acme", "Sign up with Acme", "intent=signup"} {
+	for _, want := range []string{"Log in with " + iso("Acme"), "Sign up with " + iso("Acme"), "intent=signup"} {
 		if !strings.Contains(string(raw), want) {
 			t.Errorf("the combined page lacks %q", want)
 		}
@@ -356,7 +361,7 @@ func TestAccountPageLinkedAccounts(t *testing.T) {
 	b, u := e.loggedIn("ann@example.com", "ua")
 	page := b.get("/user/profile")
 	page.want(t, "account page without links", 200, "Linked accounts", "No accounts are linked",
-		"Link a Acme SSO account", `href="/user/federated/acme/start?intent=link&amp;next=%2Fuser%2Fprofile"`)
+		"Link a "+iso("Acme SSO")+" account", `href="/user/federated/acme/start?intent=link&amp;next=%2Fuser%2Fprofile"`)
 
 	st := e.svc.Store().(usher.IdentityStore)
 	id := &usher.Identity{ID: rand.Text(), UserID: u.ID, Provider: "acme", Issuer: "https://idp.example", Subject: "s1",
@@ -366,8 +371,8 @@ func TestAccountPageLinkedAccounts(t *testing.T) {
 	}
 	page = b.get("/user/profile")
 	page.want(t, "account page with a link", 200, "Acme SSO", `<span class="addr" dir="ltr">ann.at.acme@example.com</span>`,
-		"Never", `action="/user/profile/identities/`+id.ID+`/unlink"`, "Link a Other ID account")
-	if strings.Contains(page.body, "Link a Acme SSO account") {
+		"Never", `action="/user/profile/identities/`+id.ID+`/unlink"`, "Link a "+iso("Other ID")+" account")
+	if strings.Contains(page.body, "Link a "+iso("Acme SSO")+" account") {
 		t.Errorf("the account page offers to link Acme again")
 	}
 	// Without the CSRF token the Unlink form is refused.
@@ -399,5 +404,5 @@ func TestUnlinkFlow(t *testing.T) {
 	}
 	b.get("/user/profile")
 	b.post("/user/profile/identities/"+id.ID+"/unlink").wantRedirect(t, "unlink", "/user/profile")
-	b.get("/user/profile").want(t, "after unlinking", 200, "The account has been unlinked.", "Link a Acme SSO account")
+	b.get("/user/profile").want(t, "after unlinking", 200, "The account has been unlinked.", "Link a "+iso("Acme SSO")+" account")
 }

@@ -151,6 +151,15 @@ func pageFuncs(cat *i18n.Catalogue, lang string) template.FuncMap {
 		// sentence takes as an argument ({{T "added %s" (ltr .Added)}}),
 		// so that right-to-left text around it cannot reorder its parts.
 		"ltr": isolateLTR,
+		// isolate does the same for a name of either direction (a
+		// provider's label in "Log in with %s"): its first strong
+		// character sets its direction.
+		"isolate": func(s string) string {
+			if s == "" {
+				return ""
+			}
+			return "\u2068" + s + "\u2069"
+		},
 		// inputType is the input type of a profile field's type.
 		"inputType": func(t string) string {
 			switch t {

@@ -2,6 +2,7 @@ package browsertest_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"regexp"
@@ -137,6 +138,30 @@ func devMailboxLink(t *testing.T, s *server, email, kind string, send func(conte
 	return ""
 }
 
+// phoneProviders are stand-in federated providers with long labels.
+func phoneProviders() []usher.FederatedProvider {
+	return []usher.FederatedProvider{
+		&standInProvider{name: "entra", label: "Microsoft Entra ID (Contoso International Holdings)", idp: "http://127.0.0.1:1"},
+		&standInProvider{name: "google", label: "Google", idp: "http://127.0.0.1:1"},
+	}
+}
+
+// linkIdentity links an account at provider to the user with email, as a
+// federated sign-in would.
+func linkIdentity(t *testing.T, s *server, email, provider, extEmail string) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := s.App.Store.UserByEmail(ctx, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := &usher.Identity{ID: rand.Text(), UserID: u.ID, Provider: provider, Issuer: "https://login.microsoftonline.com/tid/v2.0",
+		Subject: "sub-" + rand.Text(), Email: extEmail, LinkedAt: time.Now()}
+	if err := s.App.Store.CreateIdentity(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestEveryPageFitsAPhone opens every page, logged out and logged in, in
 // English and in Persian (right to left), in a 390 px wide viewport, and
 // fails when one is wider than the viewport. The pages carry long content
@@ -152,9 +177,13 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 		c.EnableLoginLink = true
 		c.AllowMFAEmailReset = true
 		c.EnableInviteUser = true
+		// Federated providers with long labels: their buttons on the
+		// log-in and sign-up pages, "Linked accounts" on the account page.
+		c.CustomProviders = phoneProviders()
 	})
 	s.createUser(t, longEmail)
 	addSessions(t, s, longEmail)
+	linkIdentity(t, s, longEmail, "entra", "alexandra.konstantinopoulou@contoso-international.onmicrosoft.com")
 	s.createUser(t, "mo@example.com")
 	enrolTOTP(t, s, "mo@example.com")
 	if _, err := s.App.Service.CreateUser(context.Background(), usher.NewUser{Email: "una@example.com", Password: pw, Enabled: true}); err != nil {
@@ -173,7 +202,11 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 	}
 	// A second site: the combined log-in page, and two-factor
 	// authentication required of everyone.
-	s2 := startServer(t, func(c *app.Config) { c.LoginOrRegister = true; c.RequireMFA = true })
+	s2 := startServer(t, func(c *app.Config) {
+		c.LoginOrRegister = true
+		c.RequireMFA = true
+		c.CustomProviders = phoneProviders()
+	})
 	s2.createUser(t, "ann@example.com")
 
 	ctx, _ := bt.New(t, "")
