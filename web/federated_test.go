@@ -329,7 +329,9 @@ func TestFederatedLoginFlow(t *testing.T) {
 	cb := mustGetLocation(t, b, p.location)
 	// Another browser bringing the same answer back is refused.
 	other := e.browser("attacker")
-	other.get(strings.TrimPrefix(cb, e.srv.URL)).wantRedirect(t, "callback without the binding cookie", "/user/login")
+	if p := other.get(strings.TrimPrefix(cb, e.srv.URL)); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/user/login") || cookie(p.header, "usher_session") != nil {
+		t.Fatalf("callback without the binding cookie: %d → %q, session cookie %v; want 303 to the log-in page and no session", p.status, p.location, cookie(p.header, "usher_session"))
+	}
 	// (That spent the state: start again.)
 	p = b.get("/user/federated/acme/start?next=%2Fuser%2Fprofile&remember=1")
 	cb = mustGetLocation(t, b, p.location)
@@ -405,4 +407,39 @@ func TestUnlinkFlow(t *testing.T) {
 	b.get("/user/profile")
 	b.post("/user/profile/identities/"+id.ID+"/unlink").wantRedirect(t, "unlink", "/user/profile")
 	b.get("/user/profile").want(t, "after unlinking", 200, "The account has been unlinked.", "Link a "+iso("Acme SSO")+" account")
+}
+
+// TestLinkFlow: a freshly logged-in user links an account from the
+// account page; back there, a notice says so and the list shows it.
+func TestLinkFlow(t *testing.T) {
+	p := oidcFake("acme", "Acme SSO")
+	p.ext.Email = "ann.elsewhere@example.com"
+	e := newFedEnv(t, usher.Config{}, p)
+	needsFlow(t, e.svc, "acme")
+	b, _ := e.loggedIn("ann@example.com", "ua")
+	start := b.get("/user/federated/acme/start?intent=link&next=%2Fuser%2Fprofile")
+	done := b.get(strings.TrimPrefix(mustGetLocation(t, b, start.location), e.srv.URL))
+	done.wantRedirect(t, "link callback", "/user/profile")
+	b.get("/user/profile").want(t, "account page after linking", 200, "The account has been linked.",
+		`<span class="addr" dir="ltr">ann.elsewhere@example.com</span>`)
+}
+
+// TestRememberFlagCannotBeForged: the remember-me choice travels in the
+// binding cookie's hashed value, so a browser that turns it on after the
+// start is refused.
+func TestRememberFlagCannotBeForged(t *testing.T) {
+	e := newFedEnv(t, usher.Config{}, oidcFake("acme", "Acme"))
+	needsFlow(t, e.svc, "acme")
+	b := e.browser("ua")
+	start := b.get("/user/federated/acme/start")
+	c := cookie(start.header, "usher_session_federated")
+	if c == nil || !strings.HasPrefix(c.Value, "0.") {
+		t.Fatalf("binding cookie %+v; want a value starting 0. (no remember-me)", c)
+	}
+	u, _ := url.Parse(e.srv.URL + "/user/federated/acme/callback")
+	b.jar.SetCookies(u, []*http.Cookie{{Name: c.Name, Value: "1." + strings.TrimPrefix(c.Value, "0."), Path: c.Path}})
+	done := b.get(strings.TrimPrefix(mustGetLocation(t, b, start.location), e.srv.URL))
+	if done.status != http.StatusSeeOther || !strings.HasPrefix(done.location, "/user/login") || cookie(done.header, "usher_session") != nil {
+		t.Fatalf("callback with the flag turned on: %d → %q; want the log-in page, no session", done.status, done.location)
+	}
 }

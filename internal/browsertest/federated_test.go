@@ -124,9 +124,19 @@ func TestUsherJSLoginWithProvider(t *testing.T) {
 	bt.WaitJS(t, ctx, `window.__me === 'ann@acme.example'`)
 
 	// In a popup, from a browser logged out.
-	bt.Eval[any](t, ctx, `usher.logout(); 0`)
+	bt.Eval[any](t, ctx, `usher.logout().then(() => { window.__out = true; }); 0`)
+	bt.WaitJS(t, ctx, `window.__out === true`)
 	bt.Go(t, ctx, s.URL+"/app")
-	bt.Eval[any](t, ctx, `usher.loginWithProvider('acme', {popup: true}).then(u => { window.__who = u ? u.email : 'nobody'; }); 0`)
+	// A click, as browsers open popups only on one.
+	bt.Eval[any](t, ctx, `(() => {
+		const b = document.createElement('button');
+		b.id = 'popup';
+		b.textContent = 'Log in with Acme ID';
+		b.onclick = () => usher.loginWithProvider('acme', {popup: true}).then(u => { window.__who = u ? u.email : 'nobody'; });
+		document.body.append(b);
+		return 0;
+	})()`)
+	bt.Click(t, ctx, "#popup")
 	bt.WaitJS(t, ctx, `window.__who === 'ann@acme.example'`)
 	con.Check(t, ctx, "usher.js federated sign-in")
 }
