@@ -135,6 +135,14 @@ func (h *pageHandler) federatedStart(w http.ResponseWriter, r *http.Request) {
 	st := usher.FederatedStart{Provider: p.Name(), Intent: intent, Next: next,
 		Remember: q.Get("remember") != "" && q.Get("remember") != "0" && !h.svc.Config().DisableRememberMe}
 	if intent == usher.IntentLink {
+		// Linking is started from the account page (or the site's own
+		// pages): another site cannot start it in the user's browser,
+		// which could link the provider account the browser is signed
+		// in to there without the user asking.
+		if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+			http.Redirect(w, r, h.prefix+"/profile", http.StatusSeeOther)
+			return
+		}
 		a, _ := h.authenticate(r, true)
 		if a == nil || a.sess == nil {
 			http.Redirect(w, r, h.prefix+"/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)

@@ -267,13 +267,21 @@ func TestProviderButtonsOnLoginOrRegister(t *testing.T) {
 // TestLinkNeedsFreshLogin: linking from the account page needs a
 // logged-in user (else: log in, and come back) whose log-in is recent
 // (else: log in again; the log-in page shows its form to a logged-in
-// user asked to).
+// user asked to), and a start from this site.
 func TestLinkNeedsFreshLogin(t *testing.T) {
 	e := newFedEnv(t, usher.Config{}, oidcFake("acme", "Acme"))
 	start := "/user/federated/acme/start?intent=link&next=%2Fuser%2Fprofile"
 	e.browser("visitor").get(start).wantRedirect(t, "link without a session", "/user/login?next="+url.QueryEscape(start))
 
 	b, _ := e.loggedIn("ann@example.com", "ua")
+	// Another site cannot start a link in the user's browser.
+	req, _ := http.NewRequest("GET", e.srv.URL+start, nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if res, err := b.c.Do(req); err != nil {
+		t.Fatal(err)
+	} else if res.Body.Close(); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/user/profile" {
+		t.Fatalf("link started from another site: %d → %q; want 303 to the account page", res.StatusCode, res.Header.Get("Location"))
+	}
 	e.clock.Advance(11 * time.Minute)
 	b.get(start).wantRedirect(t, "link 11 minutes after logging in", "/user/login?reauth=1&next="+url.QueryEscape(start))
 	b.get("/user/login?reauth=1&next="+url.QueryEscape(start)).want(t, "log in again", 200, "Log in again to link an account.", `name="password"`)
