@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -13,21 +12,6 @@ import (
 	"github.com/usher-auth/usher/federated"
 	"github.com/usher-auth/usher/usertest"
 )
-
-// stubProvider is a test double of a provider a program writes itself.
-type stubProvider struct{}
-
-func (stubProvider) Name() string      { return "inhouse" }
-func (stubProvider) Kind() string      { return "inhouse" }
-func (stubProvider) Label() string     { return "In-house" }
-func (stubProvider) AllowSignup() bool { return false }
-func (stubProvider) AllowLogin() bool  { return true }
-func (stubProvider) Begin(context.Context, string) (string, string, error) {
-	return "https://id.example/authorize", "", nil
-}
-func (stubProvider) Finish(context.Context, *http.Request, string, usher.SeenFunc) (*usher.ExternalIdentity, error) {
-	return nil, usher.ErrFederatedRefused
-}
 
 func providersConfig(t *testing.T, ps ...federated.Config) app.Config {
 	cfg := app.Defaults()
@@ -85,7 +69,7 @@ func TestConfiguredProviderWired(t *testing.T) {
 // (and so the pages' buttons).
 func TestCustomProvidersWired(t *testing.T) {
 	cfg := providersConfig(t)
-	cfg.CustomProviders = []usher.FederatedProvider{stubProvider{}}
+	cfg.CustomProviders = []usher.FederatedProvider{&usertest.Provider{ID: "inhouse", KindName: "inhouse", Text: "In-house"}}
 	a, err := app.Open(context.Background(), cfg, usertest.Discard)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -10,29 +9,13 @@ import (
 	"github.com/usher-auth/usher/usertest"
 )
 
-// cookieFake is a test double of a provider: only its name and kind
-// matter here.
-type cookieFake struct{ name, kind string }
-
-func (p cookieFake) Name() string      { return p.name }
-func (p cookieFake) Kind() string      { return p.kind }
-func (p cookieFake) Label() string     { return p.name }
-func (p cookieFake) AllowSignup() bool { return true }
-func (p cookieFake) AllowLogin() bool  { return true }
-func (p cookieFake) Begin(_ context.Context, _ string) (string, string, error) {
-	return "", "", nil
-}
-func (p cookieFake) Finish(context.Context, *http.Request, string, usher.SeenFunc) (*usher.ExternalIdentity, error) {
-	return nil, usher.ErrFederatedRefused
-}
-
 // TestFederatedCookieAttributes: the binding cookie of an OpenID Connect
 // sign-in is Lax and sent only to /user/federated/{name}; a SAML
 // sign-in's is SameSite=None and Secure on an https site (the IdP posts
 // cross-site), sent only to /user/saml/{name}, and Lax on plain-http
 // localhost, where browsers refuse None without Secure.
 func TestFederatedCookieAttributes(t *testing.T) {
-	oidc, saml := cookieFake{"acme", usher.ProviderOIDC}, cookieFake{"corp", usher.ProviderSAML}
+	oidc, saml := &usertest.Provider{ID: "acme"}, &usertest.Provider{ID: "corp", KindName: usher.ProviderSAML}
 	for _, c := range []struct {
 		base     string
 		p        usher.FederatedProvider

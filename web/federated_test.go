@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,49 +18,6 @@ import (
 	"github.com/usher-auth/usher/web"
 )
 
-// fakeProvider is a test double of usher.FederatedProvider (the real
-// providers of package federated are tested against a real OpenID
-// Connect provider and SAML IdP there): Begin sends the browser to a
-// local httptest server standing in for the provider, which sends it
-// straight back to the callback with the state; Finish returns the
-// configured identity.
-type fakeProvider struct {
-	name, kind, label    string
-	allowSignup, noLogin bool
-	authURL              string // the stand-in's /authorize
-	ext                  *usher.ExternalIdentity
-	beginErr             error
-}
-
-func (p *fakeProvider) Name() string      { return p.name }
-func (p *fakeProvider) Kind() string      { return p.kind }
-func (p *fakeProvider) Label() string     { return p.label }
-func (p *fakeProvider) AllowSignup() bool { return p.allowSignup }
-func (p *fakeProvider) AllowLogin() bool  { return !p.noLogin }
-func (p *fakeProvider) Begin(_ context.Context, state string) (string, string, error) {
-	if p.beginErr != nil {
-		return "", "", p.beginErr
-	}
-	return p.authURL + "?state=" + url.QueryEscape(state), "saved", nil
-}
-func (p *fakeProvider) Finish(_ context.Context, r *http.Request, saved string, _ usher.SeenFunc) (*usher.ExternalIdentity, error) {
-	if saved != "saved" {
-		return nil, fmt.Errorf("%w: saved %q", usher.ErrFederatedRefused, saved)
-	}
-	if r.FormValue("error") == "access_denied" {
-		return nil, usher.ErrFederatedCancelled
-	}
-	e := *p.ext
-	return &e, nil
-}
-
-// fakeSAML is a fakeProvider with metadata, as a SAML provider has.
-type fakeSAML struct{ *fakeProvider }
-
-func (p fakeSAML) Metadata() ([]byte, error) {
-	return []byte(`<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="sp"/>`), nil
-}
-
 // fedEnv is a site with federated providers: Usher under /user/, and a
 // stand-in provider whose /authorize sends the browser back to the
 // callback.
@@ -71,7 +27,7 @@ type fedEnv struct {
 	idp   *httptest.Server
 }
 
-func newFedEnv(t *testing.T, cfg usher.Config, ps ...*fakeProvider) *fedEnv {
+func newFedEnv(t *testing.T, cfg usher.Config, ps ...*usertest.Provider) *fedEnv {
 	t.Helper()
 	// A clock the test can move, at the real time (cookies' lifetimes
 	// are counted by the browser's clock).
@@ -87,31 +43,24 @@ func newFedEnv(t *testing.T, cfg usher.Config, ps ...*fakeProvider) *fedEnv {
 	t.Cleanup(e.idp.Close)
 	var providers []usher.FederatedProvider
 	for _, p := range ps {
-		p.authURL = e.idp.URL + "/authorize/" + p.name
-		if p.kind == usher.ProviderSAML {
-			providers = append(providers, fakeSAML{p})
+		p.AuthURL = e.idp.URL + "/authorize/" + p.ID
+		if p.KindName == usher.ProviderSAML {
+			providers = append(providers, usertest.SAMLProvider{Provider: p})
 		} else {
 			providers = append(providers, p)
 		}
 	}
 	d := usher.Deps{Store: usertest.NewSQLiteStore(t), Passwords: usertest.FastHasher(), Policy: password.Policy{},
 		Logger: usertest.Discard, Providers: providers, Now: e.clock.Now}
-	svc, err := usher.New(cfg, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	mux := http.NewServeMux()
-	mux.Handle("/user/", web.New(svc, web.Options{Logger: usertest.Discard}))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	e.acctEnv = &acctEnv{t: t, srv: srv, svc: svc}
+	e.acctEnv = newAcctEnvWith(t, cfg, d)
 	return e
 }
 
-func oidcFake(name, label string) *fakeProvider {
-	return &fakeProvider{name: name, kind: usher.ProviderOIDC, label: label, allowSignup: true,
-		ext: &usher.ExternalIdentity{Provider: name, Issuer: "https://idp.example", Subject: "sub-1", Email: "ann@example.com", EmailVerified: true}}
+// oidcFake is a stand-in OpenID Connect provider (usertest.Provider, a
+// test double) asserting ann@example.com, verified.
+func oidcFake(name, label string) *usertest.Provider {
+	return &usertest.Provider{ID: name, Text: label,
+		Ext: usher.ExternalIdentity{Provider: name, Issuer: "https://idp.example", Subject: "sub-1", Email: "ann@example.com", EmailVerified: true}}
 }
 
 // iso is a provider's label as the pages put it in a sentence: isolated
@@ -130,7 +79,7 @@ func needsFlow(t *testing.T, svc *usher.Service, provider string) {
 }
 
 func TestFederatedRoutesUnknownProvider(t *testing.T) {
-	e := newFedEnv(t, usher.Config{}, oidcFake("acme", "Acme SSO"), &fakeProvider{name: "corp", kind: usher.ProviderSAML, label: "Corp"})
+	e := newFedEnv(t, usher.Config{}, oidcFake("acme", "Acme SSO"), &usertest.Provider{ID: "corp", KindName: usher.ProviderSAML, Text: "Corp"})
 	b := e.browser("ua")
 	for _, c := range []struct{ method, path string }{
 		{"GET", "/user/federated/nobody/start"},
@@ -158,7 +107,7 @@ func TestFederatedRoutesUnknownProvider(t *testing.T) {
 }
 
 func TestSAMLMetadataRoute(t *testing.T) {
-	e := newFedEnv(t, usher.Config{}, &fakeProvider{name: "corp", kind: usher.ProviderSAML, label: "Corp"})
+	e := newFedEnv(t, usher.Config{}, &usertest.Provider{ID: "corp", KindName: usher.ProviderSAML, Text: "Corp"})
 	p := e.browser("ua").get("/user/saml/corp/metadata")
 	if p.status != 200 || p.header.Get("Content-Type") != "application/samlmetadata+xml" || !strings.Contains(p.body, "EntityDescriptor") {
 		t.Fatalf("metadata: %d %q\n%s", p.status, p.header.Get("Content-Type"), p.body)
@@ -171,7 +120,7 @@ func TestSAMLMetadataRoute(t *testing.T) {
 // form posted from another site is still refused; a huge body is
 // refused before it is read whole.
 func TestSAMLACSIsCrossSiteAndBounded(t *testing.T) {
-	e := newFedEnv(t, usher.Config{}, &fakeProvider{name: "corp", kind: usher.ProviderSAML, label: "Corp"})
+	e := newFedEnv(t, usher.Config{}, &usertest.Provider{ID: "corp", KindName: usher.ProviderSAML, Text: "Corp"})
 	b := e.browser("ua")
 	post := func(path string, form url.Values) acctPage {
 		req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(form.Encode()))
@@ -202,7 +151,7 @@ func TestSAMLACSIsCrossSiteAndBounded(t *testing.T) {
 // to the log-in page, carrying next only when it is a path on this site.
 func TestFederatedStartKeepsNextLocal(t *testing.T) {
 	p := oidcFake("acme", "Acme")
-	p.beginErr = errors.New("the provider is down")
+	p.BeginErr = errors.New("the provider is down")
 	e := newFedEnv(t, usher.Config{}, p)
 	b := e.browser("ua")
 	for _, next := range []string{"//evil.example", `/\evil.example`, "https://evil.example", "/%2F/evil.example",
@@ -220,9 +169,9 @@ func TestFederatedStartKeepsNextLocal(t *testing.T) {
 }
 
 func TestProviderButtons(t *testing.T) {
-	signupOnly := &fakeProvider{name: "corp", kind: usher.ProviderSAML, label: "Corp SAML", allowSignup: true}
+	signupOnly := &usertest.Provider{ID: "corp", KindName: usher.ProviderSAML, Text: "Corp SAML"}
 	acme := oidcFake("acme", "Acme SSO")
-	acme.allowSignup = false
+	acme.NoSignup = true
 	e := newFedEnv(t, usher.Config{}, acme, signupOnly)
 	b := e.browser("ua")
 	login := b.get("/user/login?next=%2Fapp")
@@ -421,7 +370,7 @@ func TestUnlinkFlow(t *testing.T) {
 // account page; back there, a notice says so and the list shows it.
 func TestLinkFlow(t *testing.T) {
 	p := oidcFake("acme", "Acme SSO")
-	p.ext.Email = "ann.elsewhere@example.com"
+	p.Ext.Email = "ann.elsewhere@example.com"
 	e := newFedEnv(t, usher.Config{}, p)
 	needsFlow(t, e.svc, "acme")
 	b, _ := e.loggedIn("ann@example.com", "ua")

@@ -12,31 +12,8 @@ import (
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/app"
 	bt "github.com/usher-auth/usher/internal/browsertest"
+	"github.com/usher-auth/usher/usertest"
 )
-
-// standInProvider is a test double of usher.FederatedProvider (package
-// federated's real providers are tested against a real OpenID Connect
-// provider and SAML IdP there): Begin sends the browser to a local
-// stand-in IdP that sends it straight back to the callback with the
-// state; Finish returns ext.
-type standInProvider struct {
-	name, label string
-	idp         string // the stand-in's URL
-	ext         usher.ExternalIdentity
-}
-
-func (p *standInProvider) Name() string      { return p.name }
-func (p *standInProvider) Kind() string      { return usher.ProviderOIDC }
-func (p *standInProvider) Label() string     { return p.label }
-func (p *standInProvider) AllowSignup() bool { return true }
-func (p *standInProvider) AllowLogin() bool  { return true }
-func (p *standInProvider) Begin(_ context.Context, state string) (string, string, error) {
-	return p.idp + "/authorize/" + p.name + "?state=" + url.QueryEscape(state), "saved", nil
-}
-func (p *standInProvider) Finish(_ context.Context, _ *http.Request, _ string, _ usher.SeenFunc) (*usher.ExternalIdentity, error) {
-	e := p.ext
-	return &e, nil
-}
 
 // standInIdP starts the stand-in IdP, which sends the browser back to
 // site()'s callback of the provider named in its path.
@@ -51,11 +28,12 @@ func standInIdP(t *testing.T, site func() string) string {
 }
 
 // fedServer is a site with the stand-in provider "acme".
-func fedServer(t *testing.T) (*server, *standInProvider) {
+func fedServer(t *testing.T) (*server, *usertest.Provider) {
 	var site string
-	p := &standInProvider{name: "acme", label: "Acme ID", ext: usher.ExternalIdentity{
+	// A stand-in provider (usertest.Provider, a test double).
+	p := &usertest.Provider{ID: "acme", Text: "Acme ID", Ext: usher.ExternalIdentity{
 		Provider: "acme", Issuer: "https://id.acme.example", Subject: "s-" + rand.Text(), Email: "ann@acme.example", EmailVerified: true}}
-	p.idp = standInIdP(t, func() string { return site })
+	p.AuthURL = standInIdP(t, func() string { return site }) + "/authorize/acme"
 	s := startServer(t, func(c *app.Config) { c.CustomProviders = []usher.FederatedProvider{p} })
 	site = s.URL
 	return s, p

@@ -16,6 +16,7 @@ import (
 	"github.com/usher-auth/usher/app"
 	bt "github.com/usher-auth/usher/internal/browsertest"
 	"github.com/usher-auth/usher/mfa"
+	"github.com/usher-auth/usher/usertest"
 )
 
 // phoneWidth and phoneHeight are the viewport of a common phone (an
@@ -138,11 +139,12 @@ func devMailboxLink(t *testing.T, s *server, email, kind string, send func(conte
 	return ""
 }
 
-// phoneProviders are stand-in federated providers with long labels.
+// phoneProviders are stand-in federated providers (test doubles) with
+// long labels.
 func phoneProviders() []usher.FederatedProvider {
 	return []usher.FederatedProvider{
-		&standInProvider{name: "entra", label: "Microsoft Entra ID (Contoso International Holdings)", idp: "http://127.0.0.1:1"},
-		&standInProvider{name: "google", label: "Google", idp: "http://127.0.0.1:1"},
+		&usertest.Provider{ID: "entra", Text: "Microsoft Entra ID (Contoso International Holdings)"},
+		&usertest.Provider{ID: "google", Text: "Google"},
 	}
 }
 
