@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -238,38 +237,27 @@ func (h *pageHandler) federatedFinish(w http.ResponseWriter, r *http.Request, p 
 	http.SetCookie(w, h.federatedCookie(r, p, "", -1))
 	res, err := h.svc.FinishFederated(r.Context(), p.Name(), state, hash, r, h.client(r))
 	intent, next := usher.IntentLogin, ""
+	var sess *usher.Session
 	if res != nil {
-		intent = res.Intent
+		intent, sess = res.Intent, res.Session
 		next, _ = LocalLocation(res.Next)
-		if res.Session != nil {
-			remember = res.Session.Remember
-		}
 	}
-	var mfa *usher.MFARequiredError
+	if sess != nil {
+		h.setSessionCookies(w, r, sess)
+	}
 	switch {
-	case errors.As(err, &mfa) && mfa.Pending != "":
-		h.setPendingMFA(w, r, mfa.Pending, remember)
-		step := "/mfa/verify"
-		if mfa.Enroll {
-			step = "/mfa/enroll"
-		}
-		http.Redirect(w, r, h.prefix+step+nextQuery(next), http.StatusSeeOther)
-	case errors.Is(err, usher.ErrPasswordResetRequested) && res != nil && res.Session != nil:
-		h.setSessionCookies(w, r, res.Session)
-		h.flash(w, r, "password_reset_requested", true)
-		http.Redirect(w, r, h.prefix+"/change-password"+nextQuery(next), http.StatusSeeOther)
+	case h.nextStep(w, r, next, remember, sess, err):
 	case err != nil:
 		h.federatedFailed(w, r, intent, next, err)
 	case intent == usher.IntentLink:
 		h.flash(w, r, tr("The account has been linked."), false)
 		redirectLocal(w, r, next, h.prefix+"/profile")
-	case res.Session == nil:
+	case sess == nil:
 		// Signed up, but the account may not log in yet (it awaits an
 		// administrator's approval).
 		h.flash(w, r, tr("Your account is created. You can log in once an administrator has approved it."), false)
 		http.Redirect(w, r, h.prefix+"/login"+nextQuery(next), http.StatusSeeOther)
 	default:
-		h.setSessionCookies(w, r, res.Session)
 		def := h.opts.AfterLoginURL
 		if res.Created {
 			h.flash(w, r, tr("account_created"), false)

@@ -118,24 +118,38 @@ func (h *pageHandler) afterLogin(w http.ResponseWriter, r *http.Request, d *page
 	if sess != nil {
 		h.setSessionCookies(w, r, sess)
 	}
-	var mfa *usher.MFARequiredError
 	switch {
-	case errors.As(err, &mfa) && mfa.Pending != "":
-		h.setPendingMFA(w, r, mfa.Pending, r.PostFormValue("remember") != "")
-		step := "/mfa/verify"
-		if mfa.Enroll {
-			step = "/mfa/enroll"
-		}
-		http.Redirect(w, r, h.prefix+step+nextQuery(d.Next), http.StatusSeeOther)
-	case errors.Is(err, usher.ErrPasswordResetRequested) && sess != nil:
-		h.flash(w, r, "password_reset_requested", true)
-		http.Redirect(w, r, h.prefix+"/change-password"+nextQuery(d.Next), http.StatusSeeOther)
+	case h.nextStep(w, r, d.Next, r.PostFormValue("remember") != "", sess, err):
 	case err != nil:
 		status := h.formError(r, d, err)
 		showError(status)
 	default:
 		redirectLocal(w, r, d.Next, h.opts.AfterLoginURL)
 	}
+}
+
+// nextStep sends a log-in that is not over yet on to its next step, and
+// reports whether it did: the second-factor page (the pending log-in kept
+// with the remember-me choice) when err asks for a second factor, the
+// change-password page when an admin requires a new password; next is
+// kept for afterwards.
+func (h *pageHandler) nextStep(w http.ResponseWriter, r *http.Request, next string, remember bool, sess *usher.Session, err error) bool {
+	var mfa *usher.MFARequiredError
+	switch {
+	case errors.As(err, &mfa) && mfa.Pending != "":
+		h.setPendingMFA(w, r, mfa.Pending, remember)
+		step := "/mfa/verify"
+		if mfa.Enroll {
+			step = "/mfa/enroll"
+		}
+		http.Redirect(w, r, h.prefix+step+nextQuery(next), http.StatusSeeOther)
+	case errors.Is(err, usher.ErrPasswordResetRequested) && sess != nil:
+		h.flash(w, r, "password_reset_requested", true)
+		http.Redirect(w, r, h.prefix+"/change-password"+nextQuery(next), http.StatusSeeOther)
+	default:
+		return false
+	}
+	return true
 }
 
 // nextQuery returns "?next=..." for a non-empty next.
