@@ -358,15 +358,17 @@ const wrappedJS = `[...document.querySelectorAll('table.list th, table.list butt
 }).map(el => el.textContent.trim())`
 
 // TestTablesAtEveryWidth: the account's tables (sessions with long browser
-// names and an IPv6 address, second factors, addresses), in languages with
+// names and an IPv6 address, second factors, addresses, a linked account
+// with a long label and address), in languages with
 // long words and right to left, from a phone's width to a desktop's: the
 // page never scrolls sideways, and where a table is shown as a table
 // (always at 1280 px; on narrow screens its rows are stacked) its headings
 // and buttons each stay on one line.
 func TestTablesAtEveryWidth(t *testing.T) {
-	s := startServer(t, func(c *app.Config) { c.EnableMultipleEmails = true })
+	s := startServer(t, func(c *app.Config) { c.EnableMultipleEmails = true; c.CustomProviders = phoneProviders() })
 	s.createUser(t, longEmail)
 	addSessions(t, s, longEmail)
+	linkIdentity(t, s, longEmail, "entra", "alexandra.konstantinopoulou@contoso-international.onmicrosoft.com")
 	ctx, _ := bt.New(t, "")
 	if st := logIn(t, ctx, s, longEmail, pw, true); st != 200 {
 		t.Fatalf("log-in answered %d", st)
