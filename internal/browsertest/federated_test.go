@@ -92,6 +92,14 @@ func TestUsherJSLoginWithProvider(t *testing.T) {
 		if got, want := path(t, bt.Location(t, ctx)), "/user/login?next="+url.QueryEscape("/app"); got != want {
 			t.Fatalf("after the dialog's Log in with Acme ID: at %s; want %s", got, want)
 		}
+		// The sign-up dialog's button starts a sign-up.
+		bt.Go(t, ctx, s.URL+"/app")
+		bt.Eval[any](t, ctx, `window.__old = true; usher.signupWithForm(); 0`)
+		bt.Click(t, ctx, dialog(t, ctx, "signup")+` button.usher-provider[data-provider="acme"]`)
+		bt.WaitJS(t, ctx, `!window.__old && document.readyState === 'complete'`)
+		if got, want := path(t, bt.Location(t, ctx)), "/user/register?next="+url.QueryEscape("/app"); got != want {
+			t.Fatalf("after the sign-up dialog's Sign up with Acme ID: at %s; want %s", got, want)
+		}
 		con.Check(t, ctx, "usher.js federated sign-in")
 		t.Skip("needs the federated flow: BeginFederated (the redirect's start was checked)")
 	}

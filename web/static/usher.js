@@ -1201,6 +1201,9 @@
       match: ['password', 'retype_password'],
       submit: t("Sign up"),
       cancel: opts.fromLogin ? t("Back to log in") : (opts.allowCancel ? t("Cancel") : null),
+      after: function (ctx) {
+        return providerButtons('signup', function () { return !!ctx.values().remember; });
+      },
       onSubmit: async function (v, ctx) {
         var body = { email: v.email, password: v.password, remember: !!v.remember };
         if (config.username) {
