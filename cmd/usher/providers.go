@@ -132,7 +132,7 @@ func printProviders(w io.Writer, ps []federated.Config) error {
 	masked := make([]map[string]any, len(ps))
 	for i, p := range ps {
 		var buf bytes.Buffer
-		if err := toml.NewEncoder(&buf).Encode(p); err != nil {
+		if err := toml.NewEncoder(&buf).Encode(p); err != nil { // #nosec G117 -- encoded to be printed with the secrets masked below
 			return err
 		}
 		m := map[string]any{}
