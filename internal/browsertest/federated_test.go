@@ -84,21 +84,18 @@ func TestUsherJSLoginWithProvider(t *testing.T) {
 		if got, want := path(t, bt.Location(t, ctx)), "/user/login?next="+url.QueryEscape("/app?x=1"); got != want {
 			t.Fatalf("after loginWithProvider: at %s; want %s", got, want)
 		}
-		// The log-in dialog's button does the same.
-		bt.Go(t, ctx, s.URL+"/app")
-		bt.Eval[any](t, ctx, `window.__old = true; usher.loginWithForm(); 0`)
-		bt.Click(t, ctx, dialog(t, ctx, "login")+` button.usher-provider[data-provider="acme"]`)
-		bt.WaitJS(t, ctx, `!window.__old && document.readyState === 'complete'`)
-		if got, want := path(t, bt.Location(t, ctx)), "/user/login?next="+url.QueryEscape("/app"); got != want {
-			t.Fatalf("after the dialog's Log in with Acme ID: at %s; want %s", got, want)
-		}
-		// The sign-up dialog's button starts a sign-up.
-		bt.Go(t, ctx, s.URL+"/app")
-		bt.Eval[any](t, ctx, `window.__old = true; usher.signupWithForm(); 0`)
-		bt.Click(t, ctx, dialog(t, ctx, "signup")+` button.usher-provider[data-provider="acme"]`)
-		bt.WaitJS(t, ctx, `!window.__old && document.readyState === 'complete'`)
-		if got, want := path(t, bt.Location(t, ctx)), "/user/register?next="+url.QueryEscape("/app"); got != want {
-			t.Fatalf("after the sign-up dialog's Sign up with Acme ID: at %s; want %s", got, want)
+		// The dialogs' buttons do the same: log in, sign up.
+		for _, d := range []struct{ call, view, want string }{
+			{"usher.loginWithForm()", "login", "/user/login?next=" + url.QueryEscape("/app")},
+			{"usher.signupWithForm()", "signup", "/user/register?next=" + url.QueryEscape("/app")},
+		} {
+			bt.Go(t, ctx, s.URL+"/app")
+			bt.Eval[any](t, ctx, `window.__old = true; `+d.call+`; 0`)
+			bt.Click(t, ctx, dialog(t, ctx, d.view)+` button.usher-provider[data-provider="acme"]`)
+			bt.WaitJS(t, ctx, `!window.__old && document.readyState === 'complete'`)
+			if got := path(t, bt.Location(t, ctx)); got != d.want {
+				t.Fatalf("after the %s dialog's Acme ID button: at %s; want %s", d.view, got, d.want)
+			}
 		}
 		con.Check(t, ctx, "usher.js federated sign-in")
 		t.Skip("needs the federated flow: BeginFederated (the redirect's start was checked)")
