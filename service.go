@@ -199,6 +199,10 @@ func (s *Service) Config() Config { return s.cfg }
 // Store returns the Service's Store.
 func (s *Service) Store() Store { return s.store }
 
+// Now returns the time by the Service's clock (Deps.Now), for callers that
+// compare with the times it records, such as a session's CreatedAt.
+func (s *Service) Now() time.Time { return s.now() }
+
 // Close stops the background worker and writes pending last-seen times. It
 // does not close the Store.
 func (s *Service) Close() error {

@@ -280,8 +280,8 @@ func TestActions(t *testing.T) {
 	}
 }
 
-// Confirming the address, and unlinking an identity (which may not be
-// implemented yet: the page says so rather than fail).
+// Confirming the address, and unlinking an identity: refused while it is
+// the user's last way to log in, done once they have a password.
 func TestConfirmAndUnlink(t *testing.T) {
 	e := newEnv(t, usher.Config{})
 	st := e.store
@@ -303,10 +303,14 @@ func TestConfirmAndUnlink(t *testing.T) {
 	if !e.user(u.ID).EmailConfirmed() {
 		t.Error("not confirmed")
 	}
-	status, _, _ := post(t, b, userPage(u), userPage(u)+"/identities/"+id.ID+"/unlink", nil)
-	if status == http.StatusInternalServerError {
-		t.Skip("Service.UnlinkIdentity is not implemented on this branch yet")
+	post(t, b, userPage(u), userPage(u)+"/identities/"+id.ID+"/unlink", nil)
+	if ids, _ := e.svc.Identities(t.Context(), u.ID); len(ids) != 1 {
+		t.Fatalf("the last way to log in was unlinked: %d identities left", len(ids))
 	}
+	if err := e.svc.SetPassword(t.Context(), u.ID, usertest.Password); err != nil {
+		t.Fatal(err)
+	}
+	status, _, _ := post(t, b, userPage(u), userPage(u)+"/identities/"+id.ID+"/unlink", nil)
 	if status != http.StatusSeeOther {
 		t.Errorf("unlink: %d; want 303 back to the page", status)
 	}

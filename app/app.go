@@ -15,9 +15,12 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/admin"
+
+	"github.com/usher-auth/usher/federated"
 	"github.com/usher-auth/usher/mail"
 	"github.com/usher-auth/usher/mfa"
 	"github.com/usher-auth/usher/mfa/webauthn"
@@ -115,7 +118,7 @@ func New(cfg Config, st *sqlstore.Store, log *slog.Logger) (*App, error) {
 }
 
 // build is New; createKey says whether a SQLite database without
-// secret_key may get a new <database>.key (see openSealer).
+// secret_key may get a new <database>.key (see secretKeys).
 func build(cfg Config, st *sqlstore.Store, log *slog.Logger, createKey bool) (*App, error) {
 	if log == nil {
 		log = slog.Default()
@@ -150,12 +153,19 @@ func build(cfg Config, st *sqlstore.Store, log *slog.Logger, createKey bool) (*A
 	}
 	deps := usher.Deps{Store: st, Passwords: hasher, Policy: policy, Mailer: mailer, Logger: log, Webhooks: cfg.Webhooks,
 		WebhookSender: webhook.Sender{}, ValidateSignup: cfg.ValidateSignup, OnEvent: cfg.OnEvent}
-	sealer, err := openSealer(cfg, st, log, createKey)
+	keys, err := secretKeys(cfg, st, log, createKey)
 	if err != nil {
 		return nil, err
 	}
-	if sealer != nil {
+	if len(keys) > 0 {
+		sealer, err := mfa.NewSealer(keys...)
+		if err != nil {
+			return nil, err
+		}
 		deps.MFA, deps.WebAuthn, deps.Sealer = mfa.Provider{}, webauthn.Provider{}, sealer
+	}
+	if deps.Providers, err = providers(cfg, sc, keys); err != nil {
+		return nil, err
 	}
 	if cfg.SharedRateLimits == "yes" || (cfg.SharedRateLimits == "auto" && st.Dialect() == "postgres") {
 		deps.Throttle = st
@@ -185,7 +195,36 @@ func build(cfg Config, st *sqlstore.Store, log *slog.Logger, createKey bool) (*A
 	return &App{Config: cfg, Store: st, Service: svc, Web: h, Admin: adm, Mailer: mailer}, nil
 }
 
-// openSealer returns the Sealer of second-factor secrets: from secret_key
+// providers makes the federated providers of cfg.Providers (then
+// cfg.CustomProviders), for usher.Deps.Providers. A provider that cannot
+// be made — a wrong kind, a missing client ID, an IdP without a
+// certificate — stops the server with the reason: a half-configured
+// sign-in must not start.
+func providers(cfg Config, sc usher.Config, keys [][]byte) ([]usher.FederatedProvider, error) {
+	var ps []usher.FederatedProvider
+	if len(cfg.Providers) > 0 {
+		client := cfg.HTTPClient
+		if client == nil {
+			client = &http.Client{Timeout: 10 * time.Second}
+		}
+		prefix := sc.Prefix
+		if prefix == "" {
+			prefix = "/user"
+		}
+		env := federated.Env{BaseURL: strings.TrimSuffix(sc.BaseURL, "/"), Prefix: strings.TrimSuffix(prefix, "/"), HTTPClient: client}
+		if len(keys) > 0 {
+			env.SecretKey = keys[0]
+		}
+		var err error
+		if ps, err = federated.NewAll(cfg.Providers, env); err != nil {
+			return nil, fmt.Errorf("providers: %w", err)
+		}
+	}
+	return append(ps, cfg.CustomProviders...), nil
+}
+
+// secretKeys returns the secret keys (the first seals second-factor
+// secrets; SAML's default service-provider key is derived from it): from secret_key
 // (comma-separated keys, the first sealing, the others only opening, for
 // rotation); or, with SQLite and no key set, from the file
 // <database>.key, created with a new key on first start (mode 0600). With
@@ -194,7 +233,7 @@ func build(cfg Config, st *sqlstore.Store, log *slog.Logger, createKey bool) (*A
 //
 // Without createKey (commands that only read or edit accounts) a missing
 // key file is not created: second factors are off for that command.
-func openSealer(cfg Config, st *sqlstore.Store, log *slog.Logger, createKey bool) (*mfa.Sealer, error) {
+func secretKeys(cfg Config, st *sqlstore.Store, log *slog.Logger, createKey bool) ([][]byte, error) {
 	var keys [][]byte
 	if cfg.SecretKey != "" {
 		for _, k := range strings.Split(cfg.SecretKey, ",") {
@@ -204,7 +243,7 @@ func openSealer(cfg Config, st *sqlstore.Store, log *slog.Logger, createKey bool
 			}
 			keys = append(keys, key)
 		}
-		return mfa.NewSealer(keys...)
+		return keys, nil
 	}
 	if st.Dialect() != sqlstore.DialectSQLite || cfg.Database == "" || strings.Contains(cfg.Database, ":memory:") {
 		log.Warn("usher: secret_key is not set; two-factor authentication is off (set USHER_SECRET_KEY to a 32-byte key, e.g. from `openssl rand -base64 32`)")
@@ -225,7 +264,7 @@ func openSealer(cfg Config, st *sqlstore.Store, log *slog.Logger, createKey bool
 			return nil, fmt.Errorf("writing the new secret key to %s: %w", path, err)
 		}
 		log.Info("usher: generated a secret key for second-factor secrets", "file", path)
-		return mfa.NewSealer(key)
+		return [][]byte{key}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the secret key: %w", err)
@@ -234,7 +273,7 @@ func openSealer(cfg Config, st *sqlstore.Store, log *slog.Logger, createKey bool
 	if err != nil {
 		return nil, fmt.Errorf("secret key file %s: %w", path, err)
 	}
-	return mfa.NewSealer(key)
+	return [][]byte{key}, nil
 }
 
 // loopbackURL reports whether u's host is localhost or a loopback address.

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/admin"
+
+	"github.com/usher-auth/usher/federated"
 	"github.com/usher-auth/usher/i18n"
 	"github.com/usher-auth/usher/web"
 )
@@ -54,6 +57,19 @@ type Config struct {
 	ShutdownGracePeriod time.Duration `toml:"shutdown_grace_period" default:"10s" help:"how long to wait for requests to finish on shutdown"`
 
 	Webhooks []usher.Webhook `toml:"webhooks"`
+
+	// Providers are the federated identity providers, the [[providers]]
+	// entries of the file (or USHER_PROVIDERS): Google, Microsoft,
+	// Facebook, any OpenID Connect provider, SAML IdPs (package
+	// federated; docs/configuration.md lists every field per kind).
+	Providers []federated.Config `toml:"providers"`
+
+	// CustomProviders are federated providers a program writes itself
+	// (usher.FederatedProvider), offered after those of Providers.
+	// HTTPClient makes the providers' calls (discovery, keys, tokens,
+	// metadata); nil means a client with a 10 s timeout.
+	CustomProviders []usher.FederatedProvider
+	HTTPClient      *http.Client
 
 	// ValidateSignup and OnEvent are the Go hooks of usher.Deps, for
 	// programs that build their server with this package; files, the

@@ -21,6 +21,8 @@ type i18nJSON struct {
 	Passkeys      bool                 `json:"passkeys"`
 	RequireMFA    bool                 `json:"require_mfa"`
 	ProfileFields []usher.ProfileField `json:"profile_fields"`
+	// Providers are the federated providers, for usher.js's buttons.
+	Providers []providerJSON `json:"providers"`
 	// LinkPaths maps the paths of e-mailed links usher.js acts on to
 	// what it does with them (confirm, reset, login): see handleLinks.
 	LinkPaths map[string]string `json:"link_paths"`
@@ -30,6 +32,16 @@ type i18nJSON struct {
 // address's fragment (Config.LinkPrefix with a "#"), by their path.
 var jsLinkPaths = map[string]string{
 	usher.PathConfirmEmail: "confirm", usher.PathResetPassword: "reset", usher.PathLoginLink: "login",
+}
+
+// providerJSON is a federated provider as usher.js shows it: its name
+// (usher.loginWithProvider's argument), its label, and whether it logs
+// in and signs up.
+type providerJSON struct {
+	Name   string `json:"name"`
+	Label  string `json:"label"`
+	Login  bool   `json:"login"`
+	Signup bool   `json:"signup"`
 }
 
 type languageJSON struct {
@@ -54,6 +66,10 @@ func (h *apiHandler) handleI18n(w http.ResponseWriter, r *http.Request) {
 		RequireMFA:    cfg.RequireMFA,
 		ProfileFields: cfg.ProfileFields,
 		LinkPaths:     jsLinkPaths,
+	}
+	out.Providers = []providerJSON{}
+	for _, p := range h.svc.Providers() {
+		out.Providers = append(out.Providers, providerJSON{Name: p.Name(), Label: p.Label(), Login: p.AllowLogin() || p.AllowSignup(), Signup: p.AllowSignup()})
 	}
 	if out.ProfileFields == nil {
 		out.ProfileFields = []usher.ProfileField{}

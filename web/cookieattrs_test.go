@@ -10,7 +10,8 @@ import (
 )
 
 // TestEveryCookieHardened reads web's source: every http.Cookie it builds
-// is HttpOnly and SameSite=Lax, with Secure from h.secure(r). CI's gosec
+// is HttpOnly and SameSite=Lax, with Secure from h.secure(r); only the
+// SAML sign-in's binding cookie turns SameSite=None, and only when Secure. CI's gosec
 // leaves its cookie check (G124) to this test, as it cannot evaluate
 // h.secure(r).
 func TestEveryCookieHardened(t *testing.T) {
@@ -27,6 +28,26 @@ func TestEveryCookieHardened(t *testing.T) {
 		f, err := parser.ParseFile(fset, name, nil, 0)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// The one cookie that may be SameSite=None: the SAML sign-in's
+		// binding, which the IdP's cross-site post must carry, and only
+		// when Secure (federatedCookie).
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok {
+				continue
+			}
+			ast.Inspect(fn, func(node ast.Node) bool {
+				if sel, ok := node.(*ast.SelectorExpr); ok && exprText(sel) == "http.SameSiteNoneMode" && fn.Name.Name != "federatedCookie" {
+					t.Errorf("%s: SameSite=None in %s; only federatedCookie (SAML) may set it", fset.Position(sel.Pos()), fn.Name.Name)
+				}
+				if ifs, ok := node.(*ast.IfStmt); ok && fn.Name.Name == "federatedCookie" {
+					if cond, ok := ifs.Cond.(*ast.BinaryExpr); !ok || exprText(cond.Y) != "c.Secure" {
+						t.Errorf("%s: federatedCookie sets SameSite=None without checking Secure", fset.Position(ifs.Pos()))
+					}
+				}
+				return true
+			})
 		}
 		ast.Inspect(f, func(node ast.Node) bool {
 			lit, ok := node.(*ast.CompositeLit)

@@ -169,6 +169,16 @@ func pageFuncs(cat *i18n.Catalogue, lang string) template.FuncMap {
 		"isoTime":     isoTime,
 		"browserName": browserName,
 		"systemName":  systemName,
+
+		// isolate does the same for a name of either direction (a
+		// provider's label in "Log in with %s"): its first strong
+		// character sets its direction.
+		"isolate": func(s string) string {
+			if s == "" {
+				return ""
+			}
+			return "\u2068" + s + "\u2069"
+		},
 		// inputType is the input type of a profile field's type.
 		"inputType": func(t string) string {
 			switch t {
@@ -487,7 +497,7 @@ func redirectLocal(w http.ResponseWriter, r *http.Request, target, def string) {
 			loc = "/"
 		}
 	}
-	http.Redirect(w, r, loc, http.StatusSeeOther)
+	http.Redirect(w, r, loc, http.StatusSeeOther) // #nosec G710 -- loc passed LocalLocation: a path on this site
 }
 
 // tr marks a message ID given in Go code, for the catalogue test that

@@ -185,6 +185,10 @@ func (h *pageHandler) renderProfile(w http.ResponseWriter, r *http.Request, stat
 	d.Data["sessions"] = rows
 	d.Data["others"] = len(rows) > 1
 	d.Data["methods"] = methodRows(methods)
+	if err := h.linkedAccounts(r, d, a); err != nil {
+		h.pageError(w, r, err)
+		return
+	}
 	h.render(w, r, status, "profile", d)
 }
 

@@ -57,6 +57,12 @@ func newAcctEnv(t *testing.T, cfg usher.Config, withMFA bool) *acctEnv {
 		}
 		d.MFA, d.WebAuthn, d.Sealer = mfa.Provider{}, webauthn.Provider{}, sealer
 	}
+	return newAcctEnvWith(t, cfg, d)
+}
+
+// newAcctEnvWith is newAcctEnv over a Service with the dependencies d.
+func newAcctEnvWith(t *testing.T, cfg usher.Config, d usher.Deps) *acctEnv {
+	t.Helper()
 	svc, err := usher.New(cfg, d)
 	if err != nil {
 		t.Fatal(err)

@@ -45,7 +45,9 @@ func (h *pageHandler) mailFormSubmit(page string, send func(ctx context.Context,
 // loginPage serves GET /user/login; a logged-in user goes on at once.
 func (h *pageHandler) loginPage(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(w, r)
-	if d.User != nil {
+	// reauth=1: a logged-in user asked to log in again (to link an
+	// account, which needs a recent log-in) gets the form.
+	if d.User != nil && r.URL.Query().Get("reauth") == "" {
 		h.redirectNext(w, r, h.opts.AfterLoginURL)
 		return
 	}
@@ -56,6 +58,7 @@ func (h *pageHandler) loginPage(w http.ResponseWriter, r *http.Request) {
 // page with reg as the sign-up half.
 func (h *pageHandler) renderLogin(w http.ResponseWriter, r *http.Request, status int, d, reg *pageData) {
 	d.Data["passkeys"] = h.svc.PasskeysEnabled()
+	d.Data["providers"] = h.providerButtons(usher.IntentLogin, d.Next)
 	if !h.opts.LoginOrRegister {
 		h.render(w, r, status, "login", d)
 		return
@@ -63,6 +66,7 @@ func (h *pageHandler) renderLogin(w http.ResponseWriter, r *http.Request, status
 	if reg == nil {
 		reg = h.subPage(d)
 	}
+	reg.Data["providers"] = h.providerButtons(usher.IntentSignup, reg.Next)
 	d.Data["register"] = reg
 	h.render(w, r, status, "login_or_register", d)
 }
@@ -114,24 +118,38 @@ func (h *pageHandler) afterLogin(w http.ResponseWriter, r *http.Request, d *page
 	if sess != nil {
 		h.setSessionCookies(w, r, sess)
 	}
-	var mfa *usher.MFARequiredError
 	switch {
-	case errors.As(err, &mfa) && mfa.Pending != "":
-		h.setPendingMFA(w, r, mfa.Pending, r.PostFormValue("remember") != "")
-		step := "/mfa/verify"
-		if mfa.Enroll {
-			step = "/mfa/enroll"
-		}
-		http.Redirect(w, r, h.prefix+step+nextQuery(d.Next), http.StatusSeeOther)
-	case errors.Is(err, usher.ErrPasswordResetRequested) && sess != nil:
-		h.flash(w, r, "password_reset_requested", true)
-		http.Redirect(w, r, h.prefix+"/change-password"+nextQuery(d.Next), http.StatusSeeOther)
+	case h.nextStep(w, r, d.Next, r.PostFormValue("remember") != "", sess, err):
 	case err != nil:
 		status := h.formError(r, d, err)
 		showError(status)
 	default:
 		redirectLocal(w, r, d.Next, h.opts.AfterLoginURL)
 	}
+}
+
+// nextStep sends a log-in that is not over yet on to its next step, and
+// reports whether it did: the second-factor page (the pending log-in kept
+// with the remember-me choice) when err asks for a second factor, the
+// change-password page when an admin requires a new password; next is
+// kept for afterwards.
+func (h *pageHandler) nextStep(w http.ResponseWriter, r *http.Request, next string, remember bool, sess *usher.Session, err error) bool {
+	var mfa *usher.MFARequiredError
+	switch {
+	case errors.As(err, &mfa) && mfa.Pending != "":
+		h.setPendingMFA(w, r, mfa.Pending, remember)
+		step := "/mfa/verify"
+		if mfa.Enroll {
+			step = "/mfa/enroll"
+		}
+		http.Redirect(w, r, h.prefix+step+nextQuery(next), http.StatusSeeOther) // #nosec G710 -- our own page; next, escaped in its query, is checked when used
+	case errors.Is(err, usher.ErrPasswordResetRequested) && sess != nil:
+		h.flash(w, r, "password_reset_requested", true)
+		http.Redirect(w, r, h.prefix+"/change-password"+nextQuery(next), http.StatusSeeOther) // #nosec G710 -- as above
+	default:
+		return false
+	}
+	return true
 }
 
 // nextQuery returns "?next=..." for a non-empty next.
@@ -160,7 +178,16 @@ func (h *pageHandler) registerPage(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusOK, h.subPage(d), d)
 		return
 	}
-	h.render(w, r, http.StatusOK, "register", d)
+	h.renderRegister(w, r, http.StatusOK, d)
+}
+
+// renderRegister shows the sign-up page, with the providers that allow
+// sign-up unless it is an invitation's.
+func (h *pageHandler) renderRegister(w http.ResponseWriter, r *http.Request, status int, d *pageData) {
+	if d.Data["invitation"] == nil {
+		d.Data["providers"] = h.providerButtons(usher.IntentSignup, d.Next)
+	}
+	h.render(w, r, status, "register", d)
 }
 
 // registerSubmit serves POST /user/register.
@@ -176,7 +203,7 @@ func (h *pageHandler) registerSubmit(w http.ResponseWriter, r *http.Request) {
 			h.renderLogin(w, r, status, h.subPage(d), d)
 			return
 		}
-		h.render(w, r, status, "register", d)
+		h.renderRegister(w, r, status, d)
 	}
 	pw, retyped := r.PostFormValue("password"), r.PostFormValue("retype_password")
 	profile := map[string]string{}

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/usher-auth/usher"
+	"github.com/usher-auth/usher/password"
 	"github.com/usher-auth/usher/usertest"
 	"github.com/usher-auth/usher/web"
 )
@@ -116,7 +118,15 @@ type redirectRig struct {
 const rigCSRF = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 func newRedirectRig(tb testing.TB) *redirectRig {
-	svc := usertest.NewService(tb, usher.Config{LoginRateLimit: -1}, usertest.NewSQLiteStore(tb), nil)
+	// A federated provider whose start fails: the start goes back to
+	// the log-in page with next.
+	down := &usertest.Provider{ID: "acme", BeginErr: errors.New("the provider is down")}
+	svc, err := usher.New(usher.Config{LoginRateLimit: -1}, usher.Deps{Store: usertest.NewSQLiteStore(tb), Passwords: usertest.FastHasher(),
+		Policy: password.Policy{}, Logger: usertest.Discard, Providers: []usher.FederatedProvider{down}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { svc.Close() })
 	usertest.MustCreateUser(tb, svc, "ann@example.com")
 	sess, _, err := svc.Login(tb.Context(), usher.Credentials{Login: "ann@example.com", Password: usertest.Password}, usher.Client{})
 	if err != nil {
@@ -162,6 +172,7 @@ func (g *redirectRig) checkNext(t *testing.T, next string) {
 		{"POST /user/login", "POST", "/user/login" + q, url.Values{"login": {"ann@example.com"}, "password": {usertest.Password}}, false},
 		{"POST /user/logout", "POST", "/user/logout", url.Values{"next": {next}}, false},
 		{"POST /user/language", "POST", "/user/language", url.Values{"next": {next}, "lang": {"de"}}, false},
+		{"GET /user/federated/acme/start", "GET", "/user/federated/acme/start" + q, nil, false},
 	}
 	for _, rt := range routes {
 		status, loc := g.location(rt.method, rt.path, rt.form, rt.loggedIn)

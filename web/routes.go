@@ -106,11 +106,20 @@ func routes(c *core) []route {
 		{"GET " + usher.PathMFAReset + "/{token}", pg.linkPage(flows.mfaReset)},
 		{"POST " + usher.PathMFAReset + "/{token}", pg.form(pg.linkAction(flows.mfaReset))},
 
+		// Federated sign-in (web/federated.go). The SAML IdP's post to the
+		// assertion consumer service is cross-site: no CSRF token, let
+		// through the cross-origin check (New).
+		{"GET " + usher.PathFederated + "/{name}/start", pg.federatedStart},
+		{"GET " + usher.PathFederated + "/{name}/callback", pg.federatedCallback},
+		{"GET " + usher.PathSAML + "/{name}/metadata", pg.samlMetadata},
+		{samlACSPattern, pg.samlACS},
+
 		// The pages for logged-in users.
 		{"GET /profile", pg.memberPage(pg.profilePage)},
 		{"POST /profile", pg.form(pg.memberPage(pg.profileSubmit))},
 		{"POST /profile/sessions/revoke-others", pg.form(pg.memberPage(pg.revokeOtherSessionsSubmit))},
 		{"POST /profile/sessions/{id}/revoke", pg.form(pg.memberPage(pg.revokeSessionSubmit))},
+		{"POST /profile/identities/{id}/unlink", pg.form(pg.memberPage(pg.unlinkSubmit))},
 		{"GET /change-password", pg.changePasswordPage},
 		{"POST /change-password", pg.form(pg.changePasswordSubmit)},
 		{"GET /change-username", pg.ifUsernames(pg.memberPage(pg.changeUsernamePage))},
@@ -135,6 +144,10 @@ func routes(c *core) []route {
 		{"/dev/mailbox", st.devMailbox()},
 	}
 }
+
+// samlACSPattern is the route of the SAML assertion consumer service,
+// which the cross-origin check lets through.
+const samlACSPattern = "POST " + usher.PathSAML + "/{name}/acs"
 
 // register adds the routes to the Handler's mux, each pattern's path put
 // under Prefix; a route without a handler (the development mailbox when

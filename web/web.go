@@ -139,6 +139,9 @@ func New(svc *usher.Service, opts Options) *Handler {
 			h.log.Warn("usher: base_url is not an origin the cross-origin check can trust", "err", err)
 		}
 	}
+	// A SAML IdP posts its answer from its own site (see samlACS).
+	acsMethod, acsPath, _ := strings.Cut(samlACSPattern, " ")
+	cop.AddInsecureBypassPattern(acsMethod + " " + h.prefix + acsPath)
 	h.protect = func(next http.Handler) http.Handler { return h.SecurityHeaders(h.crossOrigin(cop, next)) }
 	h.chain = h.SecurityHeaders(h.warnForwardedFor(h.crossOrigin(cop, h.mux)))
 	return h

@@ -110,6 +110,9 @@ func (cf *configFlags) load(getenv func(string) string) (app.Config, error) {
 			}
 		}
 	}
+	if err := providersFromEnv(&cfg, getenv); err != nil {
+		return cfg, err
+	}
 	for _, s := range settings() {
 		if v, ok := cf.pending[s.Key]; ok {
 			if err := s.Set(&cfg, v); err != nil {
@@ -157,7 +160,7 @@ func readFile(cfg *app.Config, path string, explicit bool) error {
 // decodeFile sets the settings and lists that raw, a decoded TOML file,
 // holds, deleting their keys from raw: the keys it leaves are unknown.
 func decodeFile(md toml.MetaData, raw map[string]toml.Primitive, cfg *app.Config) error {
-	for key, list := range map[string]any{"profile_fields": &cfg.ProfileFields, "webhooks": &cfg.Webhooks} {
+	for key, list := range map[string]any{"profile_fields": &cfg.ProfileFields, "webhooks": &cfg.Webhooks, "providers": &cfg.Providers} {
 		if p, ok := raw[key]; ok {
 			if err := md.PrimitiveDecode(p, list); err != nil {
 				return fmt.Errorf("%s: %w", key, err)
@@ -233,4 +236,5 @@ func printConfig(w io.Writer, cfg app.Config) {
 		fmt.Fprintln(w)
 		toml.NewEncoder(w).Encode(map[string]any{"webhooks": masked})
 	}
+	printProviders(w, cfg.Providers)
 }

@@ -2,6 +2,7 @@ package browsertest_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 	"github.com/usher-auth/usher/app"
 	bt "github.com/usher-auth/usher/internal/browsertest"
 	"github.com/usher-auth/usher/mfa"
+	"github.com/usher-auth/usher/usertest"
 )
 
 // phoneWidth and phoneHeight are the viewport of a common phone (an
@@ -139,6 +141,31 @@ func devMailboxLink(t *testing.T, s *server, email, kind string, send func(conte
 	return ""
 }
 
+// phoneProviders are stand-in federated providers (test doubles) with
+// long labels.
+func phoneProviders() []usher.FederatedProvider {
+	return []usher.FederatedProvider{
+		&usertest.Provider{ID: "entra", Text: "Microsoft Entra ID (Contoso International Holdings)"},
+		&usertest.Provider{ID: "google", Text: "Google"},
+	}
+}
+
+// linkIdentity links an account at provider to the user with email, as a
+// federated sign-in would.
+func linkIdentity(t *testing.T, s *server, email, provider, extEmail string) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := s.App.Store.UserByEmail(ctx, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := &usher.Identity{ID: rand.Text(), UserID: u.ID, Provider: provider, Issuer: "https://login.microsoftonline.com/tid/v2.0",
+		Subject: "sub-" + rand.Text(), Email: extEmail, LinkedAt: time.Now()}
+	if err := s.App.Store.CreateIdentity(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestEveryPageFitsAPhone opens every page, logged out and logged in, in
 // English and in Persian (right to left), in a 390 px wide viewport, and
 // fails when one is wider than the viewport. The pages carry long content
@@ -154,9 +181,13 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 		c.EnableLoginLink = true
 		c.AllowMFAEmailReset = true
 		c.EnableInviteUser = true
+		// Federated providers with long labels: their buttons on the
+		// log-in and sign-up pages, "Linked accounts" on the account page.
+		c.CustomProviders = phoneProviders()
 	})
 	s.createUser(t, longEmail)
 	addSessions(t, s, longEmail)
+	linkIdentity(t, s, longEmail, "entra", "alexandra.konstantinopoulou@contoso-international.onmicrosoft.com")
 	s.createUser(t, "mo@example.com")
 	enrolTOTP(t, s, "mo@example.com")
 	// The long address is an admin, for the admin console's pages.
@@ -183,7 +214,11 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 	}
 	// A second site: the combined log-in page, and two-factor
 	// authentication required of everyone.
-	s2 := startServer(t, func(c *app.Config) { c.LoginOrRegister = true; c.RequireMFA = true })
+	s2 := startServer(t, func(c *app.Config) {
+		c.LoginOrRegister = true
+		c.RequireMFA = true
+		c.CustomProviders = phoneProviders()
+	})
 	s2.createUser(t, "ann@example.com")
 
 	ctx, _ := bt.New(t, "")
@@ -342,15 +377,17 @@ const wrappedJS = `[...document.querySelectorAll('table.list th, table.list butt
 }).map(el => el.textContent.trim())`
 
 // TestTablesAtEveryWidth: the account's tables (sessions with long browser
-// names and an IPv6 address, second factors, addresses), in languages with
+// names and an IPv6 address, second factors, addresses, a linked account
+// with a long label and address), in languages with
 // long words and right to left, from a phone's width to a desktop's: the
 // page never scrolls sideways, and where a table is shown as a table
 // (always at 1280 px; on narrow screens its rows are stacked) its headings
 // and buttons each stay on one line.
 func TestTablesAtEveryWidth(t *testing.T) {
-	s := startServer(t, func(c *app.Config) { c.EnableMultipleEmails = true })
+	s := startServer(t, func(c *app.Config) { c.EnableMultipleEmails = true; c.CustomProviders = phoneProviders() })
 	s.createUser(t, longEmail)
 	addSessions(t, s, longEmail)
+	linkIdentity(t, s, longEmail, "entra", "alexandra.konstantinopoulou@contoso-international.onmicrosoft.com")
 	ctx, _ := bt.New(t, "")
 	if st := logIn(t, ctx, s, longEmail, pw, true); st != 200 {
 		t.Fatalf("log-in answered %d", st)

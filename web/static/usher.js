@@ -68,6 +68,7 @@
     webauthn: false,
     passkeys: false,
     require_mfa: false,
+    providers: [],
     link_paths: {}
   };
 
@@ -98,6 +99,11 @@
     });
     if (d.link_paths && typeof d.link_paths === 'object') {
       config.link_paths = d.link_paths;
+    }
+    if (Array.isArray(d.providers)) {
+      config.providers = d.providers.filter(function (p) {
+        return p && typeof p.name === 'string' && p.name && typeof p.label === 'string';
+      });
     }
     if (Array.isArray(d.profile_fields)) {
       config.profile_fields = d.profile_fields.filter(function (f) {
@@ -891,6 +897,7 @@
       },
       after: function (ctx) {
         return [
+          providerButtons('login', function () { return !!ctx.values().remember; }),
           passkeys ? h('div', { class: 'usher-actions usher-passkey' },
             h('button', {
               type: 'button',
@@ -929,6 +936,26 @@
         }
       }
     });
+  }
+
+  // providerButtons returns the dialog's "Log in with …" (intent login)
+  // or "Sign up with …" (signup) buttons, one per provider that allows
+  // it; each leaves the page for the provider and comes back to it.
+  function providerButtons(intent, remember) {
+    var list = config.providers.filter(function (p) { return intent === 'signup' ? p.signup : p.login; });
+    if (!list.length) {
+      return null;
+    }
+    return h('div', { class: 'usher-providers' }, list.map(function (p) {
+      return h('button', {
+        type: 'button',
+        class: 'usher-button usher-provider',
+        'data-provider': p.name,
+        onclick: function () {
+          withProvider(p.name, intent, { remember: remember() });
+        }
+      }, intent === 'signup' ? t("Sign up with %s", p.label) : t("Log in with %s", p.label));
+    }));
   }
 
   // emailRequestFlow asks for an address and sends it a link: kind is
@@ -1174,6 +1201,9 @@
       match: ['password', 'retype_password'],
       submit: t("Sign up"),
       cancel: opts.fromLogin ? t("Back to log in") : (opts.allowCancel ? t("Cancel") : null),
+      after: function (ctx) {
+        return providerButtons('signup', function () { return !!ctx.values().remember; });
+      },
       onSubmit: async function (v, ctx) {
         var body = { email: v.email, password: v.password, remember: !!v.remember };
         if (config.username) {
@@ -1872,6 +1902,104 @@
     return out;
   }
 
+  // ------------------------------------------------------ federated sign-in
+
+  // POPUP_DONE is the page a sign-in in a popup ends on: it tells the
+  // opener (postMessage to this origin only, and a BroadcastChannel, since
+  // a provider's Cross-Origin-Opener-Policy may cut the popup from its
+  // opener) and closes itself.
+  var POPUP_DONE = PREFIX + '/static/usher-popup.html';
+  var POPUP_CHANNEL = 'usher-federated';
+
+  // providerURL returns the start of a sign-in at provider name.
+  function providerURL(name, intent, next, remember) {
+    var q = [];
+    if (intent !== 'login') {
+      q.push('intent=' + encodeURIComponent(intent));
+    }
+    q.push('next=' + encodeURIComponent(next));
+    if (remember) {
+      q.push('remember=1');
+    }
+    return PREFIX + '/federated/' + encodeURIComponent(name) + '/start?' + q.join('&');
+  }
+
+  // here is the page's own address as a path on this site, where a
+  // redirected sign-in comes back to.
+  function here() {
+    return location.pathname + location.search + location.hash;
+  }
+
+  // withProvider signs in at provider name for intent (login or signup):
+  // by default the page goes to the provider and comes back to next (the
+  // returned Promise never settles: the page is gone); with popup: true
+  // in a popup, resolving with the user when it is done, or null when it
+  // is closed without signing in (a blocked popup falls back to the
+  // redirect).
+  function withProvider(name, intent, opts) {
+    var o = options({ popup: false, next: null, remember: true }, opts);
+    if (typeof name !== 'string' || !name) {
+      return Promise.reject(new TypeError('usher: a provider name is needed'));
+    }
+    var remember = !!o.remember && config.remember_me !== false;
+    if (!o.popup) {
+      location.assign(providerURL(name, intent, o.next || here(), remember));
+      return new Promise(function () {});
+    }
+    var id = Math.random().toString(36).slice(2) + Date.now().toString(36);
+    var url = providerURL(name, intent, POPUP_DONE + '?id=' + encodeURIComponent(id), remember);
+    var win = window.open(url, 'usher-' + id, 'popup,width=520,height=680');
+    if (!win) {
+      location.assign(providerURL(name, intent, o.next || here(), remember));
+      return new Promise(function () {});
+    }
+    return new Promise(function (resolve) {
+      var channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(POPUP_CHANNEL) : null;
+      var finished = false;
+      var timer = null;
+      function finish() {
+        if (finished) {
+          return;
+        }
+        finished = true;
+        window.removeEventListener('message', onMessage);
+        window.removeEventListener('focus', onFocus);
+        if (channel) {
+          channel.close();
+        }
+        clearInterval(timer);
+        usher.getUser().then(resolve, function () { resolve(null); });
+      }
+      function done(data) {
+        if (data && data.type === 'usher-federated-done' && data.id === id) {
+          finish();
+        }
+      }
+      // Only a message from this origin counts: any page may post to a
+      // window.
+      function onMessage(e) {
+        if (e.origin === location.origin) {
+          done(e.data);
+        }
+      }
+      // A popup the user closed: once this window has the focus again and
+      // the popup is gone, what the server says decides (a popup whose
+      // opener was cut looks closed, so wait a little for its message).
+      function onFocus() {
+        setTimeout(function () {
+          if (win.closed) {
+            finish();
+          }
+        }, 1500);
+      }
+      window.addEventListener('message', onMessage);
+      window.addEventListener('focus', onFocus);
+      if (channel) {
+        channel.onmessage = function (e) { done(e.data); };
+      }
+    });
+  }
+
   var usher = {
     __usher: true,
     prefix: PREFIX,
@@ -1896,6 +2024,20 @@
           return (r && r.user) || null;
         });
       });
+    },
+
+    // loginWithProvider logs in with the configured provider name
+    // (Anvil's login_with_google and friends): {popup=false, next=this
+    // page, remember=true}. See withProvider.
+    loginWithProvider: function (name, opts) {
+      return withProvider(name, 'login', opts);
+    },
+
+    // signupWithProvider signs up with provider name (Anvil's
+    // signup_with_*): an address already registered is refused, on the
+    // sign-up page (or in the popup).
+    signupWithProvider: function (name, opts) {
+      return withProvider(name, 'signup', opts);
     },
 
     // getUser is the logged-in user, or null.
