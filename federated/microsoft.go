@@ -117,6 +117,8 @@ func newMicrosoft(c Config, env Env) (usher.FederatedProvider, error) {
 		return microsoftIssuer(tid), nil
 	}
 	p.identity = func(_ context.Context, _ *discovered, _ *oauth2.Token, idt *oidc.IDToken, cl *idClaims) (*usher.ExternalIdentity, error) {
+		// Again on the verified claims (issuerFor read the same payload
+		// unverified): the tenant is allowed and is the issuer's.
 		tid := strings.ToLower(cl.TID)
 		if !slices.Contains(allowed, tid) || idt.Issuer != microsoftIssuer(tid) {
 			return nil, p.refused("ID token: tenant %q does not match issuer %q", clip(cl.TID), idt.Issuer)
