@@ -66,14 +66,6 @@ func (b *base) Label() string     { return b.label }
 func (b *base) AllowSignup() bool { return b.allowSignup }
 func (b *base) AllowLogin() bool  { return b.allowLogin }
 
-// now is the provider's clock.
-func (b *base) now() time.Time {
-	if b.env.Now != nil {
-		return b.env.Now()
-	}
-	return time.Now()
-}
-
 // ctx carries the provider's HTTP client to x/oauth2 and go-oidc (both
 // read the same context key, oauth2.HTTPClient).
 func (b *base) ctx(ctx context.Context) context.Context {
