@@ -27,8 +27,8 @@ type FakeFacebook struct {
 	opts  FacebookOptions
 	hosts map[string]string
 
+	codes      codes
 	mu         sync.Mutex
-	grants     map[string]grant
 	tokens     map[string]bool
 	meCalls    int
 	badProofs  int
@@ -56,7 +56,7 @@ const FacebookUserID = "10160000000000001"
 // NewFakeFacebook starts a FakeFacebook.
 func NewFakeFacebook(t testing.TB, o FacebookOptions) *FakeFacebook {
 	t.Helper()
-	f := &FakeFacebook{AppID: o.AppID, AppSecret: o.AppSecret, opts: o, grants: map[string]grant{}, tokens: map[string]bool{}}
+	f := &FakeFacebook{AppID: o.AppID, AppSecret: o.AppSecret, opts: o, tokens: map[string]bool{}}
 	if f.AppID == "" {
 		f.AppID = "1234567890"
 	}
@@ -125,11 +125,7 @@ func (f *FakeFacebook) dialog(w http.ResponseWriter, r *http.Request) {
 		answer.Set("error_reason", "user_denied")
 		answer.Set("error_description", "Permissions error")
 	} else {
-		code := randomString()
-		f.mu.Lock()
-		f.grants[code] = grant{challenge: q.Get("code_challenge"), redirectURI: q.Get("redirect_uri")}
-		f.mu.Unlock()
-		answer.Set("code", code)
+		answer.Set("code", f.codes.issue(grant{challenge: q.Get("code_challenge"), redirectURI: q.Get("redirect_uri")}))
 	}
 	back.RawQuery = answer.Encode()
 	http.Redirect(w, r, back.String(), http.StatusFound)
@@ -152,11 +148,7 @@ func (f *FakeFacebook) accessToken(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": f.opts.TokenError, "error_description": "the fake was told to refuse"})
 		return
 	}
-	code := r.Form.Get("code")
-	f.mu.Lock()
-	g, found := f.grants[code]
-	delete(f.grants, code)
-	f.mu.Unlock()
+	g, found := f.codes.take(r.Form.Get("code"))
 	if !found || g.redirectURI != r.Form.Get("redirect_uri") || (g.challenge != "" && s256(r.Form.Get("code_verifier")) != g.challenge) {
 		graphError(w, http.StatusBadRequest, "OAuthException", "This authorization code has been used or is invalid.", 100)
 		return

@@ -46,8 +46,8 @@ type FakeOP struct {
 	userInfo  map[string]any                   // default user info (sub is added)
 	extra     map[string]any                   // other paths' JSON answers (Microsoft Graph /v1.0/me)
 
+	codes         codes
 	mu            sync.Mutex
-	grants        map[string]grant  // by code
 	tokens        map[string]string // access token → subject
 	calls         map[string]int    // by path
 	lastAuthorize url.Values
@@ -79,9 +79,36 @@ type FakeOptions struct {
 	NoIDToken bool
 }
 
-// grant is an issued authorization code.
+// grant is what an authorization code was issued for.
 type grant struct {
 	nonce, challenge, redirectURI string
+}
+
+// codes are the authorization codes a fake issued and not yet spent.
+type codes struct {
+	mu     sync.Mutex
+	grants map[string]grant
+}
+
+// issue makes a code for g.
+func (c *codes) issue(g grant) string {
+	code := randomString()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.grants == nil {
+		c.grants = map[string]grant{}
+	}
+	c.grants[code] = g
+	return code
+}
+
+// take spends code: it works once.
+func (c *codes) take(code string) (grant, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g, ok := c.grants[code]
+	delete(c.grants, code)
+	return g, ok
 }
 
 // FakeSubject is the default subject of a FakeOP's ID tokens.
@@ -171,14 +198,14 @@ func NewFakeMicrosoft(t testing.TB, tid string, o FakeOptions) *FakeOP {
 // newFake makes a FakeOP; its constructor shapes it, then starts it.
 func newFake(t testing.TB, o FakeOptions, issuer string) *FakeOP {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := fakeKey()
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := &FakeOP{
 		Issuer: issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret,
 		Key: key, KeyID: "fake-key-1", opts: o,
-		grants: map[string]grant{}, tokens: map[string]string{}, calls: map[string]int{},
+		tokens: map[string]string{}, calls: map[string]int{},
 	}
 	if f.ClientID == "" {
 		f.ClientID = "usher-client"
@@ -294,11 +321,7 @@ func (f *FakeOP) authorize(w http.ResponseWriter, r *http.Request) {
 		answer.Set("error", "invalid_request")
 		answer.Set("error_description", "the code flow with PKCE S256 is required")
 	default:
-		code := randomString()
-		f.mu.Lock()
-		f.grants[code] = grant{nonce: q.Get("nonce"), challenge: q.Get("code_challenge"), redirectURI: redirectURI}
-		f.mu.Unlock()
-		answer.Set("code", code)
+		answer.Set("code", f.codes.issue(grant{nonce: q.Get("nonce"), challenge: q.Get("code_challenge"), redirectURI: redirectURI}))
 	}
 	back.RawQuery = answer.Encode()
 	http.Redirect(w, r, back.String(), http.StatusFound)
@@ -327,11 +350,7 @@ func (f *FakeOP) token(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": f.opts.TokenError, "error_description": "the fake was told to refuse"})
 		return
 	}
-	code := r.PostForm.Get("code")
-	f.mu.Lock()
-	g, found := f.grants[code]
-	delete(f.grants, code)
-	f.mu.Unlock()
+	g, found := f.codes.take(r.PostForm.Get("code"))
 	if r.PostForm.Get("grant_type") != "authorization_code" || !found || g.redirectURI != r.PostForm.Get("redirect_uri") ||
 		s256(r.PostForm.Get("code_verifier")) != g.challenge {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_grant"})
@@ -413,12 +432,21 @@ func (f *FakeOP) SignHS256WithPublicKey(claims map[string]any) string {
 // SignUnknownKey signs with a key the JWKS does not have (kid
 // "unknown-key").
 func (f *FakeOP) SignUnknownKey(claims map[string]any) string {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := otherKey()
 	if err != nil {
 		panic(err)
 	}
 	return signRS256(key, "unknown-key", claims)
 }
+
+// fakeKey is every FakeOP's signing key, and otherKey the key no JWKS
+// has: each made once per test binary, since RSA key generation is slow
+// (each FakeOP is its own provider all the same: its relying party
+// fetches the keys from it alone).
+var (
+	fakeKey  = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+	otherKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+)
 
 // compact makes a JWS by hand (go-jose will not make these).
 func compact(header, claims map[string]any, sign func([]byte) []byte) string {
