@@ -66,14 +66,18 @@ func signIn(t *testing.T, p usher.FederatedProvider, hosts map[string]string) (*
 	return p.Finish(context.Background(), r, s.saved, nil)
 }
 
-// savedValues reads what Begin saved.
-func savedValues(t *testing.T, saved string) (nonce, verifier, state string) {
+// savedValues reads what Begin saved; stateHash is the SHA-256 of the
+// state, base64url.
+func savedValues(t *testing.T, saved string) (nonce, verifier, stateHash string) {
 	t.Helper()
-	var v struct{ Nonce, Verifier, State string }
+	var v struct {
+		Nonce, Verifier string
+		StateHash       string `json:"state_hash"`
+	}
 	if err := json.Unmarshal([]byte(saved), &v); err != nil {
 		t.Fatalf("saved %q: %v", saved, err)
 	}
-	return v.Nonce, v.Verifier, v.State
+	return v.Nonce, v.Verifier, v.StateHash
 }
 
 func query(t *testing.T, rawURL string) url.Values {
@@ -91,9 +95,12 @@ func query(t *testing.T, rawURL string) url.Values {
 func checkPKCEAndNonce(t *testing.T, p usher.FederatedProvider, s started, wantNonce bool) {
 	t.Helper()
 	q := query(t, s.authURL)
-	nonce, verifier, state := savedValues(t, s.saved)
-	if state != s.state || q.Get("state") != s.state {
-		t.Errorf("state: saved %q, in URL %q; want %q", state, q.Get("state"), s.state)
+	nonce, verifier, stateHash := savedValues(t, s.saved)
+	if h := sha256.Sum256([]byte(s.state)); stateHash != base64.RawURLEncoding.EncodeToString(h[:]) || q.Get("state") != s.state {
+		t.Errorf("state: saved hash %q, in URL %q; want %q and its hash", stateHash, q.Get("state"), s.state)
+	}
+	if strings.Contains(s.saved, s.state) {
+		t.Errorf("saved %q holds the state itself", s.saved)
 	}
 	if got, want := q.Get("redirect_uri"), callbackURL(p.Name()); got != want {
 		t.Errorf("redirect_uri = %q, want %q", got, want)

@@ -3,6 +3,7 @@ package federated
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -80,12 +81,14 @@ func (b *base) refused(format string, args ...any) error {
 }
 
 // saved is what Begin hands the Service to keep with the state, server
-// side, until the callback: the state itself (Finish checks the callback
-// brings it), the nonce the ID token must carry, and the PKCE verifier.
+// side, until the callback: the state's SHA-256 (Finish checks the
+// callback brings that state; only its hash, since the Service keeps the
+// state itself hashed), the nonce the ID token must carry, and the PKCE
+// verifier.
 type saved struct {
-	State    string `json:"state"`
-	Nonce    string `json:"nonce,omitempty"`
-	Verifier string `json:"verifier"`
+	StateHash string `json:"state_hash"`
+	Nonce     string `json:"nonce,omitempty"`
+	Verifier  string `json:"verifier"`
 }
 
 // begin makes the authorization request's state to save and its options:
@@ -94,7 +97,7 @@ func begin(state string, withNonce bool) (s saved, opts []oauth2.AuthCodeOption,
 	if state == "" {
 		return saved{}, nil, errors.New("federated: empty state")
 	}
-	s = saved{State: state, Verifier: oauth2.GenerateVerifier()}
+	s = saved{StateHash: hashState(state), Verifier: oauth2.GenerateVerifier()}
 	opts = []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(s.Verifier)}
 	if withNonce {
 		s.Nonce = randomString()
@@ -106,6 +109,12 @@ func begin(state string, withNonce bool) (s saved, opts []oauth2.AuthCodeOption,
 func (s saved) encode() (string, error) {
 	b, err := json.Marshal(s)
 	return string(b), err
+}
+
+// hashState is the SHA-256 of a state, base64url.
+func hashState(state string) string {
+	h := sha256.Sum256([]byte(state))
+	return base64.RawURLEncoding.EncodeToString(h[:])
 }
 
 // randomString is 32 random bytes, base64url: a nonce.
@@ -131,16 +140,16 @@ var cancelErrors = []string{
 
 // callback checks the callback request against what Begin saved and
 // returns the authorization code and the saved values. It checks, in
-// order: the saved value is readable; the state is the saved one
-// (constant time); the RFC 9207 iss parameter, when sent or required, is
+// order: the saved value is readable; the state is the saved one (its
+// hash, compared in constant time); the RFC 9207 iss parameter, when sent or required, is
 // one checkIss accepts; the provider's error, if any (a cancel or a
 // refusal); a code is present.
 func (b *base) callback(r *http.Request, savedJSON string, issRequired bool, checkIss func(string) bool) (code string, s saved, err error) {
-	if err := json.Unmarshal([]byte(savedJSON), &s); err != nil || s.State == "" || s.Verifier == "" {
+	if err := json.Unmarshal([]byte(savedJSON), &s); err != nil || s.StateHash == "" || s.Verifier == "" {
 		return "", saved{}, b.refused("the saved sign-in state is unreadable")
 	}
 	q := r.URL.Query()
-	if !equal(q.Get("state"), s.State) {
+	if !equal(hashState(q.Get("state")), s.StateHash) {
 		return "", saved{}, b.refused("the callback's state is not this sign-in's")
 	}
 	if iss, ok := q["iss"]; ok || issRequired {
