@@ -29,7 +29,7 @@ type base struct {
 	name, kind, label       string
 	allowSignup, allowLogin bool
 	env                     Env
-	client                  *http.Client // env.HTTPClient, or defaultClient
+	client                  *http.Client // env.HTTPClient, or one with defaultTimeout
 	redirectURL             string
 }
 
@@ -129,21 +129,25 @@ func equal(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// cancelErrors are the authorization errors that mean the user did not go
-// on at the provider: they end the sign-in as cancelled (Anvil's
+// isCancel says whether an authorization error means the user did not go
+// on at the provider: it ends the sign-in as cancelled (Anvil's
 // login_with_* returns None). Any other error the provider answers with
 // (invalid_request, server_error, ...) is a refusal.
-var cancelErrors = []string{
-	"access_denied", "consent_required", "interaction_required",
-	"login_required", "account_selection_required", "user_cancelled",
+func isCancel(e string) bool {
+	switch e {
+	case "access_denied", "consent_required", "interaction_required",
+		"login_required", "account_selection_required", "user_cancelled":
+		return true
+	}
+	return false
 }
 
 // callback checks the callback request against what Begin saved and
 // returns the authorization code and the saved values. It checks, in
 // order: the saved value is readable; the state is the saved one (its
-// hash, compared in constant time); the RFC 9207 iss parameter, when sent or required, is
-// one checkIss accepts; the provider's error, if any (a cancel or a
-// refusal); a code is present.
+// hash, compared in constant time); the RFC 9207 iss parameter, when sent
+// or required, is one checkIss accepts; the provider's error, if any (a
+// cancel or a refusal); a code is present.
 func (b *base) callback(r *http.Request, savedJSON string, issRequired bool, checkIss func(string) bool) (code string, s saved, err error) {
 	if err := json.Unmarshal([]byte(savedJSON), &s); err != nil || s.StateHash == "" || s.Verifier == "" {
 		return "", saved{}, b.refused("the saved sign-in state is unreadable")
@@ -161,7 +165,7 @@ func (b *base) callback(r *http.Request, savedJSON string, issRequired bool, che
 		}
 	}
 	if e := q.Get("error"); e != "" {
-		if slices.Contains(cancelErrors, e) {
+		if isCancel(e) {
 			return "", saved{}, fmt.Errorf("%w: %s: the provider answered %q", usher.ErrFederatedCancelled, b.name, clip(e))
 		}
 		return "", saved{}, b.refused("the provider answered error %q (%q)", clip(e), clip(q.Get("error_description")))
