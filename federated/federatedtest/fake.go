@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -51,6 +52,7 @@ type FakeOP struct {
 	tokens        map[string]string // access token → subject
 	calls         map[string]int    // by path
 	lastAuthorize url.Values
+	lastTokens    []string // the last /token answer's access and ID tokens
 }
 
 // FakeOptions is what a FakeOP does differently in one test.
@@ -262,6 +264,14 @@ func (f *FakeOP) LastAuthorize() url.Values {
 	return f.lastAuthorize
 }
 
+// LastTokens are the access token and ID token /token last answered
+// with (to check no error or log line holds them).
+func (f *FakeOP) LastTokens() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lastTokens
+}
+
 // ServeHTTP serves the provider's endpoints by path.
 func (f *FakeOP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
@@ -375,6 +385,9 @@ func (f *FakeOP) token(w http.ResponseWriter, r *http.Request) {
 		}
 		answer["id_token"] = sign(f, claims)
 	}
+	f.mu.Lock()
+	f.lastTokens = []string{accessToken, fmt.Sprint(answer["id_token"])}
+	f.mu.Unlock()
 	writeJSON(w, http.StatusOK, answer)
 }
 
