@@ -110,13 +110,11 @@ func (f *FakeFacebook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *FakeFacebook) dialog(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q, back, ok := authorizationRequest(w, r, f.AppID)
 	f.mu.Lock()
 	f.lastDialog = q
 	f.mu.Unlock()
-	back, err := url.Parse(q.Get("redirect_uri"))
-	if err != nil || back.Scheme == "" || q.Get("client_id") != f.AppID {
-		http.Error(w, "Invalid App ID or redirect_uri", http.StatusBadRequest)
+	if !ok {
 		return
 	}
 	answer := url.Values{"state": {q.Get("state")}}
@@ -127,8 +125,7 @@ func (f *FakeFacebook) dialog(w http.ResponseWriter, r *http.Request) {
 	} else {
 		answer.Set("code", f.codes.issue(grant{challenge: q.Get("code_challenge"), redirectURI: q.Get("redirect_uri")}))
 	}
-	back.RawQuery = answer.Encode()
-	http.Redirect(w, r, back.String(), http.StatusFound)
+	sendBack(w, r, back, answer)
 }
 
 func graphError(w http.ResponseWriter, status int, typ, msg string, code int) {

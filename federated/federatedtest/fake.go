@@ -309,16 +309,14 @@ func (f *FakeOP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authorize logs the user in at once, when the request is well formed
 // and carries a PKCE S256 challenge.
 func (f *FakeOP) authorize(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q, back, ok := authorizationRequest(w, r, f.ClientID)
 	f.mu.Lock()
 	f.lastAuthorize = q
 	f.mu.Unlock()
-	redirectURI := q.Get("redirect_uri")
-	back, err := url.Parse(redirectURI)
-	if err != nil || back.Scheme == "" || q.Get("client_id") != f.ClientID {
-		http.Error(w, "unknown client or bad redirect_uri", http.StatusBadRequest)
+	if !ok {
 		return
 	}
+	redirectURI := q.Get("redirect_uri")
 	answer := url.Values{"state": {q.Get("state")}}
 	if f.opts.IssParam != "" {
 		answer.Set("iss", f.opts.IssParam)
@@ -333,6 +331,24 @@ func (f *FakeOP) authorize(w http.ResponseWriter, r *http.Request) {
 	default:
 		answer.Set("code", f.codes.issue(grant{nonce: q.Get("nonce"), challenge: q.Get("code_challenge"), redirectURI: redirectURI}))
 	}
+	sendBack(w, r, back, answer)
+}
+
+// authorizationRequest reads an authorization request to clientID: its
+// query and the redirect URI to answer at; not ok (and answered) when the
+// client or the redirect URI is wrong.
+func authorizationRequest(w http.ResponseWriter, r *http.Request, clientID string) (q url.Values, back *url.URL, ok bool) {
+	q = r.URL.Query()
+	back, err := url.Parse(q.Get("redirect_uri"))
+	if err != nil || back.Scheme == "" || q.Get("client_id") != clientID {
+		http.Error(w, "unknown client or bad redirect_uri", http.StatusBadRequest)
+		return q, nil, false
+	}
+	return q, back, true
+}
+
+// sendBack sends the browser to back with answer as the query.
+func sendBack(w http.ResponseWriter, r *http.Request, back *url.URL, answer url.Values) {
 	back.RawQuery = answer.Encode()
 	http.Redirect(w, r, back.String(), http.StatusFound)
 }
