@@ -79,7 +79,8 @@ type Env struct {
 	// usher.FederatedCallbackURL(BaseURL, Prefix, Name, Kind).
 	BaseURL, Prefix string
 	// HTTPClient makes every call to the provider (discovery, keys,
-	// tokens, user info, metadata); nil means http.DefaultClient. Tests
+	// tokens, user info, metadata); nil means a client with a 20-second
+	// timeout. Tests
 	// give one whose transport sends the real hosts to local servers.
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now.
@@ -98,10 +99,16 @@ func New(c Config, env Env) (usher.FederatedProvider, error) {
 		return nil, fmt.Errorf("federated: provider name %q: use 1-32 of a-z, 0-9, - and _", c.Name)
 	}
 	switch c.Kind {
+	case usher.ProviderGoogle:
+		return newGoogle(c, env)
+	case usher.ProviderMicrosoft:
+		return newMicrosoft(c, env)
+	case usher.ProviderFacebook:
+		return newFacebook(c, env)
+	case usher.ProviderOIDC:
+		return newOIDC(c, env)
 	case usher.ProviderSAML:
 		return newSAML(c, env)
-	case usher.ProviderGoogle, usher.ProviderMicrosoft, usher.ProviderFacebook, usher.ProviderOIDC:
-		return nil, fmt.Errorf("federated: provider %q: kind %q is not written yet", c.Name, c.Kind)
 	}
 	return nil, fmt.Errorf("federated: provider %q: unknown kind %q (google, microsoft, facebook, oidc or saml)", c.Name, c.Kind)
 }

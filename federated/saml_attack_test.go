@@ -113,8 +113,8 @@ var (
 	testEntityID = usher.SAMLMetadataURL(testBaseURL, "/user", "acme")
 )
 
-// begin starts a sign-in and returns saved and the request's ID.
-func begin(t *testing.T, p usher.FederatedProvider) (saved, requestID string) {
+// samlBegin starts a sign-in and returns saved and the request's ID.
+func samlBegin(t *testing.T, p usher.FederatedProvider) (saved, requestID string) {
 	t.Helper()
 	_, saved, err := p.Begin(context.Background(), "state")
 	if err != nil {
@@ -509,7 +509,7 @@ func TestSAMLAttacks(t *testing.T) {
 				a.config(&c)
 			}
 			p := newTestSAML(t, c)
-			saved, requestID := begin(t, p)
+			saved, requestID := samlBegin(t, p)
 			if a.unasked {
 				saved = ""
 			}
@@ -562,7 +562,7 @@ func TestSAMLAttacks(t *testing.T) {
 func TestSAMLReplay(t *testing.T) {
 	needXMLSec(t)
 	p := newTestSAML(t, samlConfig())
-	saved, requestID := begin(t, p)
+	saved, requestID := samlBegin(t, p)
 	doc := honest(requestID).sign(t)
 	seen := memorySeen()
 	if _, err := p.Finish(context.Background(), postACS(testACS, form(doc)), saved, seen); err != nil {
@@ -574,7 +574,7 @@ func TestSAMLReplay(t *testing.T) {
 	}
 	// A failure to record is the database's, not a refusal.
 	broken := func(context.Context, string, time.Time) error { return errors.New("database down") }
-	saved2, requestID2 := begin(t, p)
+	saved2, requestID2 := samlBegin(t, p)
 	doc2 := honest(requestID2).sign(t)
 	if _, err := p.Finish(context.Background(), postACS(testACS, form(doc2)), saved2, broken); err == nil || errors.Is(err, usher.ErrAuthenticationFailed) {
 		t.Errorf("Finish with the record failing = %v, want an internal error", err)
@@ -601,7 +601,7 @@ func TestSAMLReplayAcrossInstances(t *testing.T) {
 			svc1 := usertest.NewService(t, usher.Config{}, usertest.MustOpen(t, addr), nil)
 			svc2 := usertest.NewService(t, usher.Config{}, usertest.MustOpen(t, addr), nil)
 			p1, p2 := newTestSAML(t, samlConfig()), newTestSAML(t, samlConfig())
-			saved, requestID := begin(t, p1)
+			saved, requestID := samlBegin(t, p1)
 			doc := honest(requestID).sign(t)
 			if _, err := p1.Finish(context.Background(), postACS(testACS, form(doc)), saved, svc1.SeenOnce); err != nil {
 				t.Fatalf("instance 1: %v", err)

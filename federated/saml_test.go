@@ -303,7 +303,7 @@ func allocated(f func()) uint64 {
 // bounded amount.
 func TestSAMLBodyLimits(t *testing.T) {
 	p := newTestSAML(t, samlConfig())
-	saved, _ := begin(t, p)
+	saved, _ := samlBegin(t, p)
 	const limit = 4 << 20 // well under what reading or inflating would take
 
 	t.Run("oversized body", func(t *testing.T) {
