@@ -190,6 +190,11 @@ type Config struct {
 	// other requests to stay fast while every slot hashes, run with
 	// GOMAXPROCS above this bound: `usher serve` uses twice the CPUs.
 	MaxConcurrentHashes int `toml:"max_concurrent_hashes" default:"0" help:"password hashes that may run at once (0 = number of CPUs)"`
+
+	// AuditRetention is how long events stay in the audit log; the
+	// background worker deletes older ones. 0 means 365 days, negative
+	// means forever.
+	AuditRetention time.Duration `toml:"audit_retention" zero:"off" default:"8760h" help:"how long audit log entries are kept (0 = forever)"`
 }
 
 // defaults returns c with every zero field set to its documented default.
@@ -258,6 +263,9 @@ func (c Config) defaults() Config {
 	}
 	if c.CacheSyncInterval <= 0 {
 		c.CacheSyncInterval = time.Second
+	}
+	if c.AuditRetention == 0 {
+		c.AuditRetention = 365 * 24 * time.Hour
 	}
 	if c.LoginRateLimit == 0 {
 		c.LoginRateLimit = 30

@@ -238,7 +238,8 @@ func (s *Service) background() {
 	}
 }
 
-// Sweep deletes expired sessions and old throttle counters. The background
+// Sweep deletes expired sessions, old throttle counters, tokens, sent
+// e-mails and audit log entries older than AuditRetention. The background
 // worker calls it every ten minutes.
 func (s *Service) Sweep(ctx context.Context) {
 	now := s.now()
@@ -254,6 +255,7 @@ func (s *Service) Sweep(ctx context.Context) {
 	if err := s.store.DeleteSentMessages(ctx, now.Add(-30*24*time.Hour)); err != nil {
 		s.log.Error("usher: deleting sent emails", "err", err)
 	}
+	s.pruneAudit(ctx, now)
 	s.basic.sweep(now)
 	s.cache.prune(now)
 }

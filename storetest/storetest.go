@@ -162,6 +162,7 @@ func RunOutbox[S usher.OutboxStore](t *testing.T, newDatabase func(t *testing.T)
 		{"Outbox", testOutbox},
 		{"ClaimConcurrent", testClaimConcurrent},
 		{"ClaimOfKind", testClaimOfKind},
+		{"CountUnsentMessages", testCountUnsentMessages},
 	})
 }
 
@@ -206,6 +207,9 @@ func RunEvents[S interface {
 	run(t, newDatabase, []test[eventsStore]{
 		{"Events", testEvents},
 		{"EventsSince", testEventsSince},
+		{"QueryEvents", testQueryEvents},
+		{"DeleteEventsBefore", testDeleteEventsBefore},
+		{"EventsOutliveUser", testEventsOutliveUser},
 	})
 }
 
