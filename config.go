@@ -184,17 +184,17 @@ type Config struct {
 	// means 1 second.
 	CacheSyncInterval time.Duration `toml:"cache_sync_interval" default:"1s" help:"how often to read other instances' changes to evict stale cached sessions"`
 
+	// AuditRetention is how long events stay in the audit log; the
+	// background worker deletes older ones. 0 means 365 days, negative
+	// means forever.
+	AuditRetention time.Duration `toml:"audit_retention" zero:"off" default:"8760h" help:"how long audit log entries are kept (0 = forever)"`
+
 	// MaxConcurrentHashes bounds how many password hashes run at once, so
 	// that a log-in flood cannot exhaust memory; 0 means runtime.NumCPU().
 	// A hash holds its scheduler slot (P) for its whole 30 ms or so, so for
 	// other requests to stay fast while every slot hashes, run with
 	// GOMAXPROCS above this bound: `usher serve` uses twice the CPUs.
 	MaxConcurrentHashes int `toml:"max_concurrent_hashes" default:"0" help:"password hashes that may run at once (0 = number of CPUs)"`
-
-	// AuditRetention is how long events stay in the audit log; the
-	// background worker deletes older ones. 0 means 365 days, negative
-	// means forever.
-	AuditRetention time.Duration `toml:"audit_retention" zero:"off" default:"8760h" help:"how long audit log entries are kept (0 = forever)"`
 }
 
 // defaults returns c with every zero field set to its documented default.

@@ -128,6 +128,7 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	defer a.Close()
 	svc := a.Service
+	ctx = usher.WithActor(ctx, cliActor(getenv))
 
 	if sub == "add" {
 		p := map[string]string{}
