@@ -174,9 +174,9 @@ var queries = [numQueries]string{ // #nosec G101 -- SQL text naming token and pa
 		WHERE user_id = ? ORDER BY id DESC LIMIT ?`,
 	qEventsSince: `SELECT ` + eventCols + ` FROM events
 		WHERE at >= ? ORDER BY at, id LIMIT ?`,
-	qDeleteEventsBefore:   `DELETE FROM events WHERE at < ?`,
-	qCountUnsentMessages:  `SELECT count(*) FROM outbox WHERE sent_at IS NULL`,
-	qInsertToken: `INSERT INTO tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	qDeleteEventsBefore:  `DELETE FROM events WHERE at < ?`,
+	qCountUnsentMessages: `SELECT count(*) FROM outbox WHERE sent_at IS NULL`,
+	qInsertToken:         `INSERT INTO tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 	// One statement that both checks and spends the token: of two
 	// concurrent uses, the second finds used_at set (PostgreSQL re-checks
 	// the row after waiting for the first's lock; SQLite runs them one
