@@ -47,6 +47,20 @@ const (
 	EventLocaleChanged   = "locale_changed"
 )
 
+// The Detail of a login_failed event: why the log-in was refused. A
+// federated log-in's failures are "federated:<provider>: <why>".
+const (
+	FailWrongPassword     = "wrong password"
+	FailWrongSecondFactor = "wrong second factor"
+	FailLocked            = "locked"
+	FailUnknownAccount    = "unknown account"
+	FailPasskey           = "passkey"
+	FailUnknownPasskey    = "unknown passkey"
+	// FailReauthentication: a wrong password where a signed-in user
+	// confirms a change with it (it counts towards the lock-out too).
+	FailReauthentication = "wrong password (re-authentication)"
+)
+
 // Events of account changes.
 const (
 	EventInvited = "invited"
