@@ -86,6 +86,9 @@ type Service struct {
 	basic     *basicCache
 	cache     *sessionCache
 
+	// emailsSent and emailsFailed count e-mail delivery attempts (Stats).
+	emailsSent, emailsFailed atomic.Int64
+
 	// verifyCost times each hash format's verification (padFailure).
 	verifyCost verifyCosts
 	// deliverMu lets one DeliverMail run at a time in this process.
