@@ -90,6 +90,9 @@ const (
 	// EventMFAReset is recorded when a user removes their second factors
 	// through an e-mailed reset link.
 	EventMFAReset = "mfa_reset"
+	// EventSecretsResealed: an admin re-sealed every second-factor secret
+	// with the first key (ResealSecrets); the detail is how many.
+	EventSecretsResealed = "secrets_resealed"
 )
 
 // Webhook is an HTTP endpoint told about events (Flask-User's signals, for

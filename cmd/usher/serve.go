@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/app"
 	"github.com/usher-auth/usher/sqlstore"
 )
@@ -166,7 +167,7 @@ func cmdReseal(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		return err
 	}
 	defer a.Close()
-	n, err := a.Service.ResealSecrets(ctx)
+	n, err := a.Service.ResealSecrets(usher.WithActor(ctx, cliActor(getenv)))
 	if err != nil {
 		return fmt.Errorf("re-sealing: %w (is every old key still listed in secret_key?)", err)
 	}
