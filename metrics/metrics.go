@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/usher-auth/usher"
@@ -81,7 +82,7 @@ func New(o Options) *Metrics {
 		}, []string{"route"}),
 	}
 	m.reg.MustRegister(m.logins, m.signups, m.lockouts, m.mfa, m.federated, m.admin, m.duration,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series that exist from the start, so that rates need no first event.
 	for _, r := range []string{"success", "failure"} {
 		m.mfa.WithLabelValues(r)
