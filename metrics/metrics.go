@@ -95,8 +95,10 @@ func New(o Options) *Metrics {
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // Handler serves the metrics in Prometheus's text format (GET /metrics).
+// A metric that cannot be read (the outbox's depth while the database is
+// down) is left out; the others are still served.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 
 // Instrument times each request next answers, labelled by the route

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -98,4 +99,26 @@ func scrape(t *testing.T, m *metrics.Metrics, want ...string) string {
 		}
 	}
 	return text
+}
+
+// fakeSource is a Source whose outbox cannot be read.
+type fakeSource struct{}
+
+func (fakeSource) Stats() usher.Stats { return usher.Stats{EmailsSent: 3, SessionCacheHits: 5} }
+func (fakeSource) OutboxDepth(context.Context) (int, error) {
+	return 0, errors.New("database is down")
+}
+
+// TestWatchDatabaseDown: while the outbox cannot be read, a scrape still
+// answers 200 with every other metric, and no outbox depth.
+func TestWatchDatabaseDown(t *testing.T) {
+	m := metrics.New(metrics.Options{})
+	m.Watch(fakeSource{})
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	text := rec.Body.String()
+	if rec.Code != http.StatusOK || !strings.Contains(text, "usher_emails_sent_total 3\n") ||
+		!strings.Contains(text, "usher_session_cache_hits_total 5\n") || strings.Contains(text, "usher_outbox_depth ") {
+		t.Errorf("scrape with the database down: %d\n%s", rec.Code, text)
+	}
 }
