@@ -206,8 +206,21 @@ func TestAuditLogPage(t *testing.T) {
 	if err != nil || len(rest) != 1 || rest[0].ID >= first[2].ID {
 		t.Fatalf("second page %v, %v", rest, err)
 	}
-	all, err := svc.AuditLog(ctx, usher.AuditQuery{Limit: 1_000_000})
-	if err != nil || len(all) != 5 {
-		t.Fatalf("all: %v, %v", all, err)
+	err = svc.Store().InTx(ctx, func(tx usher.Store) error {
+		for range 1000 {
+			if err := tx.AddEvent(ctx, &usher.Event{Type: usher.EventLogout, At: time.Now()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all, err := svc.AuditLog(ctx, usher.AuditQuery{Limit: 1_000_000}); err != nil || len(all) != 1000 {
+		t.Fatalf("a page of a million: %d entries, %v; want 1000", len(all), err)
+	}
+	if page, err := svc.AuditLog(ctx, usher.AuditQuery{}); err != nil || len(page) != 100 {
+		t.Fatalf("a page without a limit: %d entries, %v; want 100", len(page), err)
 	}
 }
