@@ -44,6 +44,7 @@ func (s *Service) ListUsers(ctx context.Context, q UserQuery) ([]*User, int, err
 // second factor. It is for server code that has authenticated the user its
 // own way. It clears the failure count, as a log-in does.
 func (s *Service) ForceLogin(ctx context.Context, userID string, remember bool, c Client) (*Session, error) {
+	ctx = asAdmin(ctx)
 	var sess *Session
 	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		u, err := tx.UserByID(ctx, userID)
@@ -58,6 +59,7 @@ func (s *Service) ForceLogin(ctx context.Context, userID string, remember bool, 
 
 // EnableUser lets a disabled (or awaiting approval) user log in again.
 func (s *Service) EnableUser(ctx context.Context, id string) error {
+	ctx = asAdmin(ctx)
 	yes := true
 	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		if err := tx.UpdateUser(ctx, id, UserUpdate{Enabled: &yes}); err != nil {
@@ -71,6 +73,7 @@ func (s *Service) EnableUser(ctx context.Context, id string) error {
 // DisableUser stops a user from logging in and ends all their sessions, in
 // one transaction.
 func (s *Service) DisableUser(ctx context.Context, id string) error {
+	ctx = asAdmin(ctx)
 	no := false
 	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		if err := tx.UpdateUser(ctx, id, UserUpdate{Enabled: &no}); err != nil {
@@ -88,6 +91,7 @@ func (s *Service) DisableUser(ctx context.Context, id string) error {
 
 // UnlockUser lifts a lock-out: the failure count goes back to zero.
 func (s *Service) UnlockUser(ctx context.Context, id string) error {
+	ctx = asAdmin(ctx)
 	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		if err := tx.UpdateUser(ctx, id, UserUpdate{ClearFailures: true}); err != nil {
 			return err
@@ -101,6 +105,7 @@ func (s *Service) UnlockUser(ctx context.Context, id string) error {
 // lock-out is lifted and all the user's sessions end. It returns a
 // *PasswordError or ErrNotFound.
 func (s *Service) SetPassword(ctx context.Context, id, password string) error {
+	ctx = asAdmin(ctx)
 	u, err := s.store.UserByID(ctx, id)
 	if err != nil {
 		return err
@@ -133,6 +138,7 @@ func (s *Service) SetPassword(ctx context.Context, id, password string) error {
 // log-in (which then gives ErrPasswordResetRequested) and ends their
 // sessions.
 func (s *Service) RequirePasswordReset(ctx context.Context, id string) error {
+	ctx = asAdmin(ctx)
 	yes := true
 	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		if err := tx.UpdateUser(ctx, id, UserUpdate{PasswordResetRequired: &yes}); err != nil {
@@ -150,6 +156,7 @@ func (s *Service) RequirePasswordReset(ctx context.Context, id string) error {
 
 // DeleteUser removes a user with their sessions and roles.
 func (s *Service) DeleteUser(ctx context.Context, id string) error {
+	ctx = asAdmin(ctx)
 	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		if err := tx.DeleteUser(ctx, id); err != nil {
 			return err
@@ -164,6 +171,7 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 // UpdateProfile changes some of the user's custom profile fields (those in
 // values; an empty value clears a field). It returns a *ValidationError.
 func (s *Service) UpdateProfile(ctx context.Context, id string, values map[string]string) (*User, error) {
+	ctx = asAdmin(ctx)
 	var v ValidationError
 	clean := s.checkProfile(values, &v, true)
 	if err := v.orNil(); err != nil {
@@ -207,6 +215,7 @@ func (s *Service) RemoveRole(ctx context.Context, id, role string) error {
 }
 
 func (s *Service) changeRole(ctx context.Context, id, role string, add bool) error {
+	ctx = asAdmin(ctx)
 	if !validRole(role) {
 		return &ValidationError{Fields: map[string]string{"role": MsgInvalidFormat}}
 	}
@@ -233,7 +242,8 @@ func (s *Service) changeRole(ctx context.Context, id, role string, add bool) err
 // ListRoles returns every role in use with how many users have it.
 func (s *Service) ListRoles(ctx context.Context) ([]Role, error) { return s.store.ListRoles(ctx) }
 
-// Events returns a user's audit trail ("" = everyone's), newest first.
+// Events returns a user's audit log ("" = everyone's), newest first
+// (AuditLog filters and pages).
 func (s *Service) Events(ctx context.Context, userID string, limit int) ([]*Event, error) {
 	return s.store.ListEvents(ctx, userID, limit)
 }

@@ -184,6 +184,11 @@ type Config struct {
 	// means 1 second.
 	CacheSyncInterval time.Duration `toml:"cache_sync_interval" default:"1s" help:"how often to read other instances' changes to evict stale cached sessions"`
 
+	// AuditRetention is how long events stay in the audit log; the
+	// background worker deletes older ones. 0 means 365 days, negative
+	// means forever.
+	AuditRetention time.Duration `toml:"audit_retention" zero:"off" default:"8760h" help:"how long audit log entries are kept (0 = forever)"`
+
 	// MaxConcurrentHashes bounds how many password hashes run at once, so
 	// that a log-in flood cannot exhaust memory; 0 means runtime.NumCPU().
 	// A hash holds its scheduler slot (P) for its whole 30 ms or so, so for
@@ -258,6 +263,9 @@ func (c Config) defaults() Config {
 	}
 	if c.CacheSyncInterval <= 0 {
 		c.CacheSyncInterval = time.Second
+	}
+	if c.AuditRetention == 0 {
+		c.AuditRetention = 365 * 24 * time.Hour
 	}
 	if c.LoginRateLimit == 0 {
 		c.LoginRateLimit = 30

@@ -10,12 +10,15 @@ import (
 	"time"
 )
 
-// Event is an entry in the audit trail of security events. Its Type is one
-// of the Event... constants, which this file is the one place for.
+// Event is an entry in the audit log (audit.go): a security event or an
+// admin action. Its Type is one of the Event... constants, which this file
+// is the one place for. UserID is the target, kept as an ID after the user
+// is deleted; Actor is who acted, and IP and UserAgent where from.
 type Event struct {
 	ID        int64
 	UserID    string // "" when no account matched
 	Type      string // one of the Event... constants
+	Actor     Actor
 	IP        string
 	UserAgent string
 	Detail    string
@@ -42,6 +45,20 @@ const (
 	EventDeleted         = "deleted"
 	EventProfileUpdated  = "profile_updated"
 	EventLocaleChanged   = "locale_changed"
+)
+
+// The Detail of a login_failed event: why the log-in was refused. A
+// federated log-in's failures are "federated:<provider>: <why>".
+const (
+	FailWrongPassword     = "wrong password"
+	FailWrongSecondFactor = "wrong second factor"
+	FailLocked            = "locked"
+	FailUnknownAccount    = "unknown account"
+	FailPasskey           = "passkey"
+	FailUnknownPasskey    = "unknown passkey"
+	// FailReauthentication: a wrong password where a signed-in user
+	// confirms a change with it (it counts towards the lock-out too).
+	FailReauthentication = "wrong password (re-authentication)"
 )
 
 // Events of account changes.
@@ -79,6 +96,9 @@ const (
 	// EventMFAReset is recorded when a user removes their second factors
 	// through an e-mailed reset link.
 	EventMFAReset = "mfa_reset"
+	// EventSecretsResealed: an admin re-sealed every second-factor secret
+	// with the first key (ResealSecrets); the detail is how many.
+	EventSecretsResealed = "secrets_resealed"
 )
 
 // Webhook is an HTTP endpoint told about events (Flask-User's signals, for
@@ -150,8 +170,12 @@ func (s *Service) fire(ctx context.Context, e *Event) {
 // too, evicts the user's cached sessions if the event can change them, and
 // hands it to OnEvent (after the commit, inside inTx). Failures are
 // logged, not returned: the audit trail never blocks a log-in.
+//
+// The actor is the one WithActor put in ctx, else the user; c, when
+// empty, is the one WithClient put there.
 func (s *Service) event(ctx context.Context, st Store, userID, typ string, c Client, detail string) {
-	e := &Event{UserID: userID, Type: typ, IP: c.IP, UserAgent: truncate(c.UserAgent, 256), Detail: detail, At: s.now()}
+	c = eventClient(ctx, c)
+	e := &Event{UserID: userID, Type: typ, Actor: eventActor(ctx, userID), IP: c.IP, UserAgent: truncate(c.UserAgent, 256), Detail: detail, At: s.now()}
 	if err := st.AddEvent(ctx, e); err != nil {
 		s.log.Error("usher: writing audit event", "type", typ, "err", err)
 	}

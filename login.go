@@ -143,7 +143,7 @@ func (s *Service) checkPassword(ctx context.Context, cr Credentials, c Client) (
 	if (u != nil && s.locked(ctx, u)) || (unknown != nil && unknown.locked) {
 		// No hash: the answer does not depend on the password, and a
 		// locked account under attack should cost nothing.
-		s.event(ctx, s.store, userID(u), EventLoginFailed, c, "locked")
+		s.event(ctx, s.store, userID(u), EventLoginFailed, c, FailLocked)
 		return nil, "", ErrTooManyPasswordFailures
 	}
 	ok, needRehash, err := s.verifyPassword(ctx, u, cr.Password)
@@ -151,14 +151,14 @@ func (s *Service) checkPassword(ctx context.Context, cr Credentials, c Client) (
 		return nil, "", err
 	}
 	if u == nil {
-		s.event(ctx, s.store, "", EventLoginFailed, c, "unknown account")
+		s.event(ctx, s.store, "", EventLoginFailed, c, FailUnknownAccount)
 		if s.cfg.ShowAccountDoesNotExist {
 			return nil, "", ErrAccountNotFound
 		}
 		return nil, "", s.unknownFailed(ctx, unknown)
 	}
 	if !ok {
-		return nil, "", s.passwordFailed(ctx, u, c)
+		return nil, "", s.passwordFailed(ctx, u, c, FailWrongPassword)
 	}
 	if !u.Enabled {
 		return nil, "", ErrAccountIsNotEnabled
@@ -226,13 +226,14 @@ func userID(u *User) string {
 
 // passwordFailed counts a wrong password (or second factor) for u and
 // returns the error to report: ErrTooManyPasswordFailures for the failure
-// that reaches the limit, else ErrAuthenticationFailed.
-func (s *Service) passwordFailed(ctx context.Context, u *User, c Client) error {
+// that reaches the limit, else ErrAuthenticationFailed. why is the
+// login_failed event's Detail (a Fail... constant).
+func (s *Service) passwordFailed(ctx context.Context, u *User, c Client, why string) error {
 	n, err := s.store.RecordPasswordFailure(ctx, u.ID, s.now(), s.lockAt())
 	if err != nil {
 		return err
 	}
-	s.event(ctx, s.store, u.ID, EventLoginFailed, c, "wrong password")
+	s.event(ctx, s.store, u.ID, EventLoginFailed, c, why)
 	if s.reachedLimit(n) {
 		if n == s.cfg.MaxPasswordFailures {
 			s.event(ctx, s.store, u.ID, EventLockout, c, "")
@@ -375,6 +376,10 @@ func (s *Service) completeLogin(ctx context.Context, r loginRequest) (*Session, 
 		return nil, err
 	}
 	rememberDevice := r.rememberDevice
+	method := rule.method
+	if r.method != "" {
+		method = r.method
+	}
 	switch rule.factor {
 	case factorAsk:
 		verified, err := s.secondFactor(ctx, s.store, u, r.factor, r.deviceToken, r.client)
@@ -382,6 +387,9 @@ func (s *Service) completeLogin(ctx context.Context, r loginRequest) (*Session, 
 			return nil, err
 		}
 		rememberDevice = rememberDevice && verified
+		if verified {
+			method += "+mfa" // the second factor came with the first
+		}
 	case factorAuto:
 		if ok, err := s.autoLoginAllowed(ctx, r.tx, u); !ok || err != nil {
 			return nil, err
@@ -395,7 +403,7 @@ func (s *Service) completeLogin(ctx context.Context, r loginRequest) (*Session, 
 			}
 		}
 		var err error
-		sess, err = s.startSession(ctx, tx, r, rule, rememberDevice)
+		sess, err = s.startSession(ctx, tx, r, rule, method, rememberDevice)
 		return err
 	}
 	var err error
@@ -414,7 +422,7 @@ func (s *Service) completeLogin(ctx context.Context, r loginRequest) (*Session, 
 // lock that has run out is lifted), then enabled, then confirmed.
 func (s *Service) accountChecks(ctx context.Context, rule loginRule, u *User, c Client) error {
 	if rule.lock && s.locked(ctx, u) {
-		s.event(ctx, s.store, u.ID, EventLoginFailed, c, "locked")
+		s.event(ctx, s.store, u.ID, EventLoginFailed, c, FailLocked)
 		return ErrTooManyPasswordFailures
 	}
 	if rule.enabled && !u.Enabled {
@@ -441,9 +449,10 @@ func (s *Service) autoLoginAllowed(ctx context.Context, st Store, u *User) (bool
 	return err == nil && len(methods) == 0, err
 }
 
-// startSession records the log-in of r in tx and starts its session,
-// remembering the device for the second factor if asked.
-func (s *Service) startSession(ctx context.Context, tx Store, r loginRequest, rule loginRule, rememberDevice bool) (*Session, error) {
+// startSession records the log-in of r in tx (its event's Detail is
+// method) and starts its session, remembering the device for the second
+// factor if asked.
+func (s *Service) startSession(ctx context.Context, tx Store, r loginRequest, rule loginRule, method string, rememberDevice bool) (*Session, error) {
 	u, now := r.user, s.now()
 	if rule.keepFailures {
 		if err := tx.UpdateUser(ctx, u.ID, UserUpdate{LastLoginAt: &now}); err != nil {
@@ -481,10 +490,6 @@ func (s *Service) startSession(ctx context.Context, tx Store, r loginRequest, ru
 		if sess.DeviceToken, err = s.rememberDevice(ctx, tx, u); err != nil {
 			return nil, err
 		}
-	}
-	method := rule.method
-	if r.method != "" {
-		method = r.method
 	}
 	s.event(ctx, tx, u.ID, rule.event, r.client, method)
 	return sess, nil

@@ -202,7 +202,7 @@ var loginEntries = []loginEntry{
 			f := &usher.SecondFactor{Type: usher.MFATOTP, Code: mfa.TOTPCode(e.secret, e.clock.Now())}
 			return completed(t)(e.svc.Login(ctx, usher.Credentials{Email: e.user.Email, Password: pw, MFA: f}, client))
 		},
-		wantType: usher.EventLogin, wantHow: "password",
+		wantType: usher.EventLogin, wantHow: "password+mfa",
 	},
 	{
 		name: "second step: authenticator code",

@@ -80,7 +80,7 @@ func (s *Service) CompleteMFAEnrollment(ctx context.Context, pending, method, co
 	now := s.now()
 	step, ok := s.mfa.ValidateTOTP(secret, strings.TrimSpace(code), now, 0)
 	if !ok {
-		if err := s.passwordFailed(ctx, u, c); err == ErrTooManyPasswordFailures {
+		if err := s.passwordFailed(ctx, u, c, FailWrongSecondFactor); err == ErrTooManyPasswordFailures {
 			return nil, nil, err
 		}
 		return nil, nil, &ValidationError{Fields: map[string]string{"code": MsgMFACodeWrong}}

@@ -130,7 +130,7 @@ func (s *Service) secondFactor(ctx context.Context, st Store, u *User, f *Second
 		if refusal = s.verifyFactor(ctx, u, methods, *f, c); refusal == "" {
 			return true, nil
 		}
-		if err := s.passwordFailed(ctx, u, c); err == ErrTooManyPasswordFailures {
+		if err := s.passwordFailed(ctx, u, c, FailWrongSecondFactor); err == ErrTooManyPasswordFailures {
 			return false, err
 		}
 	}
@@ -186,7 +186,7 @@ func (s *Service) CompleteMFALogin(ctx context.Context, pending string, f Second
 		return nil, nil, err
 	}
 	if refusal := s.verifyFactor(ctx, u, methods, f, c); refusal != "" {
-		if err := s.passwordFailed(ctx, u, c); err == ErrTooManyPasswordFailures {
+		if err := s.passwordFailed(ctx, u, c, FailWrongSecondFactor); err == ErrTooManyPasswordFailures {
 			return nil, nil, err
 		}
 		return nil, nil, &MFARequiredError{Reason: refusal}

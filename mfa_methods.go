@@ -3,6 +3,7 @@ package usher
 import (
 	"context"
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -195,13 +196,18 @@ func (s *Service) ResealSecrets(ctx context.Context) (int, error) {
 	if s.sealer == nil {
 		return 0, ErrNotFound
 	}
-	return s.store.ReplaceMFASecrets(ctx, func(old []byte) ([]byte, error) {
+	n, err := s.store.ReplaceMFASecrets(ctx, func(old []byte) ([]byte, error) {
 		plain, err := s.sealer.Open(old)
 		if err != nil {
 			return nil, err
 		}
 		return s.sealer.Seal(plain)
 	})
+	if err != nil {
+		return 0, err
+	}
+	s.event(asAdmin(ctx), s.store, "", EventSecretsResealed, Client{}, strconv.Itoa(n))
+	return n, nil
 }
 
 // SendMFAResetEmail e-mails a link that turns two-factor authentication

@@ -178,6 +178,9 @@ func TestKeyRotation(t *testing.T) {
 	if n, err := after.ResealSecrets(ctx); err != nil || n != 1 {
 		t.Fatalf("reseal: %d, %v", n, err)
 	}
+	if e := lastEvent(t, after); e.Type != usher.EventSecretsResealed || e.Detail != "1" || e.Actor.Kind != usher.ActorSystem {
+		t.Errorf("audit entry of the reseal: %+v", *e)
+	}
 	only := mk(newKey) // the old key is gone now
 	if _, _, err := only.Login(ctx, usher.Credentials{Email: u.Email, Password: pw, MFA: &usher.SecondFactor{Type: "totp", Code: mfa.TOTPCode(secret, clock.Now())}}, client); err != nil {
 		t.Fatalf("log-in after rotation with the new key only: %v", err)

@@ -146,6 +146,13 @@ func (s *Service) deliver(ctx context.Context, m *Message) {
 		err = errors.New("no mailer configured")
 	}
 	cancel()
+	if m.Kind != outboxWebhook {
+		if err == nil {
+			s.emailsSent.Add(1)
+		} else {
+			s.emailsFailed.Add(1)
+		}
+	}
 	if err == nil {
 		if err := s.store.MarkMessageSent(ctx, m.ID, s.now()); err != nil {
 			s.log.Error("usher: recording a delivered outbox item", "id", m.ID, "err", err)

@@ -82,7 +82,7 @@ func (s *Service) reauthenticate(ctx context.Context, u *User, password string, 
 		return err
 	}
 	if !ok {
-		return s.passwordFailed(ctx, u, c)
+		return s.passwordFailed(ctx, u, c, FailReauthentication)
 	}
 	return nil
 }

@@ -41,7 +41,7 @@ func (s *Service) Reauthenticate(ctx context.Context, sess *Session, password st
 			return err
 		}
 		if len(methods) == 0 || s.verifyFactor(ctx, u, methods, *f, c) != "" {
-			return s.passwordFailed(ctx, u, c)
+			return s.passwordFailed(ctx, u, c, FailWrongSecondFactor)
 		}
 	} else {
 		if password == "" {

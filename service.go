@@ -86,6 +86,9 @@ type Service struct {
 	basic     *basicCache
 	cache     *sessionCache
 
+	// emailsSent and emailsFailed count e-mail delivery attempts (Stats).
+	emailsSent, emailsFailed atomic.Int64
+
 	// verifyCost times each hash format's verification (padFailure).
 	verifyCost verifyCosts
 	// deliverMu lets one DeliverMail run at a time in this process.
@@ -242,7 +245,8 @@ func (s *Service) background() {
 	}
 }
 
-// Sweep deletes expired sessions and old throttle counters. The background
+// Sweep deletes expired sessions, old throttle counters, tokens, sent
+// e-mails and audit log entries older than AuditRetention. The background
 // worker calls it every ten minutes.
 func (s *Service) Sweep(ctx context.Context) {
 	now := s.now()
@@ -258,6 +262,7 @@ func (s *Service) Sweep(ctx context.Context) {
 	if err := s.store.DeleteSentMessages(ctx, now.Add(-30*24*time.Hour)); err != nil {
 		s.log.Error("usher: deleting sent emails", "err", err)
 	}
+	s.pruneAudit(ctx, now)
 	s.basic.sweep(now)
 	s.cache.prune(now)
 }

@@ -28,6 +28,10 @@ type sessionCache struct {
 	// gen counts evictions; a load that started before an eviction does
 	// not store its (perhaps stale) result.
 	gen atomic.Uint64
+
+	// hits and misses count lookups answered from the cache and not
+	// (Service.Stats).
+	hits, misses atomic.Int64
 }
 
 // cacheEntry is one cached session: its encoded session and user (see
@@ -53,8 +57,10 @@ func (c *sessionCache) get(h [32]byte, now time.Time) (*Session, *User, bool) {
 	e, ok := c.byHash[h]
 	c.mu.RUnlock()
 	if !ok || !now.Before(e.expires) {
+		c.misses.Add(1)
 		return nil, nil, false
 	}
+	c.hits.Add(1)
 	return decodeEntry(e.buf, e.lastSeen)
 }
 

@@ -181,6 +181,10 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, userID, keepID string
 	if err != nil {
 		return 0, err
 	}
-	s.event(ctx, s.store, userID, EventSessionRevoked, c, "others")
+	detail := "others"
+	if keepID == "" {
+		detail = "all"
+	}
+	s.event(ctx, s.store, userID, EventSessionRevoked, c, detail)
 	return n, nil
 }

@@ -139,6 +139,7 @@ type NewUser struct {
 // visitors (DisableRegistration, throttling). The input is still validated.
 // It returns a *ValidationError, a *PasswordError or ErrUserExists.
 func (s *Service) CreateUser(ctx context.Context, in NewUser) (*User, error) {
+	ctx = asAdmin(ctx)
 	u, err := s.newUser(ctx, nil, in, true)
 	if err != nil {
 		return nil, err

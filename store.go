@@ -177,6 +177,10 @@ type OutboxStore interface {
 
 	// DeleteSentMessages removes messages sent before before.
 	DeleteSentMessages(ctx context.Context, before time.Time) error
+
+	// CountUnsentMessages returns how many messages are not sent yet (the
+	// outbox's depth, for monitoring).
+	CountUnsentMessages(ctx context.Context) (int, error)
 }
 
 // EmailStore holds the users' e-mail addresses: the primary one (also
@@ -277,13 +281,22 @@ type MFAStore interface {
 	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
 }
 
-// EventStore holds the audit trail: events about users, kept when the user
-// is deleted.
+// EventStore holds the audit log: events about users, kept when the user
+// is deleted. It is append-only but for DeleteEventsBefore (retention).
 type EventStore interface {
-	// AddEvent appends to the audit trail; ListEvents returns a user's
-	// events ("" = all), newest first, at most limit.
+	// AddEvent appends to the audit log (e.ID is set); ListEvents returns
+	// a user's events ("" = all), newest first, at most limit.
 	AddEvent(ctx context.Context, e *Event) error
 	ListEvents(ctx context.Context, userID string, limit int) ([]*Event, error)
+
+	// QueryEvents returns the events matching q, newest first (by ID),
+	// at most q.Limit (0 means 100): AuditLog's query, with keyset paging
+	// by q.Before.
+	QueryEvents(ctx context.Context, q AuditQuery) ([]*Event, error)
+
+	// DeleteEventsBefore removes events whose At is before before and
+	// returns how many (the retention of the audit log).
+	DeleteEventsBefore(ctx context.Context, before time.Time) (int, error)
 
 	// EventsSince returns events whose At is at or after since, oldest
 	// first (by At, then ID), at most limit. Services sharing a database

@@ -593,9 +593,9 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, state string, credenti
 	}
 	if err != nil {
 		if w != nil {
-			s.event(ctx, s.store, w.u.ID, EventLoginFailed, c, "passkey")
+			s.event(ctx, s.store, w.u.ID, EventLoginFailed, c, FailPasskey)
 		} else {
-			s.event(ctx, s.store, "", EventLoginFailed, c, "unknown passkey")
+			s.event(ctx, s.store, "", EventLoginFailed, c, FailUnknownPasskey)
 		}
 		s.log.Info("usher: passkey not verified", "err", err)
 		return nil, nil, &LoginError{Reason: MsgPasskeyRefused}

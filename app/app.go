@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/usher-auth/usher"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/usher-auth/usher/federated"
 	"github.com/usher-auth/usher/mail"
+	"github.com/usher-auth/usher/metrics"
 	"github.com/usher-auth/usher/mfa"
 	"github.com/usher-auth/usher/mfa/webauthn"
 	"github.com/usher-auth/usher/password"
@@ -30,7 +32,9 @@ import (
 	"github.com/usher-auth/usher/webhook"
 )
 
-// App is a running Usher: its Store, Service and Handler.
+// App is a running Usher: its Store, Service and Handler, and its
+// Metrics (served by `usher serve` on metrics_addr; Metrics.Handler
+// serves them anywhere).
 type App struct {
 	Config  Config
 	Store   *sqlstore.Store
@@ -38,8 +42,15 @@ type App struct {
 	Web     *web.Handler
 	// Admin is the admin console; Handler mounts it at Config.Prefix +
 	// "/admin".
-	Admin  *admin.Handler
-	Mailer *mail.Mailer
+	Admin   *admin.Handler
+	Mailer  *mail.Mailer
+	Metrics *metrics.Metrics
+
+	log *slog.Logger
+	// schemaOK: /readyz found the schema at the latest version once; it
+	// stays there (this binary's latest is fixed), so later checks only
+	// ping the database.
+	schemaOK atomic.Bool
 }
 
 // Open connects to the database (applying migrations) and builds the
@@ -152,7 +163,7 @@ func build(cfg Config, st *sqlstore.Store, log *slog.Logger, createKey bool) (*A
 		return nil, err
 	}
 	deps := usher.Deps{Store: st, Passwords: hasher, Policy: policy, Mailer: mailer, Logger: log, Webhooks: cfg.Webhooks,
-		WebhookSender: webhook.Sender{}, ValidateSignup: cfg.ValidateSignup, OnEvent: cfg.OnEvent}
+		WebhookSender: webhook.Sender{}, ValidateSignup: cfg.ValidateSignup}
 	keys, err := secretKeys(cfg, st, log, createKey)
 	if err != nil {
 		return nil, err
@@ -170,10 +181,17 @@ func build(cfg Config, st *sqlstore.Store, log *slog.Logger, createKey bool) (*A
 	if cfg.SharedRateLimits == "yes" || (cfg.SharedRateLimits == "auto" && st.Dialect() == "postgres") {
 		deps.Throttle = st
 	}
+	var providers []string
+	for _, p := range deps.Providers {
+		providers = append(providers, p.Name())
+	}
+	m := metrics.New(metrics.Options{Providers: providers})
+	deps.OnEvent = bothHooks(m.OnEvent, cfg.OnEvent)
 	svc, err := usher.New(sc, deps)
 	if err != nil {
 		return nil, err
 	}
+	m.Watch(svc)
 	opts := cfg.Options
 	opts.Logger, opts.Catalogue = log, cat
 	if templates != nil {
@@ -192,7 +210,18 @@ func build(cfg Config, st *sqlstore.Store, log *slog.Logger, createKey bool) (*A
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Store: st, Service: svc, Web: h, Admin: adm, Mailer: mailer}, nil
+	return &App{Config: cfg, Store: st, Service: svc, Web: h, Admin: adm, Mailer: mailer, Metrics: m, log: log}, nil
+}
+
+// bothHooks calls the metrics' event hook, then the program's own, if any.
+func bothHooks(first, then func(context.Context, usher.Event)) func(context.Context, usher.Event) {
+	if then == nil {
+		return first
+	}
+	return func(ctx context.Context, e usher.Event) {
+		first(ctx, e)
+		then(ctx, e)
+	}
 }
 
 // providers makes the federated providers of cfg.Providers (then
@@ -292,9 +321,11 @@ func loopbackURL(u string) bool {
 
 // Handler returns the server's whole HTTP surface: Usher's routes under
 // Config.Prefix (/user/ by default), the admin console under Prefix +
-// "/admin", a health check at /healthz, and /
-// sending browsers to the account page (or, for visitors, the log-in
-// page). Every answer carries the Handler's security headers.
+// "/admin", the health checks /healthz (the process answers) and /readyz
+// (and its database, at the latest schema), and / sending browsers to the
+// account page (or, for visitors, the log-in page). Every answer carries
+// the Handler's security headers, and is timed in the metrics by its
+// route pattern.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	prefix := a.Service.Config().Prefix
@@ -302,8 +333,15 @@ func (a *App) Handler() http.Handler {
 	mux.Handle(prefix+"/admin", a.Admin)
 	mux.Handle(prefix+"/admin/", a.Admin)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if err := a.Store.Ping(r.Context()); err != nil {
-			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := a.ready(r.Context()); err != nil {
+			// The reason goes to the log; the answer says only "not ready".
+			a.log.Warn("usher: not ready", "err", err)
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("ok\n"))
@@ -312,7 +350,30 @@ func (a *App) Handler() http.Handler {
 		// The account page, or for visitors the log-in page.
 		http.Redirect(w, r, prefix+"/profile", http.StatusSeeOther)
 	})
-	return a.Web.SecurityHeaders(mux)
+	return a.Metrics.Instrument(a.Web.SecurityHeaders(mux))
+}
+
+// ready reports why the server cannot serve, if it cannot: the database
+// does not answer, or its schema is not the latest (another instance's
+// migration still running, or an older binary's database).
+func (a *App) ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := a.Store.Ping(ctx); err != nil {
+		return err
+	}
+	if a.schemaOK.Load() {
+		return nil
+	}
+	cur, latest, err := a.Store.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if cur != latest {
+		return fmt.Errorf("database schema at version %d, want %d", cur, latest)
+	}
+	a.schemaOK.Store(true)
+	return nil
 }
 
 // Close stops the Service's background work and closes the store.

@@ -52,6 +52,7 @@ type Config struct {
 	FlaskSecuritySalt   string        `toml:"flask_security_salt" help:"SECURITY_PASSWORD_SALT of imported Flask-Security hashes" secret:"true"`
 	SharedRateLimits    string        `toml:"shared_rate_limits" default:"auto" help:"keep rate-limit counters in the database: auto (with PostgreSQL), yes or no"`
 	DebugAddr           string        `toml:"debug_addr" help:"if set, serve Go's pprof profiles on this address (keep it private)"`
+	MetricsAddr         string        `toml:"metrics_addr" help:"if set, serve Prometheus metrics at /metrics on this address (HOST:PORT; keep it private)"`
 	LogLevel            string        `toml:"log_level" default:"info" help:"debug, info, warn or error"`
 	LogFormat           string        `toml:"log_format" default:"text" help:"text or json"`
 	ShutdownGracePeriod time.Duration `toml:"shutdown_grace_period" default:"10s" help:"how long to wait for requests to finish on shutdown"`

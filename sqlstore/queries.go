@@ -29,6 +29,8 @@ const (
 	qListEvents
 	qListUserEvents
 	qEventsSince
+	qDeleteEventsBefore
+	qCountUnsentMessages
 	qInsertToken
 	qUseToken
 	qDeleteTokens
@@ -164,15 +166,17 @@ var queries = [numQueries]string{ // #nosec G101 -- SQL text naming token and pa
 		WHERE expires_at <= ? OR (NOT remember AND last_seen_at < ?)`,
 	qDeleteHits: `DELETE FROM throttle WHERE window_start < ?`,
 	qLastHit:    `SELECT window_start, count FROM throttle WHERE key = ? ORDER BY window_start DESC LIMIT 1`,
-	qInsertEvent: `INSERT INTO events (user_id, type, ip, user_agent, detail, at)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-	qListEvents: `SELECT id, user_id, type, ip, user_agent, detail, at FROM events
+	qInsertEvent: `INSERT INTO events (user_id, type, actor_kind, actor_id, actor_name, ip, user_agent, detail, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	qListEvents: `SELECT ` + eventCols + ` FROM events
 		ORDER BY id DESC LIMIT ?`,
-	qListUserEvents: `SELECT id, user_id, type, ip, user_agent, detail, at FROM events
+	qListUserEvents: `SELECT ` + eventCols + ` FROM events
 		WHERE user_id = ? ORDER BY id DESC LIMIT ?`,
-	qEventsSince: `SELECT id, user_id, type, ip, user_agent, detail, at FROM events
+	qEventsSince: `SELECT ` + eventCols + ` FROM events
 		WHERE at >= ? ORDER BY at, id LIMIT ?`,
-	qInsertToken: `INSERT INTO tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	qDeleteEventsBefore:  `DELETE FROM events WHERE at < ?`,
+	qCountUnsentMessages: `SELECT count(*) FROM outbox WHERE sent_at IS NULL`,
+	qInsertToken:         `INSERT INTO tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 	// One statement that both checks and spends the token: of two
 	// concurrent uses, the second finds used_at set (PostgreSQL re-checks
 	// the row after waiting for the first's lock; SQLite runs them one

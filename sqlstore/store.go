@@ -797,7 +797,7 @@ func (s *Store) DeleteHits(ctx context.Context, before time.Time) error {
 // AddEvent appends e to the audit trail and sets e.ID.
 func (s *Store) AddEvent(ctx context.Context, e *usher.Event) error {
 	err := s.writer().QueryRowContext(ctx, s.d.q[qInsertEvent],
-		nullString(e.UserID), e.Type, e.IP, e.UserAgent, e.Detail, s.d.time(e.At)).Scan(&e.ID)
+		nullString(e.UserID), e.Type, e.Actor.Kind, e.Actor.ID, e.Actor.Name, e.IP, e.UserAgent, e.Detail, s.d.time(e.At)).Scan(&e.ID)
 	if err != nil {
 		return wrap("AddEvent", err)
 	}
@@ -829,14 +829,17 @@ func (s *Store) ListEvents(ctx context.Context, userID string, limit int) ([]*us
 	return list, nil
 }
 
-// scanEvents reads event rows (the columns of qListEvents) and closes them.
+// eventCols are the columns scanEvents reads.
+const eventCols = `id, user_id, type, actor_kind, actor_id, actor_name, ip, user_agent, detail, at`
+
+// scanEvents reads event rows (eventCols) and closes them.
 func scanEvents(rows *sql.Rows) ([]*usher.Event, error) {
 	defer rows.Close()
 	list := []*usher.Event{}
 	for rows.Next() {
 		e := &usher.Event{}
 		var user sql.NullString
-		if err := rows.Scan(&e.ID, &user, &e.Type, &e.IP, &e.UserAgent, &e.Detail, timeCol{&e.At}); err != nil {
+		if err := rows.Scan(&e.ID, &user, &e.Type, &e.Actor.Kind, &e.Actor.ID, &e.Actor.Name, &e.IP, &e.UserAgent, &e.Detail, timeCol{&e.At}); err != nil {
 			return nil, err
 		}
 		e.UserID = user.String

@@ -165,6 +165,7 @@ func RunOutbox[S usher.OutboxStore](t *testing.T, newDatabase func(t *testing.T)
 		{"Outbox", testOutbox},
 		{"ClaimConcurrent", testClaimConcurrent},
 		{"ClaimOfKind", testClaimOfKind},
+		{"CountUnsentMessages", testCountUnsentMessages},
 	})
 }
 
@@ -209,6 +210,9 @@ func RunEvents[S interface {
 	run(t, newDatabase, []test[eventsStore]{
 		{"Events", testEvents},
 		{"EventsSince", testEventsSince},
+		{"QueryEvents", testQueryEvents},
+		{"DeleteEventsBefore", testDeleteEventsBefore},
+		{"EventsOutliveUser", testEventsOutliveUser},
 	})
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -149,11 +150,18 @@ func TestUserCommands(t *testing.T) {
 	}
 }
 
+// TestServeAndShutdown: usher serve answers /healthz and /readyz, serves
+// /metrics on metrics_addr only (not on the main listener), and shuts
+// down when told.
 func TestServeAndShutdown(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
-	env := map[string]string{"USHER_DATABASE": filepath.Join(t.TempDir(), "s.db"), "USHER_ADDR": addr, "USHER_LOG_LEVEL": "warn"}
+	mln, _ := net.Listen("tcp", "127.0.0.1:0")
+	maddr := mln.Addr().String()
+	mln.Close()
+	env := map[string]string{"USHER_DATABASE": filepath.Join(t.TempDir(), "s.db"), "USHER_ADDR": addr, "USHER_LOG_LEVEL": "warn",
+		"USHER_METRICS_ADDR": maddr}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	var errb bytes.Buffer
@@ -172,6 +180,25 @@ func TestServeAndShutdown(t *testing.T) {
 		t.Fatalf("healthz: %v %v (%s)", res, err, errb.String())
 	}
 	res.Body.Close()
+	for _, c := range []struct {
+		url  string
+		code int
+		body string
+	}{
+		{"http://" + addr + "/readyz", 200, "ok"},
+		{"http://" + maddr + "/metrics", 200, "usher_logins_total"},
+		{"http://" + addr + "/metrics", 404, ""},
+	} {
+		res, err := http.Get(c.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != c.code || !strings.Contains(string(b), c.body) {
+			t.Errorf("GET %s: %d; want %d with %q", c.url, res.StatusCode, c.code, c.body)
+		}
+	}
 	cancel()
 	select {
 	case code := <-done:

@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/app"
 	"github.com/usher-auth/usher/sqlstore"
 )
@@ -76,6 +77,13 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	}
 	if cfg.DebugAddr != "" {
 		go serveDebug(cfg.DebugAddr, a, log)
+	}
+	if cfg.MetricsAddr != "" {
+		msrv, err := serveMetrics(cfg.MetricsAddr, a, log)
+		if err != nil {
+			return err
+		}
+		defer msrv.Close()
 	}
 	log.Info("usher: listening", "addr", "http://"+ln.Addr().String(), "database", maskURL(cfg.Database), "dialect", a.Store.Dialect())
 	errc := make(chan error, 1)
@@ -159,7 +167,7 @@ func cmdReseal(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		return err
 	}
 	defer a.Close()
-	n, err := a.Service.ResealSecrets(ctx)
+	n, err := a.Service.ResealSecrets(usher.WithActor(ctx, cliActor(getenv)))
 	if err != nil {
 		return fmt.Errorf("re-sealing: %w (is every old key still listed in secret_key?)", err)
 	}
@@ -180,6 +188,26 @@ func cmdConfig(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	}
 	printConfig(stdout, cfg)
 	return nil
+}
+
+// serveMetrics serves the Prometheus metrics at /metrics on their own
+// listener (metrics_addr), apart from the public one: they tell an
+// attacker how an attack goes. It returns once listening.
+func serveMetrics(addr string, a *app.App, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on metrics_addr %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	log.Info("usher: metrics listener", "addr", "http://"+ln.Addr().String()+"/metrics")
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("usher: metrics listener", "err", err)
+		}
+	}()
+	return srv, nil
 }
 
 // serveDebug serves net/http/pprof's profiles and the password-hash

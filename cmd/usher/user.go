@@ -131,6 +131,7 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	defer a.Close()
 	svc := a.Service
+	ctx = usher.WithActor(ctx, cliActor(getenv))
 
 	if sub == "add" {
 		p := map[string]string{}
