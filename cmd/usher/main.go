@@ -4,6 +4,7 @@
 //	usher serve                 start the server (SQLite ./usher.db by default)
 //	usher migrate               apply database migrations and exit
 //	usher user add|list|show|enable|disable|unlock|set-password|require-reset|add-role|remove-role|delete
+//	usher apikey create|list|revoke
 //	usher config                print the effective configuration, secrets masked
 //
 // Settings come from a TOML file, USHER_* environment variables and flags,
@@ -28,6 +29,7 @@ Usage:
   usher serve [flags]            start the server
   usher migrate [flags]          apply database migrations and exit
   usher user <command> [flags]   manage users (usher user help)
+  usher apikey <command>         manage the admin API's keys (usher apikey help)
   usher config [flags]           print the effective configuration
   usher reseal [flags]           re-seal second-factor secrets with the first secret_key
   usher help <command>           show a command's flags
@@ -61,6 +63,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdMigrate(ctx, rest, stdout, stderr, getenv)
 	case "user", "users":
 		err = cmdUser(ctx, rest, stdin, stdout, stderr, getenv)
+	case "apikey", "apikeys":
+		err = cmdAPIKey(ctx, rest, stdout, stderr, getenv)
 	case "config":
 		err = cmdConfig(rest, stdout, stderr, getenv)
 	case "reseal":
