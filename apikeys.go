@@ -169,3 +169,15 @@ func (s *Service) RemoveAllMFAMethods(ctx context.Context, userID string, c Clie
 	s.basic.dropUser(userID)
 	return n, err
 }
+
+// ReauthenticationWindow is how recent an admin's log-in must be for a
+// dangerous action through the admin API (deleting a user, changing roles,
+// setting a password): see FreshLogin.
+const ReauthenticationWindow = 10 * time.Minute
+
+// FreshLogin reports whether sess began, by a log-in, within
+// ReauthenticationWindow. A session's CreatedAt is the time of its log-in:
+// a remembered session or a session kept alive by use is not fresh.
+func (s *Service) FreshLogin(sess *Session) bool {
+	return sess != nil && s.now().Sub(sess.CreatedAt) <= ReauthenticationWindow
+}
