@@ -408,16 +408,7 @@ func (h *adminHandler) handleRevokeSessions(w http.ResponseWriter, r *http.Reque
 // handleListFactors serves GET /user/api/admin/users/{id}/factors: the
 // user's second factors, never their secrets.
 func (h *adminHandler) handleListFactors(w http.ResponseWriter, r *http.Request, c *adminCaller, u *usher.User) {
-	list, err := h.svc.ListMFAMethods(r.Context(), u.ID)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	out := make([]mfaMethodJSON, len(list))
-	for i, m := range list {
-		out[i] = toMFAMethodJSON(m)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"factors": out})
+	h.writeMFAMethods(w, r, u.ID, "factors")
 }
 
 // handleResetFactors serves DELETE /user/api/admin/users/{id}/factors: all

@@ -43,30 +43,15 @@ func cmdAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if sub == "create" {
 		fs.StringVar(&name, "name", "", "the key's name (letters, digits, -_.:), shown in lists and the audit log")
 	}
-	var positional []string
-	for rest := args; ; {
-		if err := parse(fs, rest); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		rest = fs.Args()[1:]
-	}
-	if len(positional) != want {
-		fmt.Fprintf(stderr, "usher apikey %s: want %d argument(s), got %d\n\n%s", sub, want, len(positional), apikeyUsage)
-		return errUsage
+	positional, err := parseArgs(fs, args, want, apikeyUsage, stderr)
+	if err != nil {
+		return err
 	}
 	if sub == "create" && name == "" {
 		fmt.Fprintf(stderr, "usher apikey create: give the key a name with --name\n")
 		return errUsage
 	}
-	cfg, err := cf.load(getenv)
-	if err != nil {
-		return err
-	}
-	a, err := openExisting(ctx, cfg)
+	a, err := openConfigured(ctx, cf, getenv)
 	if err != nil {
 		return err
 	}
