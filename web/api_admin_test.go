@@ -157,8 +157,9 @@ func TestAdminCallsCoverEveryRoute(t *testing.T) {
 
 // TestAdminRoutesWhoMayCall: every admin route answers an admin's session
 // and an API key; a revoked key, a key-like token that is no key, no
-// credentials (401) and a user without the admin role (403) get nothing,
-// and nothing changes for them.
+// credentials (401), a user without the admin role (403) and an admin's
+// browser sent from another site (403) get nothing, and nothing changes
+// for them.
 func TestAdminRoutesWhoMayCall(t *testing.T) {
 	e := newAdminEnv(t)
 	for _, c := range adminCalls() {
@@ -166,6 +167,8 @@ func TestAdminRoutesWhoMayCall(t *testing.T) {
 			e.t = t
 			u, s := e.target()
 			path := c.path(u, s)
+			_, before, _ := e.svc.ListUsers(context.Background(), usher.UserQuery{})
+			mails, _ := e.svc.Store().ListMessages(context.Background(), "", 100)
 			for _, tc := range []struct {
 				who    string
 				do     func() reply
@@ -177,14 +180,29 @@ func TestAdminRoutesWhoMayCall(t *testing.T) {
 				{"revoked key", func() reply { return e.asKey(e.revokedKey, c.method, path, c.bodyFor(e)) }, 401, "authentication_failed"},
 				{"unknown key", func() reply { return e.asKey(usher.APIKeyPrefix+strings.Repeat("A", 43), c.method, path, c.bodyFor(e)) }, 401, "authentication_failed"},
 				{"not a key", func() reply { return e.asKey(usher.APIKeyPrefix+"short", c.method, path, c.bodyFor(e)) }, 401, "authentication_failed"},
+				{"admin, other site", func() reply {
+					return e.do(e.adminB, c.method, path, c.bodyFor(e), "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site")
+				}, 403, "forbidden"},
 			} {
+				if tc.who == "admin, other site" && c.method == "GET" {
+					continue // a read from another site cannot read the answer
+				}
 				if r := tc.do(); r.status != tc.status || r.errCode() != tc.code {
 					t.Errorf("%s: %d %s; want %d %s", tc.who, r.status, r.raw, tc.status, tc.code)
 				}
 			}
-			// Nothing happened to the target.
+			// Nothing happened: to the target, no user made, no mail sent.
 			if got, err := e.svc.User(context.Background(), u.ID); err != nil || !got.Enabled || !slices.Equal(got.Roles, []string{"editor"}) {
 				t.Errorf("after refused calls the target is %+v, %v", got, err)
+			}
+			if _, after, _ := e.svc.ListUsers(context.Background(), usher.UserQuery{}); after != before {
+				t.Errorf("refused calls changed the number of users from %d to %d", before, after)
+			}
+			if m, _ := e.svc.Store().ListMessages(context.Background(), "", 100); len(m) != len(mails) {
+				t.Errorf("refused calls queued %d messages", len(m)-len(mails))
+			}
+			if ss, _ := e.svc.ListSessions(context.Background(), u.ID); len(ss) != 1 {
+				t.Errorf("after refused calls the target has %d sessions, want 1", len(ss))
 			}
 
 			if r := e.do(e.adminB, c.method, path, c.bodyFor(e)); r.status != c.status {
