@@ -104,7 +104,7 @@ const userEmailCols = `id, user_id, email, is_primary, confirmed_at, created_at`
 const identityCols = `id, user_id, provider, issuer, subject, email, linked_at, last_used_at`
 
 // apiKeyCols selects an API key in the order scanAPIKey reads them.
-const apiKeyCols = `id, name, key_hash, created_at, last_used_at`
+const apiKeyCols = `id, name, key_hash, created_at, last_used_at` // #nosec G101 -- column names, not a credential
 
 // mfaCols selects a second factor in the order scanMFAMethod reads them.
 const mfaCols = `id, user_id, type, name, secret, last_step, created_at, last_used_at`

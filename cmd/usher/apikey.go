@@ -10,7 +10,7 @@ import (
 	"github.com/usher-auth/usher"
 )
 
-const apikeyUsage = `Usage: usher apikey <command> [flags]
+const keyCmdUsage = `Usage: usher apikey <command> [flags]
 
 Commands:
   create --name NAME   make a key for the admin JSON API and print it (once)
@@ -25,7 +25,7 @@ Every command also takes the settings flags (--database, --config, ...).
 // cmdAPIKey runs `usher apikey ...`.
 func cmdAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stdout, apikeyUsage)
+		fmt.Fprint(stdout, keyCmdUsage)
 		if len(args) == 0 {
 			return errUsage
 		}
@@ -34,7 +34,7 @@ func cmdAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	sub, args := args[0], args[1:]
 	want, ok := map[string]int{"create": 0, "list": 0, "revoke": 1}[sub]
 	if !ok {
-		fmt.Fprintf(stderr, "usher: unknown apikey command %q\n\n%s", sub, apikeyUsage)
+		fmt.Fprintf(stderr, "usher: unknown apikey command %q\n\n%s", sub, keyCmdUsage)
 		return errUsage
 	}
 	fs := newFlagSet("apikey "+sub, "usher apikey "+sub+" [flags]", stderr)
@@ -43,7 +43,7 @@ func cmdAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if sub == "create" {
 		fs.StringVar(&name, "name", "", "the key's name (letters, digits, -_.:), shown in lists and the audit log")
 	}
-	positional, err := parseArgs(fs, args, want, apikeyUsage, stderr)
+	positional, err := parseArgs(fs, args, want, keyCmdUsage, stderr)
 	if err != nil {
 		return err
 	}
