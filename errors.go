@@ -59,6 +59,10 @@ var (
 	// ErrForbidden means the user may not do this: a setting or a role they
 	// lack forbids it.
 	ErrForbidden = errors.New("usher: forbidden")
+	// ErrReauthenticationRequired means the action is dangerous enough
+	// to need a recent log-in (an admin deleting a user or changing
+	// roles): log in again and retry. It unwraps to ErrForbidden.
+	ErrReauthenticationRequired error = &kind{"usher: reauthentication required", ErrForbidden}
 	// ErrNotFound means the user, session or role asked for does not exist.
 	// The Go API returns it to server code only; log-in never reveals it.
 	ErrNotFound = errors.New("usher: not found")

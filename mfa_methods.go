@@ -261,22 +261,29 @@ func (s *Service) ResetMFAWithToken(ctx context.Context, token, password string,
 		if _, _, err := s.useToken(ctx, tx, token, TokenMFAReset); err != nil {
 			return err
 		}
-		methods, err := tx.ListMFAMethods(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		for _, m := range methods {
-			if err := tx.DeleteMFAMethod(ctx, u.ID, m.ID); err != nil {
-				return err
-			}
-		}
-		if err := tx.SetRecoveryCodes(ctx, u.ID, nil, s.now()); err != nil {
-			return err
-		}
-		if _, err := tx.DeleteUserSessions(ctx, u.ID, ""); err != nil {
+		if _, err := s.clearMFA(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		s.event(ctx, tx, u.ID, EventMFAReset, c, "")
 		return nil
 	})
+}
+
+// clearMFA removes all the user's second factors and recovery codes in tx,
+// and ends their sessions; it returns how many factors it removed.
+func (s *Service) clearMFA(ctx context.Context, tx Store, userID string) (int, error) {
+	methods, err := tx.ListMFAMethods(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range methods {
+		if err := tx.DeleteMFAMethod(ctx, userID, m.ID); err != nil {
+			return 0, err
+		}
+	}
+	if err := tx.SetRecoveryCodes(ctx, userID, nil, s.now()); err != nil {
+		return 0, err
+	}
+	_, err = tx.DeleteUserSessions(ctx, userID, "")
+	return len(methods), err
 }

@@ -30,6 +30,7 @@ type Store interface {
 	MFAStore
 	EventStore
 	ThrottleStore
+	APIKeyStore
 
 	// InTx runs fn in one transaction: everything fn does through tx is
 	// kept, or nothing is if fn returns an error or the process dies.
@@ -318,6 +319,27 @@ type ThrottleStore interface {
 
 	// DeleteHits removes counters of windows that started before before.
 	DeleteHits(ctx context.Context, before time.Time) error
+}
+
+// APIKeyStore holds the admin API's keys: their names and hashes, never
+// the keys.
+type APIKeyStore interface {
+	// CreateAPIKey stores k (k.ID set by the caller); ErrUserExists if a
+	// key has the name already (the database enforces it).
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+
+	// APIKeyByHash returns the key whose hash is hash; ErrNotFound if none.
+	APIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+
+	// ListAPIKeys returns every key, by name.
+	ListAPIKeys(ctx context.Context) ([]*APIKey, error)
+
+	// TouchAPIKey sets the key's LastUsedAt to at; ErrNotFound if there
+	// is no such key.
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+
+	// DeleteAPIKey removes a key; ErrNotFound if there is no such key.
+	DeleteAPIKey(ctx context.Context, id string) error
 }
 
 // UserUpdate names the fields UpdateUser changes; nil fields stay as they

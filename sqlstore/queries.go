@@ -75,6 +75,11 @@ const (
 	qIdentitiesOfUser
 	qTouchIdentity
 	qDeleteIdentity
+	qInsertAPIKey
+	qAPIKeyByHash
+	qListAPIKeys
+	qTouchAPIKey
+	qDeleteAPIKey
 	numQueries
 )
 
@@ -99,6 +104,9 @@ const userEmailCols = `id, user_id, email, is_primary, confirmed_at, created_at`
 // identityCols selects a federated identity in the order scanIdentity
 // reads them.
 const identityCols = `id, user_id, provider, issuer, subject, email, linked_at, last_used_at`
+
+// apiKeyCols selects an API key in the order scanAPIKey reads them.
+const apiKeyCols = `id, name, key_hash, created_at, last_used_at` // #nosec G101 -- column names, not a credential
 
 // mfaCols selects a second factor in the order scanMFAMethod reads them.
 const mfaCols = `id, user_id, type, name, secret, last_step, created_at, last_used_at`
@@ -276,4 +284,11 @@ var queries = [numQueries]string{ // #nosec G101 -- SQL text naming token and pa
 		ORDER BY linked_at ASC NULLS FIRST, id ASC`,
 	qTouchIdentity:  `UPDATE identities SET last_used_at = ? WHERE id = ?`,
 	qDeleteIdentity: `DELETE FROM identities WHERE id = ? AND user_id = ?`,
+
+	qInsertAPIKey: `INSERT INTO api_keys (` + apiKeyCols + `) VALUES (?, ?, ?, ?, ?)`,
+	// A probe into the unique index api_keys_hash.
+	qAPIKeyByHash: `SELECT ` + apiKeyCols + ` FROM api_keys WHERE key_hash = ?`,
+	qListAPIKeys:  `SELECT ` + apiKeyCols + ` FROM api_keys ORDER BY name`,
+	qTouchAPIKey:  `UPDATE api_keys SET last_used_at = ? WHERE id = ?`,
+	qDeleteAPIKey: `DELETE FROM api_keys WHERE id = ?`,
 }

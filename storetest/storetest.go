@@ -21,7 +21,7 @@
 //
 // Run is the whole contract. Each role interface of usher.Store has its own
 // suite too — RunUsers, RunSessions, RunTokens, RunOutbox, RunEmails,
-// RunIdentities, RunMFA, RunEvents, RunThrottle — which takes Stores of
+// RunIdentities, RunMFA, RunEvents, RunThrottle, RunAPIKeys — which takes Stores of
 // any type with the roles it needs, so a fake or a backend of one role can be tested alone:
 //
 //	storetest.RunThrottle(t, func(t *testing.T) func() *memThrottle { ... })
@@ -62,6 +62,7 @@ func Run(t *testing.T, newDatabase NewDatabase) {
 	RunMFA(t, newDatabase)
 	RunEvents(t, newDatabase)
 	RunThrottle(t, newDatabase)
+	RunAPIKeys(t, newDatabase)
 	run(t, newDatabase, []test[usher.Store]{
 		{"Locale", testLocale},
 		{"DeleteUser", testDeleteUser},

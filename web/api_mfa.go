@@ -96,7 +96,13 @@ func (h *apiHandler) handleListMFAMethods(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
-	list, err := h.svc.ListMFAMethods(r.Context(), a.user.ID)
+	h.writeMFAMethods(w, r, a.user.ID, "methods")
+}
+
+// writeMFAMethods answers with the user's second factors (never their
+// secrets) under key.
+func (h *core) writeMFAMethods(w http.ResponseWriter, r *http.Request, userID, key string) {
+	list, err := h.svc.ListMFAMethods(r.Context(), userID)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -105,7 +111,7 @@ func (h *apiHandler) handleListMFAMethods(w http.ResponseWriter, r *http.Request
 	for i, m := range list {
 		out[i] = toMFAMethodJSON(m)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"methods": out})
+	writeJSON(w, http.StatusOK, map[string]any{key: out})
 }
 
 // handleAddMFAMethod serves POST /user/api/mfa/methods (Anvil's

@@ -42,7 +42,9 @@ var errorTable = []errorKind{
 	{usher.ErrInvalidToken, http.StatusBadRequest, "invalid_token"},
 	{usher.ErrSignupDisabled, http.StatusForbidden, "signup_disabled"},
 	{usher.ErrRateLimited, http.StatusTooManyRequests, "rate_limited"},
+	{usher.ErrReauthenticationRequired, http.StatusForbidden, "reauthentication_required"},
 	{usher.ErrForbidden, http.StatusForbidden, "forbidden"},
+	{errLastAdmin, http.StatusConflict, "last_admin"},
 	{usher.ErrNotFound, http.StatusNotFound, "not_found"},
 }
 

@@ -21,6 +21,7 @@ type route struct {
 // files.
 func routes(c *core) []route {
 	api, pg, fa, st := &apiHandler{c}, &pageHandler{c}, &verifyHandler{c}, &staticHandler{c}
+	ad := &adminHandler{c}
 	svc, flows := c.svc, pg.linkFlows()
 	return []route{
 		// The JSON API: accounts and sessions.
@@ -69,6 +70,29 @@ func routes(c *core) []route {
 		{"POST /api/mfa/webauthn/login/finish", api.handleWebAuthnLoginFinish},
 		{"POST /api/passkey/login/begin", api.handlePasskeyLoginBegin},
 		{"POST /api/passkey/login/finish", api.handlePasskeyLoginFinish},
+
+		// The admin JSON API (api_admin.go): an admin's session or an API
+		// key; ad.userRoute's true marks the actions that need a recent
+		// log-in.
+		{"GET /api/admin/users", ad.adminRoute(false, ad.handleListUsers)},
+		{"POST /api/admin/users", ad.adminRoute(false, ad.handleCreateUser)},
+		{"GET /api/admin/users/{id}", ad.userRoute(false, ad.handleGetUser)},
+		{"PATCH /api/admin/users/{id}", ad.userRoute(false, ad.handleUpdateUser)},
+		{"DELETE /api/admin/users/{id}", ad.userRoute(true, ad.handleDeleteUser)},
+		{"POST /api/admin/users/{id}/enable", ad.userAction("enable", svc.EnableUser)},
+		{"POST /api/admin/users/{id}/disable", ad.userAction("disable", svc.DisableUser)},
+		{"POST /api/admin/users/{id}/unlock", ad.userAction("unlock", svc.UnlockUser)},
+		{"POST /api/admin/users/{id}/require-reset", ad.userAction("require_reset", svc.RequirePasswordReset)},
+		{"POST /api/admin/users/{id}/password", ad.userRoute(true, ad.handleSetPassword)},
+		{"PUT /api/admin/users/{id}/roles/{role}", ad.roleAction(true)},
+		{"DELETE /api/admin/users/{id}/roles/{role}", ad.roleAction(false)},
+		{"GET /api/admin/users/{id}/sessions", ad.userRoute(false, ad.handleListSessions)},
+		{"DELETE /api/admin/users/{id}/sessions", ad.userRoute(false, ad.handleRevokeSessions)},
+		{"DELETE /api/admin/users/{id}/sessions/{sid}", ad.userRoute(false, ad.handleRevokeSession)},
+		{"GET /api/admin/users/{id}/factors", ad.userRoute(false, ad.handleListFactors)},
+		{"DELETE /api/admin/users/{id}/factors", ad.userRoute(false, ad.handleResetFactors)},
+		{"POST /api/admin/invite", ad.adminRoute(false, ad.handleInvite)},
+		{"GET /api/admin/audit", ad.adminRoute(false, ad.handleAudit)},
 
 		// Forward auth, and every other API path.
 		{"GET /api/verify", fa.handleVerify},

@@ -5,6 +5,8 @@
 //	usher migrate               apply database migrations and exit
 //	usher user add|list|show|enable|disable|unlock|set-password|require-reset|add-role|remove-role|delete
 //	usher audit                 print the audit log
+
+//	usher apikey create|list|revoke
 //	usher config                print the effective configuration, secrets masked
 //
 // Settings come from a TOML file, USHER_* environment variables and flags,
@@ -30,6 +32,8 @@ Usage:
   usher migrate [flags]          apply database migrations and exit
   usher user <command> [flags]   manage users (usher user help)
   usher audit [flags]            print the audit log (--user, --since, --kind, --json)
+
+  usher apikey <command>         manage the admin API's keys (usher apikey help)
   usher config [flags]           print the effective configuration
   usher reseal [flags]           re-seal second-factor secrets with the first secret_key
   usher help <command>           show a command's flags
@@ -65,6 +69,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdUser(ctx, rest, stdin, stdout, stderr, getenv)
 	case "audit":
 		err = cmdAudit(ctx, rest, stdout, stderr, getenv)
+
+	case "apikey", "apikeys":
+		err = cmdAPIKey(ctx, rest, stdout, stderr, getenv)
 	case "config":
 		err = cmdConfig(rest, stdout, stderr, getenv)
 	case "reseal":

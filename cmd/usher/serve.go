@@ -158,11 +158,7 @@ func cmdReseal(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := cf.load(getenv)
-	if err != nil {
-		return err
-	}
-	a, err := openExisting(ctx, cfg)
+	a, err := openConfigured(ctx, cf, getenv)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -90,21 +91,9 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	case "show", "identities":
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
 	}
-	// Let flags come after the arguments too (usher user show bob --json).
-	var positional []string
-	for rest := args; ; {
-		if err := parse(fs, rest); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		rest = fs.Args()[1:]
-	}
-	if len(positional) != want {
-		fmt.Fprintf(stderr, "usher user %s: want %d argument(s), got %d\n\n%s", sub, want, len(positional), userUsage)
-		return errUsage
+	positional, err := parseArgs(fs, args, want, userUsage, stderr)
+	if err != nil {
+		return err
 	}
 	if sub == "add" {
 		if err := checkPasswordChoice(pw != "" || pwStdin, pwHash != "", noPassword, stderr); err != nil {
@@ -121,11 +110,7 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return errors.New("no password on standard input")
 		}
 	}
-	cfg, err := cf.load(getenv)
-	if err != nil {
-		return err
-	}
-	a, err := openExisting(ctx, cfg)
+	a, err := openConfigured(ctx, cf, getenv)
 	if err != nil {
 		return err
 	}
@@ -289,6 +274,38 @@ func identityAt(ctx context.Context, svc *usher.Service, u *usher.User, which st
 		return found[0], nil
 	}
 	return nil, fmt.Errorf("%s has %d identities at %q: give the ID of the one to unlink (see usher user identities %s)", u.Email, len(found), which, u.Email)
+}
+
+// parseArgs parses args into fs, letting flags come after the arguments
+// too (usher user show bob --json), and returns the arguments: want of
+// them, or errUsage after saying so with usage.
+func parseArgs(fs *flag.FlagSet, args []string, want int, usage string, stderr io.Writer) ([]string, error) {
+	var positional []string
+	for rest := args; ; {
+		if err := parse(fs, rest); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	if len(positional) != want {
+		fmt.Fprintf(stderr, "usher %s: want %d argument(s), got %d\n\n%s", fs.Name(), want, len(positional), usage)
+		return nil, errUsage
+	}
+	return positional, nil
+}
+
+// openConfigured loads the settings the flags, environment and file give
+// and opens the app for a command that must not change the schema.
+func openConfigured(ctx context.Context, cf *configFlags, getenv func(string) string) (*app.App, error) {
+	cfg, err := cf.load(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return openExisting(ctx, cfg)
 }
 
 func orDone(err error, done func(string) error, what string) error {
