@@ -167,17 +167,18 @@ func (c *csvReader) byID() bool { return false }
 
 func (c *csvReader) next() (*usher.ImportedUser, int, error) {
 	rec, err := c.r.Read()
-	line, _ := c.r.FieldPos(0)
 	if errors.Is(err, io.EOF) {
-		return nil, line, io.EOF
+		return nil, 0, io.EOF
 	}
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			return nil, pe.StartLine, &rowError{line: pe.StartLine, err: pe.Err}
 		}
-		return nil, line, err
+		return nil, 0, err
 	}
+	// FieldPos may be asked only about a record Read returned.
+	line, _ := c.r.FieldPos(0)
 	get := func(name string) string {
 		if i, ok := c.col[name]; ok && i < len(rec) {
 			return Unneutralise(rec[i])

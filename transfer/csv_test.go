@@ -249,3 +249,26 @@ func TestCSVBadCells(t *testing.T) {
 		t.Errorf("fay (an empty enabled cell, Anvil's unticked box): %+v; want disabled", fay)
 	}
 }
+
+// FuzzImport feeds any bytes to the JSONL and CSV readers, as a dry run:
+// no panic, every row counted once, and nothing is ever written.
+func FuzzImport(f *testing.F) {
+	seedCSV, _ := os.ReadFile("testdata/anvil_users.csv")
+	f.Add([]byte(`{"email":"ann@example.com","roles":["admin"]}`+"\n"+`{"email":`), false)
+	f.Add(seedCSV, true)
+	f.Add([]byte("email,enabled\n\"ann@example.com,true\n'=x@example.com,\n"), true)
+	svc := server(f, usertest.NewSQLiteStore(f), nil, usertest.NewClock())
+	f.Fuzz(func(t *testing.T, data []byte, asCSV bool) {
+		o := transfer.ImportOptions{DryRun: true}
+		if asCSV {
+			o.Format = transfer.CSV
+		}
+		sum, err := transfer.Import(ctx, svc, bytes.NewReader(data), o)
+		if err == nil && (sum.Created < 0 || sum.Skipped < 0 || sum.Refused < 0 || sum.Created+sum.Skipped+sum.Refused > bytes.Count(data, []byte("\n"))+1) {
+			t.Fatalf("%v for %d lines", sum, bytes.Count(data, []byte("\n"))+1)
+		}
+		if n, _ := svc.Store().CountUsers(ctx, usher.UserQuery{}); n != 0 {
+			t.Fatalf("a dry run created %d users", n)
+		}
+	})
+}

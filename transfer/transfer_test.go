@@ -41,7 +41,7 @@ var backends = []struct {
 
 // server is a Service over st whose second-factor secrets are sealed with
 // key (nil: no second factors), with a fixed clock.
-func server(t *testing.T, st usher.Store, key []byte, clock *usertest.Clock) *usher.Service {
+func server(t testing.TB, st usher.Store, key []byte, clock *usertest.Clock) *usher.Service {
 	t.Helper()
 	d := usher.Deps{Store: st, Passwords: usertest.FastHasher(), Policy: password.Policy{}, Now: clock.Now, Logger: usertest.Discard}
 	if key != nil {
