@@ -66,11 +66,11 @@ func TestCSVFormulaInjection(t *testing.T) {
 	src := server(t, usertest.NewSQLiteStore(t), nil, clock)
 	evil := map[string]string{
 		"=cmd@example.com": `=HYPERLINK("http://evil.example","x")`,
-		"+1@example.com":                 "+SUM(1,2)",
-		"-2@example.com":                 "-2+3",
-		"at@example.com":                 "@SUM(A1)",
-		"tab@example.com":                "\t=1",
-		"cr@example.com":                 "\r=1",
+		"+1@example.com":   "+SUM(1,2)",
+		"-2@example.com":   "-2+3",
+		"at@example.com":   "@SUM(A1)",
+		"tab@example.com":  "\t=1",
+		"cr@example.com":   "\r=1",
 	}
 	for email, name := range evil {
 		username := ""

@@ -346,15 +346,15 @@ func TestBadRows(t *testing.T) {
 	dst := server(t, usertest.NewSQLiteStore(t), nil, clock)
 	data := strings.Join([]string{
 		`{"email":"ann@example.com","password_hash":"` + bobHash + `","roles":["admin"]}`,
-		`{"email":"bob@example.com",`, // 2: not JSON
-		`{"email":"nobody"}`,          // 3: not an address
+		`{"email":"bob@example.com",`,                             // 2: not JSON
+		`{"email":"nobody"}`,                                      // 3: not an address
 		`{"email":"carol@example.com","password_hash":"md5:abc"}`, // 4: a hash no log-in could match
-		``, // blank lines are passed over
-		`{"email":"ANN@example.com"}`,                              // 6: ann again: skipped
-		`{"email":"dave@example.com","roles":["no spaces"]}`,       // 7: not a role
-		`{"email":"erin@example.com","favourite":"blue"}`,          // 8: an unknown field
-		`{"email":"fay@example.com","profile":{"shoe":"42"}}`,      // 9: not a declared profile field
-		`{"email":"gus@example.com","id":"has spaces"}`,            // 10: not an ID
+		``,                            // blank lines are passed over
+		`{"email":"ANN@example.com"}`, // 6: ann again: skipped
+		`{"email":"dave@example.com","roles":["no spaces"]}`,  // 7: not a role
+		`{"email":"erin@example.com","favourite":"blue"}`,     // 8: an unknown field
+		`{"email":"fay@example.com","profile":{"shoe":"42"}}`, // 9: not a declared profile field
+		`{"email":"gus@example.com","id":"has spaces"}`,       // 10: not an ID
 		`{"email":"hal@example.com","username":"hal","enabled":false}`,
 	}, "\n")
 	sum, refused := mustImport(t, dst, []byte(data), transfer.ImportOptions{})
