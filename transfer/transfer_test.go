@@ -427,3 +427,29 @@ func TestExportIsStreamed(t *testing.T) {
 		}
 	}
 }
+
+// failingAudit is a Store whose audit trail cannot be written.
+type failingAudit struct{ usher.Store }
+
+func (f failingAudit) AddEvent(context.Context, *usher.Event) error {
+	return errors.New("the audit trail is full")
+}
+
+func (f failingAudit) InTx(ctx context.Context, fn func(tx usher.Store) error) error {
+	return f.Store.InTx(ctx, func(tx usher.Store) error { return fn(failingAudit{tx}) })
+}
+
+// TestExportNeedsAudit: an export that cannot be recorded in the audit
+// trail writes nothing.
+func TestExportNeedsAudit(t *testing.T) {
+	clock := usertest.NewClock()
+	st := usertest.NewSQLiteStore(t)
+	usertest.MustCreateUser(t, server(t, st, nil, clock), "ann@example.com")
+	svc := server(t, failingAudit{st}, nil, clock)
+	for _, format := range []string{transfer.JSONL, transfer.CSV} {
+		var buf bytes.Buffer
+		if _, err := transfer.Export(ctx, svc, &buf, transfer.ExportOptions{Format: format}); err == nil || buf.Len() != 0 {
+			t.Errorf("%s: Export = %v with %d bytes written; want an error and nothing written", format, err, buf.Len())
+		}
+	}
+}
