@@ -233,3 +233,42 @@ func copyFile(t *testing.T, path string) string {
 	}
 	return dst
 }
+
+// TestImportFlaskUserV1Names reads Flask-User 1.0's table and column
+// names: users, roles, users_roles, email_confirmed_at, active.
+func TestImportFlaskUserV1Names(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`CREATE TABLE users (id INTEGER PRIMARY KEY, username VARCHAR(100), password VARCHAR(255) NOT NULL DEFAULT '',
+			email VARCHAR(255) NOT NULL UNIQUE, email_confirmed_at DATETIME, active BOOLEAN NOT NULL DEFAULT 0)`,
+		`CREATE TABLE roles (id INTEGER PRIMARY KEY, name VARCHAR(50) UNIQUE)`,
+		`CREATE TABLE users_roles (id INTEGER PRIMARY KEY, user_id INTEGER, role_id INTEGER)`,
+		`INSERT INTO users VALUES (1, NULL, '` + bobHash + `', 'member@example.com', '2024-03-01 10:15:30.000000', 1)`,
+		`INSERT INTO users VALUES (2, 'off', '', 'off@example.com', NULL, 0)`,
+		`INSERT INTO roles VALUES (1, 'Admin')`,
+		`INSERT INTO users_roles VALUES (1, 1, 1)`,
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	svc := flaskServer(t, usertest.NewSQLiteStore(t))
+	if sum, refused, _ := importFlask(t, svc, "sqlite:///"+path, false); sum.Created != 2 || sum.Refused != 0 {
+		t.Fatalf("%v %v", sum, refused)
+	}
+	m, err := svc.Store().UserByEmail(ctx, "member@example.com")
+	if err != nil || !m.HasRole("Admin") || !m.Enabled || !m.EmailConfirmed() || m.Username != "" {
+		t.Fatalf("member: %+v, %v", m, err)
+	}
+	if _, _, err := svc.LoginWithEmail(ctx, "member@example.com", bobPassword, false, client); err != nil {
+		t.Errorf("member's log-in: %v", err)
+	}
+	if off, _ := svc.Store().UserByEmail(ctx, "off@example.com"); off == nil || off.Enabled || off.PasswordHash != "" || off.EmailConfirmed() {
+		t.Errorf("off: %+v; want disabled, no password, unconfirmed", off)
+	}
+}
