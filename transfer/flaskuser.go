@@ -29,9 +29,10 @@ import (
 // is_active), is_enabled or active; user_email (or user_emails) with
 // user_id, email, confirmed_at and is_primary, when the addresses are
 // kept apart; role (or roles) with name, and user_roles (or users_roles)
-// with user_id and role_id. Only the user table is required. Columns
-// named like a declared profile field (first_name, last_name, ...) go
-// into the profile.
+// with user_id and role_id; and, for the separated User/UserAuth models,
+// user_auth with user_id, username and password. Only the user table is
+// required. Columns named like a declared profile field (first_name,
+// last_name, ...) go into the profile.
 func ImportFlaskUser(ctx context.Context, svc *usher.Service, from string, o ImportOptions) (Summary, error) {
 	o.Format = FlaskUser
 	src, err := openFlaskUser(ctx, from, svc.Config().ProfileFields)
@@ -50,6 +51,7 @@ type flaskSource struct {
 	note []string
 
 	users, emails, roles, userRoles string // table names; "" = absent
+	auth                            string // user_auth of the separated User/UserAuth models; "" = absent
 	cols                            map[string]bool
 	profile                         []string // user columns that are declared profile fields
 	lastID                          int64
@@ -160,7 +162,10 @@ func (s *flaskSource) findTables(fields []usher.ProfileField) error {
 		return errors.New("the database has no Flask-User user table (user or users, with an id column)")
 	}
 	if !s.cols["password"] {
-		s.note = append(s.note, "the user table has no password column: users set a password by e-mail reset")
+		s.auth, _ = s.findTable([]string{"user_id", "password"}, "user_auth")
+	}
+	if !s.cols["password"] && s.auth == "" {
+		s.note = append(s.note, "the user table has no password column (and there is no user_auth table): users set a password by e-mail reset")
 	}
 	s.emails, _ = s.findTable([]string{"user_id", "email"}, "user_email", "user_emails")
 	if !s.cols["email"] && s.emails == "" {
@@ -286,6 +291,14 @@ func (s *flaskSource) user(row flaskRow) (*usher.ImportedUser, error) {
 		}
 	}
 	in := &usher.ImportedUser{User: u}
+	if s.auth != "" {
+		var name, hash sql.NullString
+		err := s.db.QueryRowContext(s.ctx, "SELECT username, password FROM "+q(s.auth)+" WHERE user_id = "+s.arg(1)+" ORDER BY id LIMIT 1", row.id).Scan(&name, &hash) // #nosec G202 -- the table name comes from findTable's fixed list, quoted by q; the value is a parameter
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("reading user_auth: %w", err)
+		}
+		in.User.Username, in.User.PasswordHash = strings.TrimSpace(name.String), hash.String
+	}
 	if s.emails != "" {
 		if err := s.addresses(row.id, in); err != nil {
 			return nil, err

@@ -272,3 +272,20 @@ func TestImportFlaskUserV1Names(t *testing.T) {
 		t.Errorf("off: %+v; want disabled, no password, unconfirmed", off)
 	}
 }
+
+// TestImportFlaskUserAuth reads the separated User/UserAuth models: the
+// username and password hash from user_auth, the rest from user.
+func TestImportFlaskUserAuth(t *testing.T) {
+	path := copyFile(t, "testdata/flaskuser/auth.db")
+	svc := flaskServer(t, usertest.NewSQLiteStore(t))
+	if sum, refused, _ := importFlask(t, svc, "sqlite:///"+path, false); sum.Created != 1 || sum.Refused != 0 {
+		t.Fatalf("%v %v", sum, refused)
+	}
+	bea, err := svc.Store().UserByEmail(ctx, "bea@example.com")
+	if err != nil || bea.Username != "bea" || !bea.Enabled || !bea.EmailConfirmed() || bea.Profile["first_name"] != "Bea" {
+		t.Fatalf("bea: %+v, %v", bea, err)
+	}
+	if _, _, err := svc.LoginWithEmail(ctx, "bea@example.com", "bea password", false, client); err != nil {
+		t.Errorf("bea's log-in: %v", err)
+	}
+}

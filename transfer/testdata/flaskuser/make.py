@@ -14,7 +14,8 @@ python3-bcrypt, python3-werkzeug 2.2, which has no scrypt), from this directory:
     /usr/bin/python3 make.py
 
 It writes app.db (the all-in-one User model with roles), emails.db (the
-UserEmail model: addresses kept apart) and postgres.sql (the DDL
+UserEmail model: addresses kept apart), auth.db (the separated User/UserAuth
+models) and postgres.sql (the DDL
 SQLAlchemy emits for app.db's tables on PostgreSQL; the PostgreSQL test
 creates the same tables with it and copies app.db's rows into them).
 """
@@ -138,7 +139,47 @@ def separate_emails(path):
         db.session.commit()
 
 
-for name, make in (('app.db', all_in_one), ('emails.db', separate_emails)):
+def separate_auth(path):
+    # "Separated User/UserAuth DataModel": the password and username in
+    # user_auth, the rest in user.
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + path
+    db = SQLAlchemy(app)
+
+    class User(db.Model):
+        id = db.Column(db.Integer, primary_key=True)
+
+        # User email information
+        email = db.Column(db.String(255), nullable=False, unique=True)
+        confirmed_at = db.Column(db.DateTime())
+
+        # User information
+        is_enabled = db.Column(db.Boolean(), nullable=False, default=False)
+        first_name = db.Column(db.String(50), nullable=False, default='')
+        last_name = db.Column(db.String(50), nullable=False, default='')
+
+    class UserAuth(db.Model):
+        id = db.Column(db.Integer, primary_key=True)
+        user_id = db.Column(db.Integer(), db.ForeignKey('user.id', ondelete='CASCADE'))
+
+        # User authentication information
+        username = db.Column(db.String(50), nullable=False, unique=True)
+        password = db.Column(db.String(255), nullable=False, default='')
+
+        # Relationships
+        user = db.relationship('User', uselist=False, foreign_keys=user_id)
+
+    with app.app_context():
+        db.create_all()
+        bea = User(email='bea@example.com', confirmed_at=datetime.datetime(2024, 3, 1, 10, 15, 30), is_enabled=True,
+                   first_name='Bea')
+        db.session.add(bea)
+        db.session.flush()
+        db.session.add(UserAuth(user_id=bea.id, username='bea', password=hash_password('bcrypt', 'bea password')))
+        db.session.commit()
+
+
+for name, make in (('app.db', all_in_one), ('emails.db', separate_emails), ('auth.db', separate_auth)):
     path = os.path.join(HERE, name)
     if os.path.exists(path):
         os.remove(path)
