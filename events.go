@@ -87,6 +87,16 @@ const (
 	EventIdentityUnlinked = "identity_unlinked"
 )
 
+// Events of moving users in and out (usher export, usher import).
+const (
+	// EventImported is recorded for each account an import creates.
+	EventImported = "imported"
+	// EventUsersExported and EventUsersImported are recorded once per
+	// export and import, with the format and counts in Detail.
+	EventUsersExported = "users_exported"
+	EventUsersImported = "users_imported"
+)
+
 // Events of second factors.
 const (
 	EventMFAAdded         = "mfa_added"
@@ -174,10 +184,17 @@ func (s *Service) fire(ctx context.Context, e *Event) {
 // The actor is the one WithActor put in ctx, else the user; c, when
 // empty, is the one WithClient put there.
 func (s *Service) event(ctx context.Context, st Store, userID, typ string, c Client, detail string) {
+	_ = s.recordEvent(ctx, st, userID, typ, c, detail)
+}
+
+// recordEvent is event returning the audit trail's error (already
+// logged), for the few events that must not be lost silently (exports).
+func (s *Service) recordEvent(ctx context.Context, st Store, userID, typ string, c Client, detail string) error {
 	c = eventClient(ctx, c)
 	e := &Event{UserID: userID, Type: typ, Actor: eventActor(ctx, userID), IP: c.IP, UserAgent: truncate(c.UserAgent, 256), Detail: detail, At: s.now()}
-	if err := st.AddEvent(ctx, e); err != nil {
-		s.log.Error("usher: writing audit event", "type", typ, "err", err)
+	addErr := st.AddEvent(ctx, e)
+	if addErr != nil {
+		s.log.Error("usher: writing audit event", "type", typ, "err", addErr)
 	}
 	if !keepsSessions[typ] && userID != "" {
 		s.cache.evictUser(userID)
@@ -196,9 +213,10 @@ func (s *Service) event(ctx context.Context, st Store, userID, typ string, c Cli
 		p.mu.Lock()
 		p.evs = append(p.evs, e)
 		p.mu.Unlock()
-		return
+		return addErr
 	}
 	s.fire(ctx, e)
+	return addErr
 }
 
 // sendWebhook delivers one webhook item of the outbox through the

@@ -8,6 +8,8 @@
 
 //	usher apikey create|list|revoke
 //	usher config                print the effective configuration, secrets masked
+//	usher export                write every user to JSONL or CSV (usher export -h)
+//	usher import                create users from JSONL, CSV or a Flask-User database
 //
 // Settings come from a TOML file, USHER_* environment variables and flags,
 // in that order of precedence (see docs/configuration.md).
@@ -36,6 +38,8 @@ Usage:
   usher apikey <command>         manage the admin API's keys (usher apikey help)
   usher config [flags]           print the effective configuration
   usher reseal [flags]           re-seal second-factor secrets with the first secret_key
+  usher export [flags]           write every user to a file (JSONL or CSV)
+  usher import FILE [flags]      create users from a file or a Flask-User database
   usher help <command>           show a command's flags
 
 Common flags: --database FILE|postgres://...  --addr HOST:PORT  --config FILE
@@ -76,6 +80,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdConfig(rest, stdout, stderr, getenv)
 	case "reseal":
 		err = cmdReseal(ctx, rest, stdout, stderr, getenv)
+	case "export":
+		err = cmdExport(ctx, rest, stdout, stderr, getenv)
+	case "import":
+		err = cmdImport(ctx, rest, stdin, stdout, stderr, getenv)
 	case "help", "-h", "--help", "-help":
 		if len(rest) > 0 {
 			return run(ctx, []string{rest[0], "-h"}, stdin, stdout, stderr, getenv)
