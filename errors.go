@@ -59,6 +59,11 @@ var (
 	// ErrForbidden means the user may not do this: a setting or a role they
 	// lack forbids it.
 	ErrForbidden = errors.New("usher: forbidden")
+	// ErrUnavailable means the database cannot be reached or cannot take
+	// writes just now (PostgreSQL restarting, a connection refused or
+	// cut, a SQLite disk full): nothing the caller did wrong, and worth
+	// trying again in a few seconds. Stores wrap such errors with it.
+	ErrUnavailable = errors.New("usher: service unavailable")
 	// ErrNotFound means the user, session or role asked for does not exist.
 	// The Go API returns it to server code only; log-in never reveals it.
 	ErrNotFound = errors.New("usher: not found")
