@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -52,7 +53,8 @@ func (l *logBuffer) String() string {
 func startServerLogged(t *testing.T, env []string) (*exec.Cmd, *logBuffer) {
 	log := &logBuffer{}
 	cmd := exec.Command(os.Args[0], "serve")
-	cmd.Env = append(os.Environ(), append(env, "USHER_TEST_RUN_MAIN=1", "USHER_LOG_LEVEL=warn")...)
+	// env comes last: its USHER_LOG_LEVEL wins.
+	cmd.Env = append(append(os.Environ(), "USHER_TEST_RUN_MAIN=1", "USHER_LOG_LEVEL=warn"), env...)
 	cmd.Stderr = log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -419,4 +421,94 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		}
 	}
 	t.Logf("%d sign-ups answered 201, each confirmed by exactly one e-mail", len(want))
+}
+
+// TestSIGTERMDrainsInFlight (docs/operations.md, "Faults"): log-ins with
+// the real password hash, one hash at a time so that they queue, are in
+// flight when the server gets SIGTERM. Every one of them is answered 200;
+// the listener closes at once (a new connection is refused while they
+// drain); the process exits with status 0 within the grace period.
+func TestSIGTERMDrainsInFlight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts usher")
+	}
+	addr := freeAddr(t)
+	cmd, log := startServerLogged(t, []string{"USHER_DATABASE=" + filepath.Join(t.TempDir(), "term.db"), "USHER_ADDR=" + addr,
+		"USHER_BASE_URL=http://" + addr, "USHER_LOGIN_RATE_LIMIT=-1", "USHER_SIGNUP_RATE_LIMIT=-1",
+		"USHER_ENABLE_CONFIRM_EMAIL=false", "USHER_MAX_CONCURRENT_HASHES=1", "USHER_SHUTDOWN_GRACE_PERIOD=30s", "USHER_LOG_LEVEL=info"})
+	waitHealthy(t, addr)
+	base := "http://" + addr
+	postJSON(t, base+"/user/api/signup", `{"email":"term@example.com","password":"correct horse battery staple"}`, 201)
+
+	const n = 16
+	type answer struct {
+		status int
+		err    error
+		at     time.Time
+	}
+	answers := make(chan answer, n)
+	client := &http.Client{Timeout: time.Minute}
+	for range n {
+		go func() {
+			res, err := client.Post(base+"/user/api/login", "application/json",
+				strings.NewReader(`{"email":"term@example.com","password":"correct horse battery staple","bearer":true}`))
+			a := answer{err: err, at: time.Now()}
+			if err == nil {
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				a.status = res.StatusCode
+			}
+			answers <- a
+		}()
+	}
+	// n hashes one at a time take about n × 30 ms: most are still queued
+	// when the signal comes.
+	time.Sleep(200 * time.Millisecond)
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	// The listener is closed at once: a new connection is refused while
+	// the log-ins drain.
+	refused := false
+	for range 200 {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			refused = true
+			break
+		}
+		c.Close()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !refused {
+		t.Error("the server still accepted connections 2 s after SIGTERM")
+	}
+	var after int
+	for range n {
+		a := <-answers
+		if a.err != nil || a.status != 200 {
+			t.Errorf("an in-flight log-in: status %d, err %v; want 200", a.status, a.err)
+		}
+		if a.at.After(sent) {
+			after++
+		}
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("usher serve exited with %v after SIGTERM; want status 0", err)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("usher serve did not exit within the 30 s grace period")
+	}
+	if after == 0 {
+		t.Log("every log-in was answered before the signal: nothing was in flight (a very fast machine?)")
+	}
+	t.Logf("%d of %d log-ins were answered after SIGTERM, all 200; exit status 0", after, n)
+	if !strings.Contains(log.String(), "shutting down") {
+		t.Errorf("no shutdown logged:\n%s", log.String())
+	}
 }
