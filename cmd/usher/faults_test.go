@@ -1,7 +1,9 @@
 package main
 
 import (
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/usher-auth/usher/internal/smtptest"
+	_ "modernc.org/sqlite" // PRAGMA integrity_check after the disk-full fault
 )
 
 // The fault tests of docs/operations.md ("Faults"): each runs `usher
@@ -510,5 +513,182 @@ func TestSIGTERMDrainsInFlight(t *testing.T) {
 	t.Logf("%d of %d log-ins were answered after SIGTERM, all 200; exit status 0", after, n)
 	if !strings.Contains(log.String(), "shutting down") {
 		t.Errorf("no shutdown logged:\n%s", log.String())
+	}
+}
+
+// mountSmallFS mounts a tmpfs of size bytes on a new directory, or skips
+// the test saying why (mounting needs root or CAP_SYS_ADMIN).
+func mountSmallFS(t *testing.T, size int) string {
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+strconv.Itoa(size)+",mode=0700"); err != nil {
+		t.Skipf("cannot mount a %d-byte tmpfs here (%v): the disk-full fault needs root or CAP_SYS_ADMIN", size, err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
+			t.Errorf("unmounting %s: %v", dir, err)
+		}
+	})
+	return dir
+}
+
+// fillDisk writes to path until the file system is full.
+func fillDisk(t *testing.T, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("filling the disk: %v; want ENOSPC", err)
+			}
+			break
+		}
+	}
+	// Some bytes may have fit in the last chunk: fill them one block
+	// at a time, then one byte at a time.
+	for _, n := range []int{4096, 1} {
+		for {
+			if _, err := f.Write(chunk[:n]); err != nil {
+				break
+			}
+		}
+	}
+}
+
+// TestSQLiteDiskFull (docs/operations.md, "Faults"): the SQLite database
+// lives on a small tmpfs, which is then filled. Writes fail with 503
+// service_unavailable and the server logs why ("database or disk is
+// full"); reads keep working (session checks read the database, the
+// session cache being off); no 500. Once space returns, writes work again
+// without a restart, every sign-up answered 201 is stored and none
+// answered 503 is, and PRAGMA integrity_check says ok.
+func TestSQLiteDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts usher")
+	}
+	dir := mountSmallFS(t, 16<<20)
+	db := filepath.Join(dir, "full.db")
+	addr := freeAddr(t)
+	cmd, log := startServerLogged(t, []string{"USHER_DATABASE=" + db, "USHER_ADDR=" + addr,
+		"USHER_BASE_URL=http://" + addr, "USHER_LOGIN_RATE_LIMIT=-1", "USHER_SIGNUP_RATE_LIMIT=-1", "USHER_MAIL_RATE_LIMIT=-1",
+		"USHER_ENABLE_CONFIRM_EMAIL=false", "USHER_SESSION_CACHE_TTL=0", "USHER_BASIC_AUTH_CACHE_TTL=0"})
+	waitHealthy(t, addr)
+	base := "http://" + addr
+	postJSON(t, base+"/user/api/signup", `{"email":"disk@example.com","password":"correct horse battery staple"}`, 201)
+	login := postJSON(t, base+"/user/api/login", `{"email":"disk@example.com","password":"correct horse battery staple","bearer":true}`, 200)
+	token, _ := login["session"].(map[string]any)["token"].(string)
+
+	load := newFaultLoad(addr, token)
+	filler := filepath.Join(dir, "filler")
+	fillDisk(t, filler)
+
+	// Cheap writes (each records an ask in the outbox) until the WAL's
+	// room is used up and one fails.
+	var failed faultAnswer
+	for i := 0; ; i++ {
+		if i == 20000 {
+			t.Fatal("20,000 writes on a full disk all succeeded")
+		}
+		load.do("reset", "", "POST", "/user/api/password-reset", fmt.Sprintf(`{"email":"nobody-%d@example.com"}`, i))
+		if a := load.answers[len(load.answers)-1]; a.status != 200 {
+			failed = a
+			t.Logf("the first write refused came after %d accepted on the full disk", i)
+			break
+		}
+	}
+	signups := map[string]int{}
+	for i := range 5 {
+		email := fmt.Sprintf("full-%d@example.com", i)
+		load.do("signup", email, "POST", "/user/api/signup", `{"email":"`+email+`","password":"correct horse battery staple"}`)
+		signups[email] = load.answers[len(load.answers)-1].status
+	}
+	for range 5 {
+		load.do("me", "", "GET", "/user/api/me", "")
+	}
+	load.do("login", "", "POST", "/user/api/login", `{"email":"disk@example.com","password":"correct horse battery staple","bearer":true}`)
+	load.do("page", "", "GET", "/user/login", "")
+	full := load.answers
+	for _, a := range append([]faultAnswer{failed}, full...) {
+		switch {
+		case a.err != nil:
+			t.Errorf("%s: %v", a.op, a.err)
+		case a.op == "me" || a.op == "page":
+			if a.status != 200 {
+				t.Errorf("a read (%s) on the full disk: %d %q; want 200", a.op, a.status, a.code)
+			}
+		case a.status == 503:
+			if a.code != "service_unavailable" || a.retryAfter == "" {
+				t.Errorf("%s: 503 with code %q, Retry-After %q", a.op, a.code, a.retryAfter)
+			}
+		case a.status >= 300:
+			t.Errorf("%s %s on the full disk: %d %q; want success or 503", a.op, a.email, a.status, a.code)
+		}
+	}
+	count := map[string]int{}
+	for _, a := range full {
+		count[fmt.Sprintf("%s %d", a.op, a.status)]++
+	}
+	t.Logf("answers on the full disk: %v", count)
+	if failed.status != 503 {
+		t.Errorf("the write refused on the full disk: %d %q; want 503 service_unavailable", failed.status, failed.code)
+	}
+	n503 := 0
+	for _, s := range signups {
+		if s == 503 {
+			n503++
+		}
+	}
+	if n503 == 0 {
+		t.Errorf("no sign-up was refused with 503 on the full disk: %v", signups)
+	}
+	if l := log.String(); !strings.Contains(l, "database unavailable") || !strings.Contains(l, "full") {
+		t.Errorf("no reason logged for the refused writes")
+	} else {
+		i := strings.Index(l, "database unavailable")
+		t.Logf("logged: %s", strings.SplitN(l[max(0, strings.LastIndex(l[:i], "\n")+1):], "\n", 2)[0])
+	}
+
+	// Space returns: writes work again, without a restart.
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	ok := false
+	for i := range 100 {
+		email := fmt.Sprintf("after-%d@example.com", i)
+		load.do("signup", email, "POST", "/user/api/signup", `{"email":"`+email+`","password":"correct horse battery staple"}`)
+		signups[email] = load.answers[len(load.answers)-1].status
+		if signups[email] == 201 {
+			ok = true
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !ok {
+		t.Fatal("no sign-up succeeded after space returned")
+	}
+	t.Logf("sign-ups: %v", signups)
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+
+	conn, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var check string
+	if err := conn.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+		t.Errorf("PRAGMA integrity_check = %q, %v; want ok", check, err)
+	}
+	for email, status := range signups {
+		var n int
+		if err := conn.QueryRow("SELECT count(*) FROM users WHERE email = ?", email).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{true: 1, false: 0}[status == 201]; n != want {
+			t.Errorf("%s: answered %d, %d rows; want %d", email, status, n, want)
+		}
 	}
 }
