@@ -5,13 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -516,6 +520,38 @@ func TestSIGTERMDrainsInFlight(t *testing.T) {
 	}
 }
 
+var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// postLoginForm fetches the log-in page and posts its form as a browser
+// would (its cookies, its CSRF token, the site's Origin), and returns the
+// answer's status and page.
+func postLoginForm(t *testing.T, base, email, password string) (int, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: faultDeadline}
+	res, err := c.Get(base + "/user/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := csrfField.FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token on the log-in page:\n%s", page)
+	}
+	form := url.Values{"csrf_token": {html.UnescapeString(string(m[1]))}, "login": {email}, "password": {password}}
+	req, _ := http.NewRequest("POST", base+"/user/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", base)
+	res, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
+}
+
 // mountSmallFS mounts a tmpfs of size bytes on a new directory, or skips
 // the test saying why (mounting needs root or CAP_SYS_ADMIN).
 func mountSmallFS(t *testing.T, size int) string {
@@ -611,6 +647,11 @@ func TestSQLiteDiskFull(t *testing.T) {
 	load.do("login", "", "POST", "/user/api/login", `{"email":"disk@example.com","password":"correct horse battery staple","bearer":true}`)
 	load.do("page", "", "GET", "/user/login", "")
 	full := load.answers
+	// The log-in form, as a browser sends it: the page says why, with 503.
+	if status, body := postLoginForm(t, base, "disk@example.com", "correct horse battery staple"); status != 503 ||
+		!strings.Contains(body, "briefly unavailable") {
+		t.Errorf("the log-in form on the full disk: %d; want 503 and the page saying the service is briefly unavailable:\n%s", status, body)
+	}
 	for _, a := range append([]faultAnswer{failed}, full...) {
 		switch {
 		case a.err != nil:
