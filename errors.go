@@ -63,6 +63,12 @@ var (
 	// to need a recent log-in (an admin deleting a user or changing
 	// roles): log in again and retry. It unwraps to ErrForbidden.
 	ErrReauthenticationRequired error = &kind{"usher: reauthentication required", ErrForbidden}
+
+	// ErrUnavailable means the database cannot be reached or cannot take
+	// writes just now (PostgreSQL restarting, a connection refused or
+	// cut, a SQLite disk full): nothing the caller did wrong, and worth
+	// trying again in a few seconds. Stores wrap such errors with it.
+	ErrUnavailable = errors.New("usher: service unavailable")
 	// ErrNotFound means the user, session or role asked for does not exist.
 	// The Go API returns it to server code only; log-in never reveals it.
 	ErrNotFound = errors.New("usher: not found")

@@ -31,3 +31,29 @@ func TestCreateUserImportHash(t *testing.T) {
 		t.Errorf("log-in with a Werkzeug hash: %v", err)
 	}
 }
+
+// TestImportHashCostCeiling: a hash asking for more work than the
+// password package's ceilings (a bcrypt cost of 31 would hold a CPU for
+// days) is refused at import with a reason naming the ceiling, and a
+// stored one — written before the ceiling existed, or straight into the
+// database — is a refused log-in, not a verification.
+func TestImportHashCostCeiling(t *testing.T) {
+	svc, _ := newService(t, usher.Config{})
+	const costly = "$2b$31$OZ/Nc5QmzUi3ixb5bf6NXe/yy6xHq8Ylb4BxHMC/LuRQdkQYc88wW"
+	_, err := svc.CreateUser(ctx, usher.NewUser{Email: "costly@example.com", PasswordHash: costly, Enabled: true})
+	var v *usher.ValidationError
+	if !errors.As(err, &v) || !strings.Contains(v.Fields["password_hash"], "ceiling") {
+		t.Fatalf("CreateUser(bcrypt cost 31) = %v; want a *ValidationError on password_hash naming the ceiling", err)
+	}
+	u, err := svc.CreateUser(ctx, usher.NewUser{Email: "stored@example.com", Password: "correct horse battery staple", Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := costly
+	if err := svc.Store().UpdateUser(ctx, u.ID, usher.UserUpdate{PasswordHash: &h}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.LoginWithEmail(ctx, "stored@example.com", "correct horse battery staple", false, client); !errors.Is(err, usher.ErrAuthenticationFailed) {
+		t.Errorf("log-in against a stored bcrypt-31 hash = %v; want ErrAuthenticationFailed", err)
+	}
+}

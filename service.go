@@ -355,7 +355,12 @@ func (s *Service) verifyPassword(ctx context.Context, u *User, pw string) (ok, r
 		}
 		t := time.Now()
 		ok, rehash, err = s.hasher.Verify(u.PasswordHash, pw)
-		s.verifyCost.note(u.PasswordHash, time.Since(t))
+		if err == nil {
+			// A hash refused unread (malformed, or above the cost
+			// ceilings) took no derivation: it must not lower the
+			// failure floor of its format.
+			s.verifyCost.note(u.PasswordHash, time.Since(t))
+		}
 	})
 	if werr != nil {
 		return false, false, werr

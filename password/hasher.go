@@ -54,6 +54,27 @@ const BcryptMaxBytes = 72
 // Verify does not know.
 var ErrUnknownFormat = errors.New("password: unknown or malformed hash")
 
+// ErrTooCostly means an encoded hash asks for more work than Usher's
+// ceilings allow (MaxBcryptCost and the others below): verifying it would
+// hold a CPU for many seconds or exhaust memory, so one imported row could
+// be a denial of service. It is a kind of ErrUnknownFormat: such a hash is
+// refused at import and never verified at log-in.
+var ErrTooCostly = fmt.Errorf("%w: its cost is above Usher's ceiling", ErrUnknownFormat)
+
+// The ceilings on the cost of a hash that Usher imports, verifies or
+// writes (docs/design.md, "Ceilings on imported hash costs"). Each allows
+// at most a few seconds of one CPU and 1 GiB of memory per verification,
+// and is well above what the libraries Usher imports from write by default.
+const (
+	MaxBcryptCost        = 15        // passlib and Flask-User: 12
+	MaxArgon2Memory      = 1 << 20   // KiB (1 GiB); argon2-cffi: 64 MiB
+	MaxArgon2Time        = 10        // passes; argon2-cffi: 3
+	MaxArgon2Work        = 4 << 20   // KiB × passes (memory × passes ≤ 4 GiB)
+	MaxSHACryptRounds    = 5_000_000 // passlib sha512_crypt: 656,000
+	MaxPBKDF2Iterations  = 5_000_000 // Werkzeug 3: 1,000,000; passlib: 29,000
+	maxScryptMemoryBytes = 1 << 30   // 128·N·r·p bytes (1 GiB)
+)
+
 // Hasher hashes new passwords with argon2id (or bcrypt) and verifies them and
 // the hashes imported from Flask-User, Flask-Security and Anvil. Its zero
 // value is ready to use. A Hasher must not be copied after first use and its
@@ -115,12 +136,16 @@ func (h *Hasher) cost() int {
 func (h *Hasher) Validate() error {
 	switch h.algorithm() {
 	case Argon2id:
-		if p := h.params(); p.m < 8*uint32(p.p) {
+		p := h.params()
+		if p.m < 8*uint32(p.p) {
 			return fmt.Errorf("password: argon2id memory must be at least 8 KiB per thread")
 		}
+		if err := p.checkCost(); err != nil {
+			return fmt.Errorf("password: argon2id: %v", err)
+		}
 	case Bcrypt:
-		if c := h.cost(); c < bcrypt.MinCost || c > bcrypt.MaxCost {
-			return fmt.Errorf("password: bcrypt cost %d is outside %d..%d", c, bcrypt.MinCost, bcrypt.MaxCost)
+		if c := h.cost(); c < bcrypt.MinCost || c > MaxBcryptCost {
+			return fmt.Errorf("password: bcrypt cost %d is outside %d..%d", c, bcrypt.MinCost, MaxBcryptCost)
 		}
 	default:
 		return fmt.Errorf("password: unknown algorithm %q (want %q or %q)", h.Algorithm, Argon2id, Bcrypt)
@@ -258,18 +283,66 @@ func decode(encoded string) (d digest, err error) {
 		// other implementations.
 		d, err = decodeBcrypt(encoded)
 	case strings.HasPrefix(encoded, "$5$"), strings.HasPrefix(encoded, "$6$"):
-		d, err = shacrypt.Decode(encoded)
+		if d, err = shacrypt.Decode(encoded); err == nil {
+			err = checkRounds(d, "sha-crypt rounds", MaxSHACryptRounds)
+		}
 	case strings.HasPrefix(encoded, "$pbkdf2-sha256$"), strings.HasPrefix(encoded, "$pbkdf2-sha512$"):
-		d, err = pbkdf2.Decode(encoded)
+		if d, err = pbkdf2.Decode(encoded); err == nil {
+			err = checkRounds(d, "pbkdf2 iterations", MaxPBKDF2Iterations)
+		}
 	case strings.HasPrefix(encoded, "pbkdf2:"), strings.HasPrefix(encoded, "scrypt:"):
 		d, err = decodeWerkzeug(encoded)
 	default:
 		err = errors.New("no known prefix")
 	}
+	var tc tooCostly
+	if errors.As(err, &tc) {
+		return nil, fmt.Errorf("%w (%v)", ErrTooCostly, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w (%v); the formats known are %s", ErrUnknownFormat, err, Formats)
 	}
 	return d, nil
+}
+
+// tooCostly is a parameter above its ceiling, found while decoding.
+type tooCostly struct {
+	what       string
+	got, limit uint64
+}
+
+func (e tooCostly) Error() string {
+	return fmt.Sprintf("%s %d is above the ceiling of %d", e.what, e.got, e.limit)
+}
+
+// checkRounds checks the rounds of a go-crypt digest, read from its
+// canonical encoding ($6$rounds=N$…, $pbkdf2-sha256$N$…); a sha-crypt
+// hash without rounds= has 5,000.
+func checkRounds(d digest, what string, limit uint64) error {
+	e, ok := d.(interface{ Encode() string })
+	if !ok {
+		return errors.New("cannot read the rounds")
+	}
+	f := strings.Split(e.Encode(), "$")
+	if len(f) < 3 {
+		return errors.New("cannot read the rounds")
+	}
+	v := f[2]
+	if f[1] == "5" || f[1] == "6" {
+		r, ok := strings.CutPrefix(v, "rounds=")
+		if !ok {
+			return nil // sha-crypt's default of 5,000 rounds
+		}
+		v = r
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return fmt.Errorf("cannot read the rounds: %v", err)
+	}
+	if n > limit {
+		return tooCostly{what, n, limit}
+	}
+	return nil
 }
 
 // bcryptDigest is an encoded bcrypt hash.
@@ -278,8 +351,12 @@ type bcryptDigest []byte
 // decodeBcrypt checks $2b$CC$ + 53 characters of bcrypt's base64 (22 of
 // salt, 31 of key), so that a damaged hash is an error, not a mismatch.
 func decodeBcrypt(s string) (bcryptDigest, error) {
-	if _, err := bcrypt.Cost([]byte(s)); err != nil {
+	cost, err := bcrypt.Cost([]byte(s))
+	if err != nil {
 		return nil, err
+	}
+	if cost > MaxBcryptCost {
+		return nil, tooCostly{"bcrypt cost", uint64(cost), MaxBcryptCost} // #nosec G115 -- bcrypt.Cost is 4..31
 	}
 	if len(s) != 60 || s[6] != '$' {
 		return nil, errors.New("bcrypt: want 60 characters")
@@ -318,10 +395,19 @@ type argon2Digest struct {
 	salt, key []byte
 }
 
-// maxArgon2Memory bounds the memory a stored hash may ask for (2 GiB, RFC
-// 9106's first recommendation), so that a corrupt hash fails instead of
-// exhausting memory.
-const maxArgon2Memory = 1 << 21
+// checkCost returns a tooCostly error if the parameters are above
+// MaxArgon2Memory, MaxArgon2Time or MaxArgon2Work.
+func (p argon2Params) checkCost() error {
+	switch {
+	case p.m > MaxArgon2Memory:
+		return tooCostly{"argon2id memory (KiB)", uint64(p.m), MaxArgon2Memory}
+	case p.t > MaxArgon2Time:
+		return tooCostly{"argon2id passes", uint64(p.t), MaxArgon2Time}
+	case uint64(p.m)*uint64(p.t) > MaxArgon2Work:
+		return tooCostly{"argon2id memory × passes (KiB)", uint64(p.m) * uint64(p.t), MaxArgon2Work}
+	}
+	return nil
+}
 
 // decodeArgon2id parses $argon2id$v=19$m=M,t=T,p=P$salt$key, the format of
 // argon2-cffi, passlib and the reference implementation.
@@ -356,8 +442,11 @@ func decodeArgon2id(s string) (*argon2Digest, error) {
 			d.p = uint8(n)
 		}
 	}
-	if d.t < 1 || d.p < 1 || d.m < 8*uint32(d.p) || d.m > maxArgon2Memory {
+	if d.t < 1 || d.p < 1 || d.m < 8*uint32(d.p) {
 		return nil, errors.New("argon2id: parameters out of range")
+	}
+	if err := d.checkCost(); err != nil {
+		return nil, err
 	}
 	var err error
 	if d.salt, err = base64.RawStdEncoding.DecodeString(f[4]); err != nil {

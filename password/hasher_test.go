@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -335,6 +336,75 @@ func BenchmarkVerifyBcrypt(b *testing.B) {
 	for b.Loop() {
 		if ok, _, _ := h.Verify(enc, "correct horse battery staple"); !ok {
 			b.Fatal("no match")
+		}
+	}
+}
+
+// TestCostCeilings: a hash that asks for more work than the ceilings allow
+// (docs/design.md, "Ceilings on imported hash costs") is refused by
+// CheckHash (import) and by Verify (log-in) with ErrTooCostly, before any
+// key is derived; a hash at the ceiling is accepted. Only CheckHash and
+// Verify of refused hashes run: nothing here derives a costly key.
+func TestCostCeilings(t *testing.T) {
+	byName := map[string]string{}
+	for _, v := range mustLoadVectors(t) {
+		byName[v.name] = v.hash
+	}
+	set := func(name, pattern, repl string) string {
+		t.Helper()
+		h, ok := byName[name]
+		if !ok {
+			t.Fatalf("no vector %s", name)
+		}
+		out := regexp.MustCompile(pattern).ReplaceAllString(h, repl)
+		if out == h && !strings.Contains(h, repl) {
+			t.Fatalf("vector %s: %q does not match %s", name, h, pattern)
+		}
+		return out
+	}
+	bcryptCost := func(c string) string { return set("bcrypt-2b", `^\$2b\$\d\d\$`, "$$2b$$"+c+"$$") }
+	sha := func(r string) string { return set("sha512_crypt", `rounds=\d+`, "rounds="+r) }
+	pbkdf := func(n string) string {
+		return set("pbkdf2_sha256", `^\$pbkdf2-sha256\$\d+\$`, "$$pbkdf2-sha256$$"+n+"$$")
+	}
+	argon := func(m, tt string) string {
+		return set("argon2-passlib", `m=\d+,t=\d+,p=\d+`, "m="+m+",t="+tt+",p=1")
+	}
+	werkzeug := func(n string) string {
+		return strings.Replace(werkzeugVectors[0].hash, strings.SplitN(werkzeugVectors[0].hash, "$", 2)[0], "pbkdf2:sha256:"+n, 1)
+	}
+	atCeiling := []string{
+		bcryptCost("15"), sha("5000000"), pbkdf("5000000"), werkzeug("5000000"),
+		argon("1048576", "4"), argon("65536", "10"),
+		"scrypt:1048576:8:1$salt$00ff00ff00ff00ff00ff00ff00ff00ff",
+	}
+	for _, s := range atCeiling {
+		if err := new(Hasher).CheckHash(s); err != nil {
+			t.Errorf("CheckHash(%q) = %v; want nil (at the ceiling)", s, err)
+		}
+	}
+	above := []string{
+		bcryptCost("16"), bcryptCost("31"),
+		sha("5000001"), sha("999999999"),
+		pbkdf("5000001"), pbkdf("2000000000"), werkzeug("5000001"), werkzeug("2000000000"),
+		argon("1048577", "1"), argon("65536", "11"), argon("4294967295", "4294967295"),
+		argon("1048576", "5"), // memory × passes above 4 GiB
+		"scrypt:1048576:8:2$salt$00ff00ff00ff00ff00ff00ff00ff00ff",
+		"scrypt:4611686018427387904:8:1$salt$00ff00ff00ff00ff00ff00ff00ff00ff", // 128·N would overflow
+	}
+	for _, s := range above {
+		err := new(Hasher).CheckHash(s)
+		if !errors.Is(err, ErrTooCostly) || !errors.Is(err, ErrUnknownFormat) || !strings.Contains(err.Error(), "ceiling") {
+			t.Errorf("CheckHash(%q) = %v; want ErrTooCostly naming the ceiling", s, err)
+		}
+		if ok, rehash, err := new(Hasher).Verify(s, "correct horse battery staple"); ok || rehash || !errors.Is(err, ErrTooCostly) {
+			t.Errorf("Verify(%q) = %v, %v, %v; want false, false, ErrTooCostly", s, ok, rehash, err)
+		}
+	}
+	// The Hasher never writes what it would refuse to verify.
+	for _, h := range []*Hasher{{Algorithm: Bcrypt, BcryptCost: 16}, {Memory: MaxArgon2Memory + 1}, {Time: 11}, {Memory: MaxArgon2Memory, Time: 5}} {
+		if err := h.Validate(); err == nil {
+			t.Errorf("%+v.Validate() = nil; want the ceiling refused", h)
 		}
 	}
 }

@@ -14,13 +14,6 @@ import (
 	"golang.org/x/crypto/scrypt"
 )
 
-// Bounds on the parameters of a stored Werkzeug hash, so that a corrupt or
-// hostile hash fails instead of exhausting CPU or memory.
-const (
-	maxWerkzeugIterations = 10_000_000
-	maxScryptMemory       = 1 << 30 // bytes: 128·N·r·p
-)
-
 // werkzeugDigest is a hash written by Werkzeug's generate_password_hash,
 // what Flask applications without passlib store:
 // pbkdf2:sha256:600000$salt$hex, pbkdf2:sha512:…, or scrypt:N:r:p$salt$hex.
@@ -56,8 +49,11 @@ func decodeWerkzeug(s string) (*werkzeugDigest, error) {
 			return nil, errors.New("werkzeug: pbkdf2 digest must be sha256 or sha512")
 		}
 		iter, err := strconv.Atoi(f[2])
-		if err != nil || iter < 1 || iter > maxWerkzeugIterations {
+		if err != nil || iter < 1 {
 			return nil, errors.New("werkzeug: pbkdf2 iterations out of range")
+		}
+		if iter > MaxPBKDF2Iterations {
+			return nil, tooCostly{"pbkdf2 iterations", uint64(iter), MaxPBKDF2Iterations}
 		}
 		d.derive = func(pw string) []byte {
 			k, err := pbkdf2.Key(h, pw, []byte(salt), iter, len(key))
@@ -74,8 +70,14 @@ func decodeWerkzeug(s string) (*werkzeugDigest, error) {
 			}
 		}
 		N, r, p := n[0], n[1], n[2]
-		if N < 2 || N&(N-1) != 0 || r > 1<<10 || p > 1<<10 || 128*N*r*p > maxScryptMemory {
+		if N < 2 || N&(N-1) != 0 || r > 1<<10 || p > 1<<10 {
 			return nil, errors.New("werkzeug: scrypt parameters out of range")
+		}
+		if N > 1<<30 { // so that 128·N·r·p below cannot overflow
+			return nil, tooCostly{"scrypt N", uint64(N), 1 << 30}
+		}
+		if m := uint64(128 * N * r * p); m > maxScryptMemoryBytes { // #nosec G115 -- each factor bounded above, N by Atoi
+			return nil, tooCostly{"scrypt memory (bytes, 128·N·r·p)", m, maxScryptMemoryBytes}
 		}
 		d.derive = func(pw string) []byte {
 			k, err := scrypt.Key([]byte(pw), []byte(salt), N, r, p, len(key))

@@ -4,6 +4,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -145,6 +147,37 @@ func isForeignKey(err error) bool {
 func isBusy(err error) bool {
 	var se *sqlite.Error
 	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
+// isUnavailable reports whether err means the database is away or cannot
+// take writes just now, rather than that a query was wrong: a connection
+// refused, cut or timed out, PostgreSQL shutting down or starting up
+// (57P01-57P03), class 08 connection exceptions, too many connections, a
+// full disk (PostgreSQL 53100, SQLITE_FULL), SQLite I/O errors and a busy
+// lock held past the busy timeout.
+func isUnavailable(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_CANTOPEN:
+			return true
+		}
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "57P01", "57P02", "57P03", "53300", "53100":
+			return true
+		}
+		return strings.HasPrefix(pe.Code, "08")
+	}
+	var (
+		ce *pgconn.ConnectError
+		ne net.Error
+	)
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || pgconn.SafeToRetry(err) || pgconn.Timeout(err)
 }
 
 // userExists wraps a unique violation so that it matches usher.ErrUserExists

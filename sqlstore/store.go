@@ -77,8 +77,13 @@ func (s *Store) stmt(ctx context.Context, db *sql.DB, k int) (*sql.Stmt, error) 
 	return st, nil
 }
 
-// wrap adds the operation's name to an unexpected database error.
+// wrap adds the operation's name to an unexpected database error, and
+// marks it usher.ErrUnavailable when the database is away or full
+// (isUnavailable), so that the web answers 503, not 500.
 func wrap(op string, err error) error {
+	if isUnavailable(err) {
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, usher.ErrUnavailable, err)
+	}
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
 }
 

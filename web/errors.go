@@ -46,7 +46,12 @@ var errorTable = []errorKind{
 	{usher.ErrForbidden, http.StatusForbidden, "forbidden"},
 	{errLastAdmin, http.StatusConflict, "last_admin"},
 	{usher.ErrNotFound, http.StatusNotFound, "not_found"},
+	{usher.ErrUnavailable, http.StatusServiceUnavailable, "service_unavailable"},
 }
+
+// unavailableRetryAfter is the Retry-After of a 503 service_unavailable, in
+// seconds: a PostgreSQL restart takes a few.
+const unavailableRetryAfter = "5"
 
 // errBadRequest means a body that is not the JSON expected.
 var errBadRequest = errors.New("web: bad request")
@@ -97,6 +102,11 @@ func (h *core) classifyIn(r *http.Request, lang string, err error) (int, apiErro
 			continue
 		}
 		e := apiError{Code: k.code, Message: msg(k.code)}
+		if k.err == usher.ErrUnavailable {
+			// The reason (connection refused, disk full, …) is for
+			// the operator, never for the client.
+			h.log.Warn("usher: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
 		if errors.Is(err, usher.ErrAccountNotFound) {
 			e.Message = msg("account_not_found")
 		}
@@ -134,6 +144,9 @@ func (h *core) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var rl *usher.RateLimitError
 	if errors.As(err, &rl) {
 		w.Header().Set("Retry-After", strconv.Itoa(rl.RetryAfter))
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", unavailableRetryAfter)
 	}
 	body := map[string]any{"error": e}
 	var mfa *usher.MFARequiredError
