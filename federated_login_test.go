@@ -24,7 +24,6 @@ import (
 type fakeProvider struct {
 	name          string
 	signup, login bool
-	idpInitiated  bool // implements IdPInitiatedProvider (answers AllowIdPInitiated with allowIdP)
 	allowIdP      bool
 
 	ext         *usher.ExternalIdentity // what Finish asserts
