@@ -143,6 +143,8 @@ type response struct {
 	IssueInstant            time.Time
 	NotOnOrAfter            time.Time // of the Conditions and of the SubjectConfirmationData
 	SignResponse            bool      // sign the Response, else the Assertion
+	NoAssertionIssuer       bool      // leave out the Assertion's Issuer (GO-2026-6909, first part)
+	ForeignNameID           string    // a NameID in another namespace in place of saml:NameID (GO-2026-6909, second part)
 	SHA1                    bool
 	Signer                  keyPair
 }
@@ -194,13 +196,21 @@ func (r response) xml() string {
 		assertSig = signatureTemplate(r.AssertionID, r.SHA1)
 	}
 	issued := xmlTime(r.IssueInstant)
+	assertIssuer := `<saml:Issuer>` + e(r.Issuer) + `</saml:Issuer>`
+	if r.NoAssertionIssuer {
+		assertIssuer = ""
+	}
+	nameID := `<saml:NameID Format="` + e(r.NameIDFormat) + `">` + e(r.NameID) + `</saml:NameID>`
+	if r.ForeignNameID != "" {
+		nameID = `<x:NameID xmlns:x="urn:example:not-saml">` + e(r.ForeignNameID) + `</x:NameID>`
+	}
 	return `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"` +
 		` ID="` + r.ResponseID + `" Version="2.0" IssueInstant="` + issued + `" Destination="` + e(r.Destination) + `"` + irt + `>` +
 		`<saml:Issuer>` + e(r.Issuer) + `</saml:Issuer>` + respSig +
 		`<samlp:Status><samlp:StatusCode Value="` + e(r.Status) + `"/></samlp:Status>` +
 		`<saml:Assertion ID="` + r.AssertionID + `" Version="2.0" IssueInstant="` + issued + `">` +
-		`<saml:Issuer>` + e(r.Issuer) + `</saml:Issuer>` + assertSig +
-		`<saml:Subject><saml:NameID Format="` + e(r.NameIDFormat) + `">` + e(r.NameID) + `</saml:NameID>` +
+		assertIssuer + assertSig +
+		`<saml:Subject>` + nameID +
 		`<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">` +
 		`<saml:SubjectConfirmationData` + irt + ` NotOnOrAfter="` + xmlTime(r.NotOnOrAfter) + `" Recipient="` + e(r.Recipient) + `"/>` +
 		`</saml:SubjectConfirmation></saml:Subject>` +
@@ -471,6 +481,11 @@ func TestSAMLAttacks(t *testing.T) {
 		{name: "within the clock skew: accepted", resp: func(r *response) {
 			r.IssueInstant = testNow.Add(90 * time.Second)
 		}},
+		// GO-2026-6909 (no fixed version listed): crewjam v0.6.3 holds
+		// the Assertion's Issuer by value and names NameID's namespace,
+		// so neither panics nor spoofs; these keep it so.
+		{name: "signed assertion without an Issuer (GO-2026-6909)", resp: func(r *response) { r.NoAssertionIssuer = true }, want: usher.ErrFederatedRefused},
+		{name: "signed assertion, NameID in a foreign namespace (GO-2026-6909)", resp: func(r *response) { r.ForeignNameID = "mallory@example.com" }, want: usher.ErrFederatedRefused},
 		{name: "foreign InResponseTo", resp: func(r *response) { r.InResponseTo = "id-someone-elses-request" }, want: usher.ErrFederatedRefused},
 		{name: "no InResponseTo on an SP-initiated log-in", resp: func(r *response) { r.InResponseTo = "" }, want: usher.ErrFederatedRefused},
 		{name: "IdP-initiated when off", unasked: true, resp: func(r *response) { r.InResponseTo = "" }, want: usher.ErrFederatedRefused},
