@@ -24,8 +24,7 @@ import (
 type fakeProvider struct {
 	name          string
 	signup, login bool
-	idpInitiated  bool // implements IdPInitiatedProvider (answers AllowIdPInitiated with allowIdP)
-	allowIdP      bool
+	allowIdP      bool // idpProvider's answer to AllowIdPInitiated
 
 	ext         *usher.ExternalIdentity // what Finish asserts
 	err         error                   // what Finish fails with
