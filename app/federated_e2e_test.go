@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,24 +33,6 @@ import (
 // in-process crewjam samlidp IdP, configured as [[providers]] entries
 // through app.Config; a browser is an http.Client with a cookie jar.
 
-// syncBuffer is a log the servers write to while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // fedSite is the app with two providers: "op" (kind oidc, trusting the
 // OP's email_verified) and "corp" (kind saml).
 type fedSite struct {
@@ -60,7 +41,7 @@ type fedSite struct {
 	Mail *smtptest.Server
 	OP   *federatedtest.OP
 	IdP  *federatedtest.SAMLIdP
-	Log  *syncBuffer
+	Log  *usertest.LogBuffer
 }
 
 // opUsers are the OP's users: the address of each is <username>@example.com,
@@ -88,7 +69,7 @@ func startFedSite(t *testing.T, database, secretKey string) *fedSite {
 	base := "http://" + ln.Addr().String()
 	op := federatedtest.NewOPWithUsers(t, opUsers(), base+"/user/federated/op/callback")
 	idp := federatedtest.NewSAMLIdP(t)
-	s := &fedSite{URL: base, OP: op, IdP: idp, Log: &syncBuffer{}}
+	s := &fedSite{URL: base, OP: op, IdP: idp, Log: &usertest.LogBuffer{}}
 	cfg := fedConfig(t, s, database, secretKey)
 	s.Mail = smtptest.Start(t)
 	cfg.SMTPURL = s.Mail.URL()
@@ -273,6 +254,17 @@ func wantMessage(t *testing.T, what, page, id string) {
 	}
 }
 
+// wantRefused opens the provider's answer at callbackURL and fails unless
+// it ends on the log-in page with message id, without a session.
+func (b *fedBrowser) wantRefused(what, callbackURL, id string) {
+	b.t.Helper()
+	at, page := b.land(callbackURL)
+	if !strings.HasPrefix(at, "/user/login") || b.me() != "" {
+		b.t.Fatalf("%s: at %s, logged in as %q; want the log-in page, no session", what, at, b.me())
+	}
+	wantMessage(b.t, what, page, id)
+}
+
 // noIdentity fails if the OP's subject of user is linked to anyone.
 func (s *fedSite) noIdentity(t *testing.T, user string) {
 	t.Helper()
@@ -402,12 +394,11 @@ func TestFederatedEndToEnd(t *testing.T) {
 			t.Fatalf("the attacker's sign-up: %d %v", st, body)
 		}
 		victim := s.browser(t)
-		at, page := victim.land(victim.atOP("eve", ""))
-		if !strings.HasPrefix(at, "/user/login") || victim.me() != "" {
-			t.Fatalf("the victim's sign-in: at %s, me %q; want the log-in page, no session", at, victim.me())
-		}
-		wantMessage(t, "link required", page, "link_required")
+		victim.wantRefused("the victim's sign-in", victim.atOP("eve", ""), "link_required")
 		s.noIdentity(t, "eve")
+		if s.user(t, "eve@example.com").EmailConfirmed() {
+			t.Error("the victim's verified identity confirmed the attacker's account")
+		}
 	})
 
 	t.Run("a disabled account is refused", func(t *testing.T) {
@@ -416,11 +407,7 @@ func TestFederatedEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := s.browser(t)
-		at, page := b.land(b.atOP("frank", ""))
-		if !strings.HasPrefix(at, "/user/login") || b.me() != "" {
-			t.Fatalf("disabled account: at %s, me %q", at, b.me())
-		}
-		wantMessage(t, "disabled", page, "account_not_enabled")
+		b.wantRefused("disabled account", b.atOP("frank", ""), "account_not_enabled")
 		s.noIdentity(t, "frank")
 		// An account whose identity is linked: found by subject, refused
 		// all the same.
@@ -428,22 +415,14 @@ func TestFederatedEndToEnd(t *testing.T) {
 		if err := s.App.Service.DisableUser(ctx, alice.ID); err != nil {
 			t.Fatal(err)
 		}
-		at, page = b.land(b.atOP("alice", ""))
-		if !strings.HasPrefix(at, "/user/login") || b.me() != "" {
-			t.Fatalf("disabled account with a linked identity: at %s, me %q", at, b.me())
-		}
-		wantMessage(t, "disabled, linked", page, "account_not_enabled")
+		b.wantRefused("disabled account with a linked identity", b.atOP("alice", ""), "account_not_enabled")
 	})
 
 	t.Run("another browser's callback is refused", func(t *testing.T) {
 		victim, attacker := s.browser(t), s.browser(t)
 		attacker.start("op", "") // the attacker has a binding cookie of their own
 		cb := victim.atOP("gina", "")
-		at, page := attacker.land(cb)
-		if !strings.HasPrefix(at, "/user/login") || attacker.me() != "" {
-			t.Fatalf("the victim's answer in the attacker's browser: at %s, me %q", at, attacker.me())
-		}
-		wantMessage(t, "another browser", page, "federated_refused")
+		attacker.wantRefused("the victim's answer in the attacker's browser", cb, "federated_refused")
 		if !strings.Contains(s.Log.String(), "state of another browser") {
 			t.Error("the log does not say why")
 		}
@@ -471,11 +450,7 @@ func TestFederatedEndToEnd(t *testing.T) {
 		replay := s.browser(t)
 		u, _ := url.Parse(s.URL + "/user/federated/op/")
 		replay.c.Jar.SetCookies(u, []*http.Cookie{binding})
-		at, page := replay.land(cb)
-		if !strings.HasPrefix(at, "/user/login") || replay.me() != "" {
-			t.Fatalf("the replay: at %s, me %q", at, replay.me())
-		}
-		wantMessage(t, "replay", page, "federated_refused")
+		replay.wantRefused("the replay", cb, "federated_refused")
 		if !strings.Contains(s.Log.String(), "unknown, used or expired state") {
 			t.Error("the log does not say why")
 		}
@@ -485,11 +460,7 @@ func TestFederatedEndToEnd(t *testing.T) {
 		b := s.browser(t)
 		authURL, _ := url.Parse(b.start("op", ""))
 		q := url.Values{"state": {authURL.Query().Get("state")}, "error": {"access_denied"}}
-		at, page := b.land(callback + "?" + q.Encode())
-		if !strings.HasPrefix(at, "/user/login") || b.me() != "" {
-			t.Fatalf("cancelled: at %s", at)
-		}
-		wantMessage(t, "cancelled", page, "federated_cancelled")
+		b.wantRefused("cancelled", callback+"?"+q.Encode(), "federated_cancelled")
 		// In another language, its own words.
 		authURL, _ = url.Parse(b.start("op", ""))
 		q.Set("state", authURL.Query().Get("state"))
@@ -498,7 +469,7 @@ func TestFederatedEndToEnd(t *testing.T) {
 		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/user/login" {
 			t.Fatalf("cancelled: %d → %q", res.StatusCode, res.Header.Get("Location"))
 		}
-		_, page = b.land("/user/login?lang=de")
+		_, page := b.land("/user/login?lang=de")
 		if want := enCat.Text("de", "federated_cancelled"); !strings.Contains(page, want) {
 			t.Errorf("in German, the page does not say %q", want)
 		}
@@ -599,7 +570,7 @@ func TestSAMLResponseReplayedAcrossInstances(t *testing.T) {
 	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 	s := startFedSite(t, db, key)
 	second := *s
-	second.Log = &syncBuffer{}
+	second.Log = &usertest.LogBuffer{}
 	second.App = openApp(t, fedConfig(t, s, db, key), second.Log)
 	srv2 := httptest.NewServer(second.App.Handler())
 	t.Cleanup(srv2.Close)
