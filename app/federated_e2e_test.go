@@ -595,7 +595,7 @@ func TestSAMLResponseReplayedAcrossInstances(t *testing.T) {
 
 	// A fresh sign-in, started on instance 1, posted to instance 2.
 	c := s.browser(t)
-	action, fields = c.atIdP(s, "/user/federated/corp/start")
+	_, fields = c.atIdP(s, "/user/federated/corp/start")
 	binding = c.cookie("/user/saml/corp/acs", "usher_session_federated")
 	other := s.browser(t)
 	other.c.Jar.SetCookies(u, []*http.Cookie{binding})
