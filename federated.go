@@ -128,6 +128,10 @@ type FederatedStart struct {
 	Browser string
 	// UserID is the logged-in user, for IntentLink.
 	UserID string
+	// Client is the browser's address and user agent: each start counts
+	// against the per-IP throttle of federated starts (it writes a state
+	// row), LoginRateLimit a minute.
+	Client Client
 }
 
 // FederatedResult is how a federated sign-in ended.

@@ -51,11 +51,19 @@ func (s *Service) signupAllowed(p FederatedProvider) bool {
 // IntentLink without a user; ErrSignupDisabled for IntentSignup where
 // sign-up is off (provider or site); ErrForbidden for a provider whose
 // identities may neither log in nor sign up here (or link, when they may
-// not log in); a *ValidationError for an unknown intent or no Browser.
+// not log in); a *ValidationError for an unknown intent or no Browser; a
+// *RateLimitError when st.Client.IP started more than LoginRateLimit
+// sign-ins this minute (each start writes a row: unthrottled, anyone could
+// fill the tokens table). The throttle is its own, not the log-in
+// attempts' (FinishFederated counts those), so that a sign-in costs one
+// log-in attempt.
 func (s *Service) BeginFederated(ctx context.Context, st FederatedStart) (authURL string, err error) {
 	p := s.Provider(st.Provider)
 	if p == nil {
 		return "", ErrNotFound
+	}
+	if err := s.checkRate(ctx, "federated_start", st.Client.IP, s.cfg.LoginRateLimit, time.Minute); err != nil {
+		return "", err
 	}
 	if st.Intent == "" {
 		st.Intent = IntentLogin

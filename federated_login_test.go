@@ -24,7 +24,7 @@ import (
 type fakeProvider struct {
 	name          string
 	signup, login bool
-	allowIdP      bool
+	allowIdP      bool // idpProvider's answer to AllowIdPInitiated
 
 	ext         *usher.ExternalIdentity // what Finish asserts
 	err         error                   // what Finish fails with
@@ -383,6 +383,38 @@ func TestFederatedLoginThrottled(t *testing.T) {
 			t.Fatalf("attempt %d: %v", i+1, err)
 		}
 	}
+}
+
+// TestFederatedStartThrottled: each start writes a state row, so starts
+// are throttled per IP (LoginRateLimit a minute, a counter of their own):
+// the one over the limit is a *RateLimitError and writes nothing; another
+// address may still start; the starts do not use up the log-in attempts
+// of the callback, and the count starts again the next minute.
+func TestFederatedStartThrottled(t *testing.T) {
+	ann := &usher.ExternalIdentity{Issuer: issuer, Subject: "sub-ann", Email: "ann@example.com", EmailVerified: true}
+	p := &fakeProvider{name: "a", login: true, signup: true, ext: ann}
+	svc, clock := newFederatedService(t, usher.Config{LoginRateLimit: 2}, p)
+	f := flow{t, svc}
+	st := usher.FederatedStart{Provider: "a", Browser: "b", Client: client}
+	var states []string
+	for range 2 {
+		states = append(states, f.begin(st))
+	}
+	var rl *usher.RateLimitError
+	if u, err := svc.BeginFederated(ctx, st); !errors.As(err, &rl) || u != "" || rl.RetryAfter <= 0 {
+		t.Fatalf("third start in a minute from one address: %q, %v; want a *RateLimitError", u, err)
+	}
+	other := st
+	other.Client = usher.Client{IP: "198.51.100.7", UserAgent: "test"}
+	f.begin(other)
+	// Two starts, then their two callbacks: within the log-in limit (2).
+	for i, state := range states {
+		if res, err := f.finish("a", state, "b"); err != nil || res.Session == nil {
+			t.Fatalf("callback %d after the throttled start: %+v, %v", i+1, res, err)
+		}
+	}
+	clock.Advance(time.Minute)
+	f.begin(st)
 }
 
 // flow is a federated sign-in through BeginFederated and FinishFederated.

@@ -120,6 +120,16 @@ func TestNewLabelsAndSwitches(t *testing.T) {
 			t.Errorf("%s: name %q kind %q label %q login %v signup %v", tt.c.Name, p.Name(), p.Kind(), p.Label(), p.AllowLogin(), p.AllowSignup())
 		}
 	}
+	// A SAML provider without a label is its name too (not an empty
+	// "Log in with" button).
+	if p := newTestSAML(t, samlConfig()); p.Label() != "acme" || !p.AllowLogin() || !p.AllowSignup() {
+		t.Errorf("saml: label %q login %v signup %v; want acme, true, true", p.Label(), p.AllowLogin(), p.AllowSignup())
+	}
+	sc := samlConfig()
+	sc.Label = "Acme SSO"
+	if p := newTestSAML(t, sc); p.Label() != "Acme SSO" {
+		t.Errorf("saml with a label: %q", p.Label())
+	}
 	c := federated.Config{Name: "g", Kind: usher.ProviderGoogle, ClientID: "id", ClientSecret: "s", AllowSignup: boolp(false), AllowLogin: boolp(false)}
 	if p := mustNew(t, c, env(nil)); p.AllowLogin() || p.AllowSignup() {
 		t.Error("allow_signup = false and allow_login = false are not kept")

@@ -134,9 +134,13 @@ func newSAML(c Config, env Env) (usher.FederatedProvider, error) {
 	if c.EmailAttribute != "" {
 		nameIDFormat = saml.UnspecifiedNameIDFormat
 	}
+	label := c.Label
+	if label == "" {
+		label = c.Name // as the other kinds without a default of their own
+	}
 	p := &samlProvider{
 		name:              c.Name,
-		label:             c.Label,
+		label:             label,
 		allowSignup:       c.AllowSignup == nil || *c.AllowSignup,
 		allowLogin:        c.AllowLogin == nil || *c.AllowLogin,
 		allowIdPInitiated: c.AllowIdPInitiated,

@@ -52,6 +52,26 @@ func (c *Clock) Advance(d time.Duration) {
 // and code paths are the production ones.
 func FastHasher() *password.Hasher { return &password.Hasher{Memory: 64, Time: 1} }
 
+// LogBuffer collects what a logger writes, safe for the concurrent writes
+// of a server's handlers, for a test to read (slog.NewTextHandler(b, nil)).
+type LogBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns everything written so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // Discard is a logger that writes nothing.
 var Discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 

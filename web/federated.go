@@ -131,7 +131,7 @@ func (h *pageHandler) federatedStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := h.nextParam(r)
-	st := usher.FederatedStart{Provider: p.Name(), Intent: intent, Next: next,
+	st := usher.FederatedStart{Provider: p.Name(), Intent: intent, Next: next, Client: h.client(r),
 		Remember: q.Get("remember") != "" && q.Get("remember") != "0" && !h.svc.Config().DisableRememberMe}
 	if intent == usher.IntentLink {
 		// Linking is started from the account page (or the site's own

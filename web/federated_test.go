@@ -262,6 +262,26 @@ func TestBindingCookie(t *testing.T) {
 	}
 }
 
+// TestFederatedStartThrottled: a start writes a state row, so the route
+// is throttled per IP; the start over the limit goes back to the log-in
+// page with the rate-limit message, sets no binding cookie and does not
+// reach the provider.
+func TestFederatedStartThrottled(t *testing.T) {
+	e := newFedEnv(t, usher.Config{LoginRateLimit: 2}, oidcFake("acme", "Acme"))
+	b := e.browser("ua")
+	for i := range 2 {
+		if p := b.get("/user/federated/acme/start"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, e.idp.URL) {
+			t.Fatalf("start %d: %d → %q; want the provider", i+1, p.status, p.location)
+		}
+	}
+	p := b.get("/user/federated/acme/start?next=%2Fapp")
+	p.wantRedirect(t, "third start in a minute", "/user/login?next=%2Fapp")
+	if c := cookie(p.header, "usher_session_federated"); c != nil {
+		t.Errorf("the refused start set the binding cookie %+v", c)
+	}
+	b.get("/user/login?next=%2Fapp").want(t, "log-in page after the refused start", 200, "Too many attempts. Please wait a moment and try again.")
+}
+
 // mustGetLocation GETs an absolute URL (the stand-in provider) and returns
 // where it sends the browser.
 func mustGetLocation(t *testing.T, b *acctBrowser, u string) string {

@@ -184,7 +184,7 @@ func TestCachedBasicNotThrottled(t *testing.T) {
 // while client_ip_header is unset get one warning in the log.
 func TestForwardedForWarning(t *testing.T) {
 	for _, header := range []string{"", "X-Forwarded-For"} {
-		var buf syncBuffer
+		var buf usertest.LogBuffer
 		h, _ := newProxiedHandler(t, "https://auth.example.com", web.Options{
 			ClientIPHeader: header,
 			Logger:         slog.New(slog.NewTextHandler(&buf, nil)),
