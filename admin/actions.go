@@ -21,6 +21,12 @@ func (a *Handler) simple(act func(ctx context.Context, id string) error, msg str
 	}
 }
 
+// resetMFA removes all the user's second factors (Service.ResetUserMFA).
+func (a *Handler) resetMFA(ctx context.Context, id string) error {
+	_, err := a.svc.ResetUserMFA(ctx, id)
+	return err
+}
+
 // lastAdmin reports whether taking the admin role from the user of the
 // path (or disabling or deleting them) would leave no enabled admin, when
 // that user is the admin acting: an admin cannot lock themselves and

@@ -346,6 +346,11 @@ func TestFreshness(t *testing.T) {
 	if u := e.user(ann.ID); u.HasRole("admin") {
 		t.Error("role given without a fresh log-in")
 	}
+	// The admin API applies the same rule to the same session.
+	api := "/user/api/admin/users/" + ann.ID + "/roles/editor"
+	if st, _, body := b.Do("PUT", api, nil); st != http.StatusForbidden || !strings.Contains(body, "reauthentication_required") {
+		t.Errorf("admin API, stale session: %d %s; want 403 reauthentication_required", st, body)
+	}
 	// A wrong password does not make it fresh.
 	reauth := "/user/admin/reauth?next=" + url.QueryEscape(page)
 	if st, _, body := post(t, b, reauth, "/user/admin/reauth", url.Values{"password": {"wrong password!"}, "next": {page}}); st != http.StatusUnauthorized || !strings.Contains(body, "f-password") {
@@ -363,6 +368,10 @@ func TestFreshness(t *testing.T) {
 	}
 	if !e.user(ann.ID).HasRole("admin") {
 		t.Error("role not given after re-authentication")
+	}
+	// Re-authenticated in the console: fresh for the admin API too.
+	if st, _, body := b.Do("PUT", api, nil); st != http.StatusOK {
+		t.Errorf("admin API after the console's re-authentication: %d %s", st, body)
 	}
 	// The next address must be on this site.
 	st, loc, _ = post(t, b, reauth, "/user/admin/reauth", url.Values{"password": {usertest.Password}, "next": {"//evil.example/"}})

@@ -153,6 +153,10 @@ func (h *Handler) Flash(w http.ResponseWriter, r *http.Request, id string, isErr
 // throttling and the audit trail.
 func (h *Handler) Client(r *http.Request) usher.Client { return h.client(r) }
 
+// AdminRole returns the role a user needs for the admin API and the
+// admin console (Options.AdminRole).
+func (h *Handler) AdminRole() string { return h.opts.AdminRole }
+
 // Lang returns the language of r's pages.
 func (h *Handler) Lang(r *http.Request) string { return h.lang(r) }
 
