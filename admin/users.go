@@ -58,22 +58,27 @@ func (a *Handler) usersPage(w http.ResponseWriter, r *http.Request, me admin) {
 	data := a.usersData(r, list)
 	data["total"] = total
 	if len(list) == pageSize {
-		next := url.Values{}
-		for k, vals := range v {
-			next[k] = vals
-		}
-		next.Set("after", q.Cursor(list[len(list)-1]))
-		data["next"] = a.base + "?" + next.Encode()
+		data["next"] = pageURL(a.base, v, "after", q.Cursor(list[len(list)-1]))
 	}
 	if q.After != "" {
-		first := url.Values{}
-		for k, vals := range v {
-			first[k] = vals
-		}
-		first.Del("after")
-		data["first"] = a.base + "?" + first.Encode()
+		data["first"] = pageURL(a.base, v, "after", "")
 	}
 	a.pages.Render(w, r, http.StatusOK, "admin_users", web.Page{Form: v, Data: data})
+}
+
+// pageURL is path with the query v, its cursor parameter key set to
+// cursor ("" leaves it out: the first page): the link to another page of
+// a keyset-paged list.
+func pageURL(path string, v url.Values, key, cursor string) string {
+	q := url.Values{}
+	for k, vals := range v {
+		q[k] = vals
+	}
+	q.Del(key)
+	if cursor != "" {
+		q.Set(key, cursor)
+	}
+	return path + "?" + q.Encode()
 }
 
 // usersData is what the users table shows besides the users: the roles
@@ -249,20 +254,10 @@ func (a *Handler) eventsPage(w http.ResponseWriter, r *http.Request, me admin) {
 	}
 	data := map[string]any{"events": entries, "kinds": []string{usher.ActorAdmin, usher.ActorAPIKey, usher.ActorCLI, usher.ActorSystem, usher.ActorUser}}
 	if len(events) == eventsPageSize {
-		next := url.Values{}
-		for k, vals := range v {
-			next[k] = vals
-		}
-		next.Set("before", strconv.FormatInt(events[len(events)-1].ID, 10))
-		data["next"] = a.base + "/events?" + next.Encode()
+		data["next"] = pageURL(a.base+"/events", v, "before", strconv.FormatInt(events[len(events)-1].ID, 10))
 	}
 	if q.Before != 0 {
-		first := url.Values{}
-		for k, vals := range v {
-			first[k] = vals
-		}
-		first.Del("before")
-		data["first"] = a.base + "/events?" + first.Encode()
+		data["first"] = pageURL(a.base+"/events", v, "before", "")
 	}
 	a.pages.Render(w, r, http.StatusOK, "admin_events", web.Page{Form: v, Data: data})
 }

@@ -308,9 +308,16 @@ func (h *adminHandler) handleUpdateUser(w http.ResponseWriter, r *http.Request, 
 }
 
 // userAction serves a POST that changes the user by act and answers with
-// the user as they are now.
-func (h *adminHandler) userAction(act func(ctx context.Context, id string) error) http.HandlerFunc {
+// the user as they are now. With keepAdmin, the last admin may not do it
+// to themselves (disable).
+func (h *adminHandler) userAction(keepAdmin bool, act func(ctx context.Context, id string) error) http.HandlerFunc {
 	return h.userRoute(false, func(w http.ResponseWriter, r *http.Request, c *adminCaller, u *usher.User) {
+		if keepAdmin {
+			if err := h.keepAnAdmin(r, c, u, ""); err != nil {
+				h.writeError(w, r, err)
+				return
+			}
+		}
 		if err := act(r.Context(), u.ID); err != nil {
 			h.writeError(w, r, err)
 			return
@@ -343,6 +350,10 @@ func (h *adminHandler) handleSetPassword(w http.ResponseWriter, r *http.Request,
 
 // handleDeleteUser serves DELETE /user/api/admin/users/{id}.
 func (h *adminHandler) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *adminCaller, u *usher.User) {
+	if err := h.keepAnAdmin(r, c, u, ""); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	if err := h.svc.DeleteUser(r.Context(), u.ID); err != nil {
 		h.writeError(w, r, err)
 		return
@@ -350,8 +361,8 @@ func (h *adminHandler) handleDeleteUser(w http.ResponseWriter, r *http.Request, 
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
-// errLastAdmin refuses an admin taking the admin role from themselves
-// when nobody else has it.
+// errLastAdmin refuses the last enabled admin taking the admin role from
+// themselves, disabling or deleting themselves.
 var errLastAdmin = errors.New("web: last admin")
 
 // roleAction serves PUT (add) and DELETE (remove) of
@@ -376,23 +387,18 @@ func (h *adminHandler) roleAction(add bool) http.HandlerFunc {
 	})
 }
 
-// keepAnAdmin returns errLastAdmin when the caller is an admin taking the
-// admin role from themselves and nobody else has it, so that the last
-// admin cannot lock everyone out by mistake.
+// keepAnAdmin returns errLastAdmin when the caller is the last enabled
+// admin and would take away their own admin role, disable or delete
+// themselves (role "" for the last two): see Handler.LastAdmin.
 func (h *adminHandler) keepAnAdmin(r *http.Request, c *adminCaller, u *usher.User, role string) error {
-	if c.user == nil || c.user.ID != u.ID || role != h.opts.AdminRole {
+	if c.user == nil || role != "" && role != h.opts.AdminRole {
 		return nil
 	}
-	roles, err := h.svc.ListRoles(r.Context())
-	if err != nil {
-		return err
+	last, err := h.lastAdmin(r.Context(), c.user.ID, u.ID)
+	if err == nil && last {
+		err = errLastAdmin
 	}
-	for _, rl := range roles {
-		if rl.Name == role && rl.Users > 1 {
-			return nil
-		}
-	}
-	return errLastAdmin
+	return err
 }
 
 // handleListSessions serves GET /user/api/admin/users/{id}/sessions.

@@ -301,16 +301,25 @@ func TestAdminCookieWritesNeedSameOriginJSON(t *testing.T) {
 	}
 }
 
-// TestAdminLastAdmin: an admin cannot take the admin role from themselves
-// while nobody else has it; once someone else has it they can.
+// TestAdminLastAdmin: an admin cannot take the admin role from themselves,
+// disable or delete themselves while nobody else has it (the console's
+// rule: web.Handler.LastAdmin); once someone else has it they can.
 func TestAdminLastAdmin(t *testing.T) {
 	e := newAdminEnv(t)
 	path := "/user/api/admin/users/" + e.admin.ID + "/roles/admin"
 	if r := e.do(e.adminB, "DELETE", path, nil, "Content-Type", "application/json"); r.status != 409 || r.errCode() != "last_admin" {
 		t.Fatalf("last admin removes own role: %d %s; want 409 last_admin", r.status, r.raw)
 	}
-	if got, _ := e.svc.User(context.Background(), e.admin.ID); !got.HasRoles("admin") {
-		t.Fatal("the last admin lost the role")
+	// Nor disable or delete themselves.
+	self := "/user/api/admin/users/" + e.admin.ID
+	if r := e.do(e.adminB, "POST", self+"/disable", map[string]any{}); r.status != 409 || r.errCode() != "last_admin" {
+		t.Errorf("last admin disables themselves: %d %s; want 409 last_admin", r.status, r.raw)
+	}
+	if r := e.do(e.adminB, "DELETE", self, nil); r.status != 409 || r.errCode() != "last_admin" {
+		t.Errorf("last admin deletes themselves: %d %s; want 409 last_admin", r.status, r.raw)
+	}
+	if got, _ := e.svc.User(context.Background(), e.admin.ID); got == nil || !got.HasRoles("admin") || !got.Enabled {
+		t.Fatal("the last admin lost the role or was disabled")
 	}
 	other := usertest.MustCreateUser(t, e.svc, "second@example.com", "admin")
 	if r := e.do(e.adminB, "DELETE", path, nil, "Content-Type", "application/json"); r.status != 200 {
@@ -667,5 +676,69 @@ func TestAdminBearerSession(t *testing.T) {
 	e.clock.Advance(usher.FreshLogin + time.Minute)
 	if r := e.asKey(tok, "DELETE", "/user/api/admin/users/"+u.ID, nil); r.status != 403 || r.errCode() != "reauthentication_required" {
 		t.Errorf("stale bearer session deletes: %d %s", r.status, r.raw)
+	}
+}
+
+// TestAdminListFilters: the users list takes the console's filters
+// (field, exact, enabled, locked, confirmed, has_mfa, role, provider,
+// sort, desc), and its keyset cursor is not shifted by a sign-up between
+// pages.
+func TestAdminListFilters(t *testing.T) {
+	e := newAdminEnv(t)
+	ctx := context.Background()
+	e.clock.Advance(time.Second)
+	a, _ := e.target()
+	e.clock.Advance(time.Second)
+	b, _ := e.target()
+	e.svc.DisableUser(ctx, b.ID)
+	e.svc.UpdateProfile(ctx, a.ID, map[string]string{"team": "blue"})
+	count := func(query string) int {
+		t.Helper()
+		r := e.asKey(e.key, "GET", "/user/api/admin/users?"+query, nil)
+		if r.status != 200 {
+			t.Fatalf("%s: %d %s", query, r.status, r.raw)
+		}
+		return len(r.body["users"].([]any))
+	}
+	for q, want := range map[string]int{
+		"search=target":                    2,
+		"search=" + a.Email + "&exact=true": 1,
+		"search=target1&exact=1":           0,
+		"search=blue&field=team":           1,
+		"enabled=false":                    1,
+		"enabled=true&role=editor":         1,
+		"locked=true":                      0,
+		"has_mfa=false&search=target":      2,
+		"confirmed=true&search=target":     2,
+		"provider=github":                  0,
+	} {
+		if n := count(q); n != want {
+			t.Errorf("%s: %d users; want %d", q, n, want)
+		}
+	}
+	for _, q := range []string{"enabled=maybe", "desc=x", "sort=height", "field=shoe_size&search=1"} {
+		if r := e.asKey(e.key, "GET", "/user/api/admin/users?"+q, nil); r.status != 422 {
+			t.Errorf("%s: %d %s; want 422", q, r.status, r.raw)
+		}
+	}
+	// Newest first, two a page; a sign-up between the pages does not
+	// shift the second.
+	r := e.asKey(e.key, "GET", "/user/api/admin/users?desc=true&limit=2", nil)
+	next, _ := r.body["next_cursor"].(string)
+	first := r.body["users"].([]any)
+	if next == "" || first[0].(map[string]any)["id"] != b.ID {
+		t.Fatalf("first page newest first: %s", r.raw)
+	}
+	e.clock.Advance(time.Second)
+	e.target()
+	r = e.asKey(e.key, "GET", "/user/api/admin/users?desc=true&limit=2&cursor="+next, nil)
+	second := r.body["users"].([]any)
+	var emails []string
+	for _, u := range second {
+		emails = append(emails, u.(map[string]any)["email"].(string))
+	}
+	slices.Sort(emails)
+	if !slices.Equal(emails, []string{"plain@example.com", "root@example.com"}) || first[1].(map[string]any)["id"] != a.ID {
+		t.Errorf("second page after a sign-up: %s", r.raw)
 	}
 }
