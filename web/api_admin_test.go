@@ -701,16 +701,16 @@ func TestAdminListFilters(t *testing.T) {
 		return len(r.body["users"].([]any))
 	}
 	for q, want := range map[string]int{
-		"search=target":                    2,
+		"search=target":                     2,
 		"search=" + a.Email + "&exact=true": 1,
-		"search=target1&exact=1":           0,
-		"search=blue&field=team":           1,
-		"enabled=false":                    1,
-		"enabled=true&role=editor":         1,
-		"locked=true":                      0,
-		"has_mfa=false&search=target":      2,
-		"confirmed=true&search=target":     2,
-		"provider=github":                  0,
+		"search=target1&exact=1":            0,
+		"search=blue&field=team":            1,
+		"enabled=false":                     1,
+		"enabled=true&role=editor":          1,
+		"locked=true":                       0,
+		"has_mfa=false&search=target":       2,
+		"confirmed=true&search=target":      2,
+		"provider=github":                   0,
 	} {
 		if n := count(q); n != want {
 			t.Errorf("%s: %d users; want %d", q, n, want)
