@@ -338,6 +338,7 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 			{"admin: invite", "admin_invite", "/user/admin/invite"},
 			{"admin: re-authenticate", "admin_reauth", "/user/admin/reauth?next=/user/admin"},
 			{"admin: audit log", "admin_events", "/user/admin/events"},
+			{"admin: audit log, filtered", "admin_events", "/user/admin/events?actor_kind=admin&kind=role_added&since=2020-01-01"},
 		} {
 			open(lang, p.name, p.template, s.URL+p.path)
 		}
