@@ -97,8 +97,8 @@ func TestAccess(t *testing.T) {
 	e := newEnv(t, usher.Config{})
 	ann := usertest.MustCreateUser(t, e.svc, "ann@example.com")
 	visitor := pagetest.NewBrowser(t, e.srv.URL)
-	st, loc, _ := visitor.Get("/user/admin?q=x")
-	if st != http.StatusSeeOther || loc != "/user/login?next="+url.QueryEscape("/user/admin?q=x") {
+	st, loc, _ := visitor.Get("/user/admin?search=x")
+	if st != http.StatusSeeOther || loc != "/user/login?next="+url.QueryEscape("/user/admin?search=x") {
 		t.Errorf("visitor: %d %q; want 303 to the log-in page with next", st, loc)
 	}
 	st, loc, _ = visitor.Do("POST", userPage(ann)+"/disable", url.Values{})
@@ -422,16 +422,16 @@ func TestUsersTable(t *testing.T) {
 		e.clock.Advance(time.Second)
 	}
 	b := e.logIn("boss@example.com")
-	_, _, body := b.Get("/user/admin?q=user42")
+	_, _, body := b.Get("/user/admin?search=user42")
 	if !strings.Contains(body, "user42@example.com") || strings.Contains(body, "user41@example.com") {
 		t.Error("search user42: wrong rows")
 	}
-	_, _, body = b.Get("/user/admin?q=USER42%40example.com&exact=1")
+	_, _, body = b.Get("/user/admin?search=USER42%40example.com&exact=1")
 	if !strings.Contains(body, "user42@example.com") {
 		t.Error("exact search: no row")
 	}
 	e.svc.DisableUser(t.Context(), e.user(mustFind(t, e, "user7@example.com")).ID)
-	_, _, body = b.Get("/user/admin?enabled=no")
+	_, _, body = b.Get("/user/admin?enabled=false")
 	if !strings.Contains(body, "user7@example.com") || strings.Contains(body, "user8@example.com") {
 		t.Error("disabled filter: wrong rows")
 	}
@@ -450,7 +450,7 @@ func TestUsersTable(t *testing.T) {
 	if !strings.Contains(body, "user5@example.com") || strings.Contains(body, "user59@example.com") || strings.Contains(body, "late@example.com") {
 		t.Error("second page: wrong rows")
 	}
-	if st, _, _ := b.Get("/user/admin?after=garbage"); st != http.StatusUnprocessableEntity {
+	if st, _, _ := b.Get("/user/admin?cursor=garbage"); st != http.StatusUnprocessableEntity {
 		t.Errorf("bad cursor: %d; want 422", st)
 	}
 }

@@ -15,53 +15,31 @@ import (
 // pageSize is how many users a page of the table shows.
 const pageSize = 50
 
-// tristate reads a filter that is yes, no or either ("").
-func tristate(v string) *bool {
-	switch v {
-	case "yes":
-		t := true
-		return &t
-	case "no":
-		f := false
-		return &f
-	}
-	return nil
-}
-
-// queryOf reads the users table's query from the URL: q, field, exact,
-// the filters, sort and dir (newest first unless dir=asc), after.
-func queryOf(v url.Values) usher.UserQuery {
-	q := usher.UserQuery{
-		Search: strings.TrimSpace(v.Get("q")), Field: v.Get("field"), Exact: v.Get("exact") == "1",
-		Role: strings.TrimSpace(v.Get("role")), Provider: v.Get("provider"),
-		Enabled: tristate(v.Get("enabled")), Locked: tristate(v.Get("locked")),
-		Confirmed: tristate(v.Get("confirmed")), HasMFA: tristate(v.Get("mfa")),
-		Sort: v.Get("sort"), Desc: v.Get("dir") != "asc", After: v.Get("after"), Limit: pageSize,
-	}
-	if q.Sort == usher.SortSignedUp {
-		q.Sort = ""
-	}
-	return q
-}
-
 // usersPage is the users table: the search form and filters, one page of
 // users, and the link to the next page (keyset: after the last user
 // shown, so that sign-ups meanwhile do not shift it).
 func (a *Handler) usersPage(w http.ResponseWriter, r *http.Request, me admin) {
 	v := r.URL.Query()
-	q := queryOf(v)
-	list, total, err := a.svc.ListUsers(r.Context(), q)
+	if !v.Has("desc") {
+		v.Set("desc", "true") // newest first unless asked otherwise
+	}
+	q, err := web.UserQueryOf(v, pageSize)
+	var list []*usher.User
+	total := 0
+	if err == nil {
+		list, total, err = a.svc.ListUsers(r.Context(), q)
+	}
 	if err != nil {
 		a.pages.Render(w, r, 0, "admin_users", web.Page{Form: v, Err: err, Data: a.usersData(r, nil)})
 		return
 	}
 	data := a.usersData(r, list)
 	data["total"] = total
-	if len(list) == pageSize {
-		data["next"] = pageURL(a.base, v, "after", q.Cursor(list[len(list)-1]))
+	if len(list) == q.Limit {
+		data["next"] = pageURL(a.base, v, "cursor", q.Cursor(list[len(list)-1]))
 	}
 	if q.After != "" {
-		data["first"] = pageURL(a.base, v, "after", "")
+		data["first"] = pageURL(a.base, v, "cursor", "")
 	}
 	a.pages.Render(w, r, http.StatusOK, "admin_users", web.Page{Form: v, Data: data})
 }

@@ -161,7 +161,12 @@ func invalid(field, msg string) error {
 
 // queryLimit reads the limit parameter: def when absent, 1 to max.
 func queryLimit(r *http.Request, def, max int) (int, error) {
-	v := r.URL.Query().Get("limit")
+	return limitParam(r.URL.Query(), def, max)
+}
+
+// limitParam reads the limit parameter of v: def when absent, 1 to max.
+func limitParam(q url.Values, def, max int) (int, error) {
+	v := q.Get("limit")
 	if v == "" {
 		return def, nil
 	}
@@ -186,15 +191,18 @@ func boolParam(v url.Values, name string) (*bool, error) {
 	return &b, nil
 }
 
-// usersQuery reads the users list's parameters into a UserQuery: search,
-// field, exact, the filters, sort, desc, limit and cursor (the keyset
-// UserQuery.After of the previous page's last user).
-func usersQuery(r *http.Request) (usher.UserQuery, error) {
-	v := r.URL.Query()
+// UserQueryOf reads a users list's query from URL parameters, the same
+// for the admin API (GET Prefix/api/admin/users) and the admin console's
+// users table: search, field, exact, enabled, locked, confirmed, has_mfa
+// (true/false; absent = either), role, provider, sort, desc, limit (1 to
+// 500, def when absent) and cursor (the keyset UserQuery.After of the
+// previous page's last user, in the same order). A bad value is a
+// *ValidationError naming the parameter.
+func UserQueryOf(v url.Values, def int) (usher.UserQuery, error) {
 	q := usher.UserQuery{Search: strings.TrimSpace(v.Get("search")), Field: v.Get("field"),
 		Role: strings.TrimSpace(v.Get("role")), Provider: v.Get("provider"), Sort: v.Get("sort"), After: v.Get("cursor")}
 	var err error
-	if q.Limit, err = queryLimit(r, 50, 500); err != nil {
+	if q.Limit, err = limitParam(v, def, 500); err != nil {
 		return q, err
 	}
 	for _, p := range []struct {
@@ -215,25 +223,21 @@ func usersQuery(r *http.Request) (usher.UserQuery, error) {
 		}
 		*p.to = b != nil && *b
 	}
+	if _, _, ok := q.ParseCursor(); q.After != "" && !ok {
+		return q, invalid("cursor", usher.MsgInvalidFormat)
+	}
 	return q, nil
 }
 
 // handleListUsers serves GET /user/api/admin/users?search=&field=&exact=
 // &enabled=&locked=&confirmed=&has_mfa=&role=&provider=&sort=&desc=&limit=&cursor=.
 func (h *adminHandler) handleListUsers(w http.ResponseWriter, r *http.Request, c *adminCaller) {
-	q, err := usersQuery(r)
+	q, err := UserQueryOf(r.URL.Query(), 50)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
 	list, total, err := h.svc.ListUsers(r.Context(), q)
-	var ve *usher.ValidationError
-	if errors.As(err, &ve) {
-		if m, ok := ve.Fields["after"]; ok { // the query's After is the API's cursor
-			delete(ve.Fields, "after")
-			ve.Fields["cursor"] = m
-		}
-	}
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -331,7 +331,7 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 			{"two-factor", "mfa", "/user/mfa"},
 			// The admin console (package admin).
 			{"admin: users", "admin_users", "/user/admin"},
-			{"admin: a search", "admin_users", "/user/admin?q=example&enabled=yes&sort=last_login"},
+			{"admin: a search", "admin_users", "/user/admin?search=example&enabled=true&sort=last_login"},
 			{"admin: a user", "admin_user", "/user/admin/users/" + boss.ID},
 			{"admin: no such user", "admin_message", "/user/admin/users/nobody"},
 			{"admin: create a user", "admin_new_user", "/user/admin/users/new"},
