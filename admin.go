@@ -252,6 +252,7 @@ func (s *Service) Events(ctx context.Context, userID string, limit int) ([]*Even
 // admin (no link). ErrUserExists if another user has confirmed the same
 // address meanwhile; nothing happens if it is confirmed already.
 func (s *Service) ConfirmUserEmail(ctx context.Context, id string) error {
+	ctx = asAdmin(ctx)
 	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		u, err := tx.UserByID(ctx, id)
 		if err != nil || u.EmailConfirmed() {
@@ -267,27 +268,25 @@ func (s *Service) ConfirmUserEmail(ctx context.Context, id string) error {
 }
 
 // ResetUserMFA removes all the user's second factors and recovery codes,
-// as an admin (a user who lost their phone): their next log-in needs only
-// the password (or, with Config.RequireMFA, sets up a new factor). The
-// user's sessions stay.
-func (s *Service) ResetUserMFA(ctx context.Context, id string) error {
-	return s.inTx(ctx, func(ctx context.Context, tx Store) error {
+// as an admin (a user who lost their phone), ends their sessions (a lost
+// phone may be in someone else's hands), and returns how many factors
+// went. The user's next log-in needs only the password (or, with
+// Config.RequireMFA, sets up a new factor). An unknown user is
+// ErrNotFound.
+func (s *Service) ResetUserMFA(ctx context.Context, id string) (int, error) {
+	ctx = asAdmin(ctx)
+	n := 0
+	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
 		if _, err := tx.UserByID(ctx, id); err != nil {
 			return err
 		}
-		methods, err := tx.ListMFAMethods(ctx, id)
-		if err != nil {
-			return err
-		}
-		for _, m := range methods {
-			if err := tx.DeleteMFAMethod(ctx, id, m.ID); err != nil {
-				return err
-			}
-		}
-		if err := tx.SetRecoveryCodes(ctx, id, nil, s.now()); err != nil {
+		var err error
+		if n, err = s.clearMFA(ctx, tx, id); err != nil {
 			return err
 		}
 		s.event(ctx, tx, id, EventMFAReset, Client{}, "by admin")
 		return nil
 	})
+	s.basic.dropUser(id)
+	return n, err
 }

@@ -28,12 +28,12 @@ const APIKeyPrefix = "usher_ak_"
 // minute, not one per request.
 const apiKeyTouchEvery = time.Minute
 
-// Events of API keys (UserID ""; Detail the key's name) and of admin
-// actions (see RecordAdminAction).
+// Events of API keys (UserID ""; Detail the key's name). What an API key
+// does is recorded with its Actor (ActorAPIKey, the key's ID and name):
+// see WithActor.
 const (
 	EventAPIKeyCreated = "apikey_created"
 	EventAPIKeyRevoked = "apikey_revoked"
-	EventAdminAction   = "admin_action"
 )
 
 // CreateAPIKey makes a key named name and returns it with its record. The
@@ -134,50 +134,4 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key string) (*APIKey, 
 	}
 	k.Hash = nil
 	return k, nil
-}
-
-// RecordAdminAction adds an admin action to the audit trail: an event of
-// type EventAdminAction about the user userID ("" = none), whose Detail
-// is "actor=<actor> action=<action>" and then detail if any. The actor is
-// an admin's user ID or "apikey:<name>". The change itself has its own
-// event too (EventDisabled, EventRoleAdded, ...); this one says who did it.
-func (s *Service) RecordAdminAction(ctx context.Context, actor, userID, action, detail string, c Client) {
-	d := "actor=" + actor + " action=" + action
-	if detail != "" {
-		d += " " + detail
-	}
-	s.event(ctx, s.store, userID, EventAdminAction, c, truncate(d, 1024))
-}
-
-// RemoveAllMFAMethods removes all the user's second factors and recovery
-// codes, as an admin (the user then logs in with the password alone, or
-// sets a factor up again where one is required), and ends their sessions.
-// It returns ErrNotFound for an unknown user.
-func (s *Service) RemoveAllMFAMethods(ctx context.Context, userID string, c Client) (int, error) {
-	n := 0
-	err := s.inTx(ctx, func(ctx context.Context, tx Store) error {
-		if _, err := tx.UserByID(ctx, userID); err != nil {
-			return err
-		}
-		var err error
-		if n, err = s.clearMFA(ctx, tx, userID); err != nil {
-			return err
-		}
-		s.event(ctx, tx, userID, EventMFAReset, c, "by admin")
-		return nil
-	})
-	s.basic.dropUser(userID)
-	return n, err
-}
-
-// ReauthenticationWindow is how recent an admin's log-in must be for a
-// dangerous action through the admin API (deleting a user, changing roles,
-// setting a password): see FreshLogin.
-const ReauthenticationWindow = 10 * time.Minute
-
-// FreshLogin reports whether sess began, by a log-in, within
-// ReauthenticationWindow. A session's CreatedAt is the time of its log-in:
-// a remembered session or a session kept alive by use is not fresh.
-func (s *Service) FreshLogin(sess *Session) bool {
-	return sess != nil && s.now().Sub(sess.CreatedAt) <= ReauthenticationWindow
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/usertest"
@@ -73,31 +72,10 @@ func TestAPIKeys(t *testing.T) {
 	}
 }
 
-// TestFreshLogin: a session is fresh for ReauthenticationWindow after its
-// log-in, however much it is used.
-func TestFreshLogin(t *testing.T) {
-	clock := usertest.NewClock()
-	svc := usertest.NewService(t, usher.Config{}, usertest.NewSQLiteStore(t), clock)
-	u := usertest.MustCreateUser(t, svc, "ann@example.com")
-	sess, _, err := svc.LoginWithEmail(ctx, u.Email, pw, false, client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !svc.FreshLogin(sess) {
-		t.Error("a new session is not fresh")
-	}
-	clock.Advance(usher.ReauthenticationWindow - time.Second)
-	svc.Authenticate(ctx, sess.Token)
-	clock.Advance(2 * time.Second)
-	if svc.FreshLogin(sess) || svc.FreshLogin(nil) {
-		t.Error("a session past the window is fresh")
-	}
-}
-
-// TestRemoveAllMFAMethods: an admin's reset takes every factor and
-// recovery code, ends the sessions, and the user logs in with the
-// password alone.
-func TestRemoveAllMFAMethods(t *testing.T) {
+// TestResetUserMFA: an admin's reset takes every factor and recovery
+// code, ends the sessions, and the user logs in with the password alone;
+// its event names the admin (WithActor) and their address (WithClient).
+func TestResetUserMFA(t *testing.T) {
 	svc, clock := newMFAService(t, usher.Config{})
 	u := usertest.MustCreateUser(t, svc, "ann@example.com")
 	sess, _, _ := svc.LoginWithEmail(ctx, u.Email, pw, false, client)
@@ -108,9 +86,14 @@ func TestRemoveAllMFAMethods(t *testing.T) {
 	if _, _, err := svc.LoginWithEmail(ctx, u.Email, pw, false, client); !errors.Is(err, usher.ErrMFARequired) {
 		t.Fatalf("log-in with a factor: %v", err)
 	}
-	n, err := svc.RemoveAllMFAMethods(ctx, u.ID, client)
+	actx := usher.WithClient(usher.WithActor(ctx, usher.Actor{Kind: usher.ActorAdmin, ID: "adm1"}), client)
+	n, err := svc.ResetUserMFA(actx, u.ID)
 	if err != nil || n != 1 {
-		t.Fatalf("RemoveAllMFAMethods = %d, %v", n, err)
+		t.Fatalf("ResetUserMFA = %d, %v", n, err)
+	}
+	evs, _ := svc.AuditLog(ctx, usher.AuditQuery{UserID: u.ID, Types: []string{usher.EventMFAReset}})
+	if len(evs) != 1 || evs[0].Actor.Kind != usher.ActorAdmin || evs[0].Actor.ID != "adm1" || evs[0].IP != client.IP {
+		t.Errorf("the reset's audit entry: %+v", evs)
 	}
 	if list, _ := svc.ListMFAMethods(ctx, u.ID); len(list) != 0 {
 		t.Errorf("%d factors left", len(list))
@@ -124,7 +107,7 @@ func TestRemoveAllMFAMethods(t *testing.T) {
 	if _, _, err := svc.LoginWithEmail(ctx, u.Email, pw, false, client); err != nil {
 		t.Errorf("log-in after the reset: %v", err)
 	}
-	if _, err := svc.RemoveAllMFAMethods(ctx, "nobody", client); !errors.Is(err, usher.ErrNotFound) {
+	if _, err := svc.ResetUserMFA(ctx, "nobody"); !errors.Is(err, usher.ErrNotFound) {
 		t.Errorf("unknown user: %v", err)
 	}
 }

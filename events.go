@@ -59,6 +59,13 @@ const (
 	// FailReauthentication: a wrong password where a signed-in user
 	// confirms a change with it (it counts towards the lock-out too).
 	FailReauthentication = "wrong password (re-authentication)"
+	// FailLinkRequired: a federated log-in whose address is an account's
+	// but that the provider does not vouch for or the account has not
+	// confirmed: no silent merge, the user must log in and link.
+	// FailAddressTaken: a federated sign-up with an account's address.
+	// Both come after "federated:<provider>: ".
+	FailLinkRequired = "link required"
+	FailAddressTaken = "sign-up with a registered address"
 )
 
 // Events of account changes.

@@ -304,7 +304,7 @@ func (s *Service) loginWithIdentity(ctx context.Context, p FederatedProvider, ex
 		return s.federatedSignup(ctx, p, ext, email, remember, c, res)
 	}
 	if intent == IntentSignup {
-		return fail(owner.ID, ErrUserExists, "sign-up with a registered address")
+		return fail(owner.ID, ErrUserExists, FailAddressTaken)
 	}
 	if !p.AllowLogin() {
 		return fail(owner.ID, ErrAuthenticationFailed, "log-in not allowed")
@@ -313,7 +313,7 @@ func (s *Service) loginWithIdentity(ctx context.Context, p FederatedProvider, ex
 		// No silent merge: an address the provider does not vouch for
 		// may be anyone's, and an unconfirmed account may be an
 		// attacker's trap (pre-hijacking).
-		return fail(owner.ID, ErrLinkRequired, "link required")
+		return fail(owner.ID, ErrLinkRequired, FailLinkRequired)
 	}
 	now := s.now()
 	id := &Identity{ID: NewID(), UserID: owner.ID, Provider: p.Name(), Issuer: ext.Issuer, Subject: ext.Subject,

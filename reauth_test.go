@@ -80,27 +80,3 @@ func TestReauthenticateWithSecondFactor(t *testing.T) {
 		t.Errorf("the same code again: %v; want ErrAuthenticationFailed", err)
 	}
 }
-
-// An admin's ResetUserMFA removes the user's second factors and recovery
-// codes, and their next log-in needs only the password.
-func TestResetUserMFA(t *testing.T) {
-	svc, clock := newMFAService(t, usher.Config{})
-	u := usertest.MustCreateUser(t, svc, "ann@example.com")
-	sess, _, _ := svc.LoginWithEmail(ctx, u.Email, pw, false, client)
-	enrolTOTP(t, svc, clock, u, sess)
-	if _, err := svc.NewRecoveryCodes(ctx, u.ID, client); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.ResetUserMFA(ctx, u.ID); err != nil {
-		t.Fatal(err)
-	}
-	if list, _ := svc.ListMFAMethods(ctx, u.ID); len(list) != 0 {
-		t.Errorf("%d methods left", len(list))
-	}
-	if _, _, err := svc.LoginWithEmail(ctx, u.Email, pw, false, client); err != nil {
-		t.Errorf("log-in after the reset: %v", err)
-	}
-	if err := svc.ResetUserMFA(ctx, "nobody"); !errors.Is(err, usher.ErrNotFound) {
-		t.Errorf("unknown user: %v", err)
-	}
-}

@@ -156,5 +156,5 @@ func (c *sessionCache) prune(now time.Time) {
 // or user stale; every other event evicts the user's entries.
 var keepsSessions = map[string]bool{
 	EventLogin: true, EventLoginFailed: true, EventSignup: true, EventForceLogin: true, EventEnabled: true,
-	EventAdminAction: true, EventAPIKeyCreated: true, EventAPIKeyRevoked: true,
+	EventAPIKeyCreated: true, EventAPIKeyRevoked: true,
 }

@@ -21,17 +21,18 @@ func (a *Handler) simple(act func(ctx context.Context, id string) error, msg str
 	}
 }
 
-// lastAdmin reports whether taking the admin role from the user of the
-// path (or disabling or deleting them) would leave no enabled admin, when
-// that user is the admin acting: an admin cannot lock themselves and
-// everyone else out of the console.
+// resetMFA removes all the user's second factors (Service.ResetUserMFA).
+func (a *Handler) resetMFA(ctx context.Context, id string) error {
+	_, err := a.svc.ResetUserMFA(ctx, id)
+	return err
+}
+
+// lastAdmin reports whether the admin acting is the last enabled admin
+// acting on themselves (web.Handler.LastAdmin, which the admin API asks
+// too): they may not take the admin role from themselves, disable or
+// delete themselves.
 func (a *Handler) lastAdmin(r *http.Request, me admin) (bool, error) {
-	if r.PathValue("id") != me.user.ID {
-		return false, nil
-	}
-	yes := true
-	_, n, err := a.svc.ListUsers(r.Context(), usher.UserQuery{Role: a.role, Enabled: &yes, Limit: 1})
-	return n <= 1, err
+	return a.web.LastAdmin(r.Context(), me.user.ID, r.PathValue("id"))
 }
 
 // notLastAdmin refuses to disable or delete the acting admin when they

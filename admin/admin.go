@@ -23,12 +23,11 @@ import (
 )
 
 // Settings configure the console. Fields tagged toml are also settings of
-// the usher binary, declared here once (see app.Setting).
-type Settings struct {
-	// Role is the role a user needs to use the console; "" means
-	// "admin".
-	Role string `toml:"admin_role" default:"admin" help:"the role that may use the admin console (<prefix>/admin)"`
-}
+// the usher binary, declared here once (see app.Setting). The role a user
+// needs is not one of them: it is the web Handler's (web.Options.AdminRole,
+// the setting admin_role), so that the console and the admin JSON API
+// check the same role.
+type Settings struct{}
 
 //go:embed templates/*.html
 var templates embed.FS
@@ -49,14 +48,11 @@ type Handler struct {
 // pages. It fails only if a template does not parse (the web Handler's
 // Options.Templates may override the layouts the console uses).
 func New(h *web.Handler, s Settings) (*Handler, error) {
-	if s.Role == "" {
-		s.Role = "admin"
-	}
 	ps, err := h.NewPageSet(templates, "templates", "admin_base.html")
 	if err != nil {
 		return nil, err
 	}
-	a := &Handler{svc: h.Service(), web: h, role: s.Role, base: h.Service().Config().Prefix + "/admin", pages: ps, mux: http.NewServeMux()}
+	a := &Handler{svc: h.Service(), web: h, role: h.AdminRole(), base: h.Service().Config().Prefix + "/admin", pages: ps, mux: http.NewServeMux()}
 	for _, rt := range a.routes() {
 		a.mux.HandleFunc(rt.pattern, rt.handler)
 	}
@@ -100,7 +96,7 @@ func (a *Handler) routes() []route {
 		{"POST " + b + "/users/{id}/password", a.post(a.fresh(a.passwordSubmit))},
 		{"POST " + b + "/users/{id}/sessions/{sid}/end", a.post(a.endSessionSubmit)},
 		{"POST " + b + "/users/{id}/sessions/end-all", a.post(a.endSessionsSubmit)},
-		{"POST " + b + "/users/{id}/mfa/remove-all", a.post(a.fresh(a.simple(a.svc.ResetUserMFA, tr("The second factors are removed."))))},
+		{"POST " + b + "/users/{id}/mfa/remove-all", a.post(a.fresh(a.simple(a.resetMFA, tr("The second factors are removed."))))},
 		{"POST " + b + "/users/{id}/identities/{iid}/unlink", a.post(a.unlinkSubmit)},
 		{"POST " + b + "/users/{id}/delete", a.post(a.fresh(a.notLastAdmin(a.deleteSubmit)))},
 	}
@@ -115,7 +111,10 @@ type admin struct {
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, me admin)
 
-// guard lets through a logged-in user with the admin role. Not logged in:
+// guard lets through a logged-in user with the admin role (the web
+// Handler's AdminRole, which the admin API checks too), with the request's
+// context naming them as the actor of every change (usher.WithActor) and
+// their address and user agent (usher.WithClient). Not logged in:
 // a browser is sent to the log-in page (to come back here), a client
 // that asks for JSON gets 401; without the role, 403 (a page, or JSON for a client
 // that asks for JSON).
@@ -147,6 +146,9 @@ func (a *Handler) guard(next handlerFunc) http.HandlerFunc {
 			a.web.Forbidden(w, r)
 			return
 		}
+		// What the admin does is recorded as theirs, from their address.
+		ctx := usher.WithActor(r.Context(), usher.Actor{Kind: usher.ActorAdmin, ID: u.ID, Name: u.Email})
+		r = r.WithContext(usher.WithClient(ctx, a.web.Client(r)))
 		next(w, r, admin{user: u, sess: sess})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -96,8 +97,8 @@ func TestAccess(t *testing.T) {
 	e := newEnv(t, usher.Config{})
 	ann := usertest.MustCreateUser(t, e.svc, "ann@example.com")
 	visitor := pagetest.NewBrowser(t, e.srv.URL)
-	st, loc, _ := visitor.Get("/user/admin?q=x")
-	if st != http.StatusSeeOther || loc != "/user/login?next="+url.QueryEscape("/user/admin?q=x") {
+	st, loc, _ := visitor.Get("/user/admin?search=x")
+	if st != http.StatusSeeOther || loc != "/user/login?next="+url.QueryEscape("/user/admin?search=x") {
 		t.Errorf("visitor: %d %q; want 303 to the log-in page with next", st, loc)
 	}
 	st, loc, _ = visitor.Do("POST", userPage(ann)+"/disable", url.Values{})
@@ -346,6 +347,11 @@ func TestFreshness(t *testing.T) {
 	if u := e.user(ann.ID); u.HasRole("admin") {
 		t.Error("role given without a fresh log-in")
 	}
+	// The admin API applies the same rule to the same session.
+	api := "/user/api/admin/users/" + ann.ID + "/roles/editor"
+	if st, _, body := b.Do("PUT", api, nil); st != http.StatusForbidden || !strings.Contains(body, "reauthentication_required") {
+		t.Errorf("admin API, stale session: %d %s; want 403 reauthentication_required", st, body)
+	}
 	// A wrong password does not make it fresh.
 	reauth := "/user/admin/reauth?next=" + url.QueryEscape(page)
 	if st, _, body := post(t, b, reauth, "/user/admin/reauth", url.Values{"password": {"wrong password!"}, "next": {page}}); st != http.StatusUnauthorized || !strings.Contains(body, "f-password") {
@@ -363,6 +369,10 @@ func TestFreshness(t *testing.T) {
 	}
 	if !e.user(ann.ID).HasRole("admin") {
 		t.Error("role not given after re-authentication")
+	}
+	// Re-authenticated in the console: fresh for the admin API too.
+	if st, _, body := b.Do("PUT", api, nil); st != http.StatusOK {
+		t.Errorf("admin API after the console's re-authentication: %d %s", st, body)
 	}
 	// The next address must be on this site.
 	st, loc, _ = post(t, b, reauth, "/user/admin/reauth", url.Values{"password": {usertest.Password}, "next": {"//evil.example/"}})
@@ -412,16 +422,16 @@ func TestUsersTable(t *testing.T) {
 		e.clock.Advance(time.Second)
 	}
 	b := e.logIn("boss@example.com")
-	_, _, body := b.Get("/user/admin?q=user42")
+	_, _, body := b.Get("/user/admin?search=user42")
 	if !strings.Contains(body, "user42@example.com") || strings.Contains(body, "user41@example.com") {
 		t.Error("search user42: wrong rows")
 	}
-	_, _, body = b.Get("/user/admin?q=USER42%40example.com&exact=1")
+	_, _, body = b.Get("/user/admin?search=USER42%40example.com&exact=1")
 	if !strings.Contains(body, "user42@example.com") {
 		t.Error("exact search: no row")
 	}
 	e.svc.DisableUser(t.Context(), e.user(mustFind(t, e, "user7@example.com")).ID)
-	_, _, body = b.Get("/user/admin?enabled=no")
+	_, _, body = b.Get("/user/admin?enabled=false")
 	if !strings.Contains(body, "user7@example.com") || strings.Contains(body, "user8@example.com") {
 		t.Error("disabled filter: wrong rows")
 	}
@@ -440,7 +450,7 @@ func TestUsersTable(t *testing.T) {
 	if !strings.Contains(body, "user5@example.com") || strings.Contains(body, "user59@example.com") || strings.Contains(body, "late@example.com") {
 		t.Error("second page: wrong rows")
 	}
-	if st, _, _ := b.Get("/user/admin?after=garbage"); st != http.StatusUnprocessableEntity {
+	if st, _, _ := b.Get("/user/admin?cursor=garbage"); st != http.StatusUnprocessableEntity {
 		t.Errorf("bad cursor: %d; want 422", st)
 	}
 }
@@ -495,12 +505,88 @@ func TestInviteOff(t *testing.T) {
 func TestAuditLog(t *testing.T) {
 	e := newEnv(t, usher.Config{})
 	ann := usertest.MustCreateUser(t, e.svc, "ann@example.com")
-	if err := e.svc.DisableUser(t.Context(), ann.ID); err != nil {
+	bob := usertest.MustCreateUser(t, e.svc, "bob@example.com")
+	if err := e.svc.DisableUser(t.Context(), ann.ID); err != nil { // the system: Go code
 		t.Fatal(err)
 	}
-	st, _, body := e.logIn("boss@example.com").Get("/user/admin/events")
-	if st != 200 || !strings.Contains(body, ">disabled<") || !strings.Contains(body, `href="/user/admin/users/`+ann.ID+`"`) {
-		t.Errorf("audit log: %d, no disabled event of ann\n%s", st, body)
+	b := e.logIn("boss@example.com")
+	// Actions in the console are the admin's, from their address.
+	for _, u := range []*usher.User{ann, bob} {
+		if st, loc, body := post(t, b, userPage(u), userPage(u)+"/unlock", nil); st != http.StatusSeeOther {
+			t.Fatalf("unlock: %d %s %s", st, loc, body)
+		}
+	}
+	evs, err := e.svc.AuditLog(t.Context(), usher.AuditQuery{UserID: ann.ID, Types: []string{usher.EventUnlocked}})
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("the unlock's entry: %v %v", evs, err)
+	}
+	if got := evs[0]; got.Actor != (usher.Actor{Kind: usher.ActorAdmin, ID: e.admin.ID, Name: e.admin.Email}) || got.IP != "127.0.0.1" || got.UserAgent == "" {
+		t.Errorf("the console's unlock is recorded as %+v; want by the admin, from 127.0.0.1", got)
+	}
+	// bob is deleted: his entries stay, showing his ID.
+	if err := e.svc.DeleteUser(t.Context(), bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	get := func(query string) string {
+		t.Helper()
+		st, _, body := b.Get("/user/admin/events" + query)
+		if st != 200 {
+			t.Fatalf("GET events%s: %d\n%s", query, st, body)
+		}
+		return body
+	}
+	rows := func(body string) int { return strings.Count(body, "<tr><td>") }
+	body := get("")
+	if !strings.Contains(body, ">disabled<") || !strings.Contains(body, `href="/user/admin/users/`+ann.ID+`"`) ||
+		!strings.Contains(body, ">"+bob.ID+"<") || !strings.Contains(body, ">"+e.admin.Email+"<") || !strings.Contains(body, ">system<") {
+		t.Errorf("audit log: no disabled entry of ann, bob's ID, the admin as actor or the system\n%s", body)
+	}
+	for _, tc := range []struct {
+		query string
+		want  int
+	}{
+		{"?user=ann@example.com", 3},                 // signup, disabled, unlocked
+		{"?user=" + bob.ID, 3},                       // signup, unlocked, deleted: by ID after deletion
+		{"?user=" + bob.ID + "&kind=unlocked", 1},    // the type
+		{"?actor=boss@example.com&kind=unlocked", 2}, // the admin, by address
+		{"?actor_kind=system&kind=disabled", 1},
+		{"?actor_kind=admin&user=ann@example.com", 1},
+		{"?since=2999-01-01", 0},
+		{"?until=2000-01-01", 0},
+	} {
+		if n := rows(get(tc.query)); n != tc.want {
+			t.Errorf("%s: %d entries; want %d", tc.query, n, tc.want)
+		}
+	}
+	today := e.clock.Now().UTC().Format(time.DateOnly)
+	if n := rows(get("?since=" + today + "&until=" + today + "&user=ann@example.com")); n != 3 {
+		t.Errorf("since and until today: %d entries; want 3", n)
+	}
+	if st, _, body := b.Get("/user/admin/events?since=yesterday"); st != http.StatusUnprocessableEntity || !strings.Contains(body, "f-since") {
+		t.Errorf("a bad date: %d; want 422 naming the field", st)
+	}
+}
+
+// The audit log pages by keyset: the next page's link carries on before
+// the last entry shown, and an entry added meanwhile does not shift it.
+func TestAuditLogPaging(t *testing.T) {
+	e := newEnv(t, usher.Config{})
+	for i := range 150 {
+		usertest.MustCreateUser(t, e.svc, "u"+strconv.Itoa(i)+"@example.com")
+	}
+	b := e.logIn("boss@example.com")
+	_, _, body := b.Get("/user/admin/events?kind=signup")
+	if n := strings.Count(body, "<tr><td>"); n != 100 {
+		t.Fatalf("first page: %d entries; want 100", n)
+	}
+	next := nextLink(body)
+	if next == "" {
+		t.Fatal("no next page")
+	}
+	usertest.MustCreateUser(t, e.svc, "late@example.com")
+	_, _, body = b.Get(next)
+	if n := strings.Count(body, "<tr><td>"); n != 51 || strings.Contains(body, "late@example.com") || nextLink(body) != "" {
+		t.Errorf("second page: %d entries (want the 51 oldest sign-ups, boss's too), next %q", n, nextLink(body))
 	}
 }
 

@@ -41,6 +41,7 @@ type Metrics struct {
 	lockouts  prometheus.Counter
 	mfa       *prometheus.CounterVec
 	federated *prometheus.CounterVec
+	links     *prometheus.CounterVec
 	admin     *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
 }
@@ -71,6 +72,10 @@ func New(o Options) *Metrics {
 			Name: "usher_federated_logins_total",
 			Help: "Federated log-ins by provider (a configured name, or other) and result (success, failure).",
 		}, []string{"provider", "result"}),
+		links: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "usher_account_links_total",
+			Help: "Federated identities matched to accounts, by provider (a configured name, or other) and decision: link (to an existing account), create (a new account), refused_unverified (the address is an account's but not vouched for: the user must log in and link), refused_conflict (a sign-up with an account's address).",
+		}, []string{"provider", "decision"}),
 		admin: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "usher_admin_actions_total",
 			Help: "Changes made by admins, API keys, the command line or server code, by action (the audit event type).",
@@ -81,7 +86,7 @@ func New(o Options) *Metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route"}),
 	}
-	m.reg.MustRegister(m.logins, m.signups, m.lockouts, m.mfa, m.federated, m.admin, m.duration,
+	m.reg.MustRegister(m.logins, m.signups, m.lockouts, m.mfa, m.federated, m.links, m.admin, m.duration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series that exist from the start, so that rates need no first event.
 	for _, r := range []string{"success", "failure"} {
@@ -172,6 +177,7 @@ func (c *sourceCollector) Collect(ch chan<- prometheus.Metric) {
 // OnEvent counts one event of the audit log; pass it as (or call it
 // from) usher.Deps.OnEvent.
 func (m *Metrics) OnEvent(_ context.Context, e usher.Event) {
+	m.countLink(e)
 	if provider, ok := m.federatedProvider(e.Detail); ok && (e.Type == usher.EventLogin || e.Type == usher.EventLoginFailed) {
 		result := "success"
 		if e.Type == usher.EventLoginFailed {
@@ -205,6 +211,29 @@ func (m *Metrics) OnEvent(_ context.Context, e usher.Event) {
 	case usher.ActorAdmin, usher.ActorAPIKey, usher.ActorCLI, usher.ActorSystem:
 		m.admin.WithLabelValues(e.Type).Inc()
 	}
+}
+
+// countLink counts the events that decide how a federated identity meets
+// an account (usher_account_links_total): identity_linked (detail: the
+// provider), a federated signup (detail "federated:<provider>"), and the
+// federated log-ins refused as FailLinkRequired or FailAddressTaken.
+func (m *Metrics) countLink(e usher.Event) {
+	decision := ""
+	provider, fed := m.federatedProvider(e.Detail)
+	switch {
+	case e.Type == usher.EventIdentityLinked:
+		provider, _ = m.federatedProvider("federated:" + e.Detail)
+		decision = "link"
+	case e.Type == usher.EventSignup && fed:
+		decision = "create"
+	case e.Type == usher.EventLoginFailed && fed && strings.HasSuffix(e.Detail, ": "+usher.FailLinkRequired):
+		decision = "refused_unverified"
+	case e.Type == usher.EventLoginFailed && fed && strings.HasSuffix(e.Detail, ": "+usher.FailAddressTaken):
+		decision = "refused_conflict"
+	default:
+		return
+	}
+	m.links.WithLabelValues(provider, decision).Inc()
 }
 
 // federatedProvider reads the provider of a federated log-in's detail,

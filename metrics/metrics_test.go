@@ -122,3 +122,35 @@ func TestWatchDatabaseDown(t *testing.T) {
 		t.Errorf("scrape with the database down: %d\n%s", rec.Code, text)
 	}
 }
+
+// TestAccountLinks: usher_account_links_total counts how federated
+// identities meet accounts, by provider and decision, from the events the
+// Service records: an identity linked, a federated sign-up, a log-in
+// refused for an address not vouched for, a sign-up with a taken address.
+// Other refusals and password sign-ups are not counted.
+func TestAccountLinks(t *testing.T) {
+	m := metrics.New(metrics.Options{Providers: []string{"google"}})
+	user := usher.Actor{Kind: usher.ActorUser, ID: "u1"}
+	for _, e := range []usher.Event{
+		{Type: usher.EventIdentityLinked, Detail: "google", Actor: user},
+		{Type: usher.EventIdentityLinked, Detail: "ann@evil.example", Actor: user},
+		{Type: usher.EventSignup, Detail: "federated:google", Actor: user},
+		{Type: usher.EventSignup, Actor: user},
+		{Type: usher.EventLoginFailed, Detail: "federated:google: " + usher.FailLinkRequired, Actor: user},
+		{Type: usher.EventLoginFailed, Detail: "federated:google: " + usher.FailAddressTaken, Actor: user},
+		{Type: usher.EventLoginFailed, Detail: "federated:google: no usable email address", Actor: user},
+		{Type: usher.EventLoginFailed, Detail: usher.FailLinkRequired, Actor: user},
+	} {
+		m.OnEvent(context.Background(), e)
+	}
+	scrape(t, m,
+		`usher_account_links_total{decision="link",provider="google"} 1`,
+		`usher_account_links_total{decision="link",provider="other"} 1`,
+		`usher_account_links_total{decision="create",provider="google"} 1`,
+		`usher_account_links_total{decision="refused_unverified",provider="google"} 1`,
+		`usher_account_links_total{decision="refused_conflict",provider="google"} 1`,
+	)
+	if n, err := testutil.GatherAndCount(m.Registry(), "usher_account_links_total"); err != nil || n != 5 {
+		t.Errorf("usher_account_links_total has %d series, %v; want 5", n, err)
+	}
+}

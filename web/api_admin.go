@@ -2,10 +2,10 @@ package web
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -16,19 +16,15 @@ import (
 // adminHandler serves the admin JSON API under Prefix/api/admin/, for a
 // session of a user with the admin role or for an API key (Authorization:
 // Bearer usher_ak_...). Every route goes through adminRoute, which
-// authenticates the caller; every change it makes is recorded with
-// Service.RecordAdminAction, naming the caller.
+// authenticates the caller and puts it in the request's context
+// (usher.WithActor, usher.WithClient), so that the event every change
+// records names who acted and from where.
 type adminHandler struct{ *core }
-
-// adminRole is the role a user needs for the admin API.
-// TODO(merge): the admin console declares the admin_role setting; read it
-// from there.
-func (h *adminHandler) adminRole() string { return "admin" }
 
 // adminCaller is who is calling the admin API: an admin's session (user
 // and sess set) or an API key (key set).
 type adminCaller struct {
-	actor  string // the admin's user ID, or "apikey:<name>"
+	actor  usher.Actor // an ActorAdmin (user ID, e-mail) or an ActorAPIKey (key ID, name)
 	user   *usher.User
 	sess   *usher.Session
 	key    *usher.APIKey
@@ -46,7 +42,7 @@ func (h *adminHandler) caller(r *http.Request) (*adminCaller, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &adminCaller{actor: "apikey:" + k.Name, key: k}, nil
+		return &adminCaller{actor: usher.Actor{Kind: usher.ActorAPIKey, ID: k.ID, Name: k.Name}, key: k}, nil
 	}
 	a, err := h.authenticate(r, true)
 	if err != nil {
@@ -55,10 +51,10 @@ func (h *adminHandler) caller(r *http.Request) (*adminCaller, error) {
 	if a == nil || a.sess == nil {
 		return nil, usher.ErrLoginRequired
 	}
-	if !a.user.HasRoles(h.adminRole()) {
+	if !a.user.HasRole(h.opts.AdminRole) {
 		return nil, usher.ErrForbidden
 	}
-	return &adminCaller{actor: a.user.ID, user: a.user, sess: a.sess, cookie: src != fromBearer}, nil
+	return &adminCaller{actor: usher.Actor{Kind: usher.ActorAdmin, ID: a.user.ID, Name: a.user.Email}, user: a.user, sess: a.sess, cookie: src != fromBearer}, nil
 }
 
 // adminFunc is an admin route's handler, given its authenticated caller.
@@ -68,9 +64,12 @@ type adminFunc func(w http.ResponseWriter, r *http.Request, c *adminCaller)
 // (cookie) request that changes something must be JSON
 // (Content-Type: application/json), which a form on another site cannot
 // send; the Handler's cross-origin check has already refused other sites'
-// requests. With dangerous, an admin's session must have logged in within
-// usher.ReauthenticationWindow (403 reauthentication_required); API keys
-// are exempt, being held by programs, not left in browsers.
+// requests. With dangerous, an admin's session must be fresh
+// (Service.FreshSession: a log-in or a re-authentication in the console
+// within usher.FreshLogin; 403 reauthentication_required otherwise); API
+// keys are exempt, being held by programs, not left in browsers. fn gets
+// r with the caller as the actor of what it does (usher.WithActor) and
+// the caller's address and user agent (usher.WithClient).
 func (h *adminHandler) adminRoute(dangerous bool, fn adminFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := h.caller(r)
@@ -78,6 +77,7 @@ func (h *adminHandler) adminRoute(dangerous bool, fn adminFunc) http.HandlerFunc
 			h.writeError(w, r, err)
 			return
 		}
+		r = r.WithContext(usher.WithClient(usher.WithActor(r.Context(), c.actor), h.client(r)))
 		if c.cookie && r.Method == http.MethodPost {
 			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 				writeJSON(w, http.StatusUnsupportedMediaType, map[string]any{"error": apiError{
@@ -85,8 +85,7 @@ func (h *adminHandler) adminRoute(dangerous bool, fn adminFunc) http.HandlerFunc
 				return
 			}
 		}
-		if dangerous && c.key == nil && !h.svc.FreshLogin(c.sess) {
-			h.writeError(w, r, usher.ErrReauthenticationRequired)
+		if dangerous && !h.fresh(w, r, c) {
 			return
 		}
 		fn(w, r, c)
@@ -106,9 +105,22 @@ func (h *adminHandler) userRoute(dangerous bool, fn func(w http.ResponseWriter, 
 	})
 }
 
-// record adds the action to the audit trail with its caller.
-func (h *adminHandler) record(r *http.Request, c *adminCaller, userID, action, detail string) {
-	h.svc.RecordAdminAction(r.Context(), c.actor, userID, action, detail, h.client(r))
+// fresh reports whether c may do a dangerous action (an API key, or a
+// fresh session: see adminRoute); if not, it has answered 403
+// reauthentication_required.
+func (h *adminHandler) fresh(w http.ResponseWriter, r *http.Request, c *adminCaller) bool {
+	if c.key != nil {
+		return true
+	}
+	ok, err := h.svc.FreshSession(r.Context(), c.sess)
+	if err == nil && !ok {
+		err = usher.ErrReauthenticationRequired
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+		return false
+	}
+	return true
 }
 
 // adminUserJSON is a user as the admin API shows it: what the user sees
@@ -149,7 +161,12 @@ func invalid(field, msg string) error {
 
 // queryLimit reads the limit parameter: def when absent, 1 to max.
 func queryLimit(r *http.Request, def, max int) (int, error) {
-	v := r.URL.Query().Get("limit")
+	return limitParam(r.URL.Query(), def, max)
+}
+
+// limitParam reads the limit parameter of v: def when absent, 1 to max.
+func limitParam(q url.Values, def, max int) (int, error) {
+	v := q.Get("limit")
 	if v == "" {
 		return def, nil
 	}
@@ -160,44 +177,67 @@ func queryLimit(r *http.Request, def, max int) (int, error) {
 	return n, nil
 }
 
-// The users list's cursor is opaque to clients: today the offset of the
-// next page, base64url.
-// TODO(merge): the admin console's keyset paging (UserQuery) replaces the
-// offset inside; clients keep passing next_cursor back.
-func encodeUserCursor(offset int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("o" + strconv.Itoa(offset)))
-}
-
-func decodeUserCursor(s string) (int, error) {
+// boolParam reads a filter of the users list: true, false or absent
+// (nil).
+func boolParam(v url.Values, name string) (*bool, error) {
+	s := v.Get(name)
 	if s == "" {
-		return 0, nil
+		return nil, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) < 2 || b[0] != 'o' {
-		return 0, invalid("cursor", usher.MsgInvalidFormat)
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return nil, invalid(name, usher.MsgInvalidFormat)
 	}
-	n, err := strconv.Atoi(string(b[1:]))
-	if err != nil || n < 0 {
-		return 0, invalid("cursor", usher.MsgInvalidFormat)
-	}
-	return n, nil
+	return &b, nil
 }
 
-// handleListUsers serves GET /user/api/admin/users?search=&role=&limit=&cursor=.
+// UserQueryOf reads a users list's query from URL parameters, the same
+// for the admin API (GET Prefix/api/admin/users) and the admin console's
+// users table: search, field, exact, enabled, locked, confirmed, has_mfa
+// (true/false; absent = either), role, provider, sort, desc, limit (1 to
+// 500, def when absent) and cursor (the keyset UserQuery.After of the
+// previous page's last user, in the same order). A bad value is a
+// *ValidationError naming the parameter.
+func UserQueryOf(v url.Values, def int) (usher.UserQuery, error) {
+	q := usher.UserQuery{Search: strings.TrimSpace(v.Get("search")), Field: v.Get("field"),
+		Role: strings.TrimSpace(v.Get("role")), Provider: v.Get("provider"), Sort: v.Get("sort"), After: v.Get("cursor")}
+	var err error
+	if q.Limit, err = limitParam(v, def, 500); err != nil {
+		return q, err
+	}
+	for _, p := range []struct {
+		name string
+		to   **bool
+	}{{"enabled", &q.Enabled}, {"locked", &q.Locked}, {"confirmed", &q.Confirmed}, {"has_mfa", &q.HasMFA}} {
+		if *p.to, err = boolParam(v, p.name); err != nil {
+			return q, err
+		}
+	}
+	for _, p := range []struct {
+		name string
+		to   *bool
+	}{{"exact", &q.Exact}, {"desc", &q.Desc}} {
+		b, err := boolParam(v, p.name)
+		if err != nil {
+			return q, err
+		}
+		*p.to = b != nil && *b
+	}
+	if _, _, ok := q.ParseCursor(); q.After != "" && !ok {
+		return q, invalid("cursor", usher.MsgInvalidFormat)
+	}
+	return q, nil
+}
+
+// handleListUsers serves GET /user/api/admin/users?search=&field=&exact=
+// &enabled=&locked=&confirmed=&has_mfa=&role=&provider=&sort=&desc=&limit=&cursor=.
 func (h *adminHandler) handleListUsers(w http.ResponseWriter, r *http.Request, c *adminCaller) {
-	q := r.URL.Query()
-	limit, err := queryLimit(r, 50, 500)
+	q, err := UserQueryOf(r.URL.Query(), 50)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	offset, err := decodeUserCursor(q.Get("cursor"))
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	list, total, err := h.svc.ListUsers(r.Context(), usher.UserQuery{
-		Search: q.Get("search"), Role: q.Get("role"), Offset: offset, Limit: limit})
+	list, total, err := h.svc.ListUsers(r.Context(), q)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -207,8 +247,8 @@ func (h *adminHandler) handleListUsers(w http.ResponseWriter, r *http.Request, c
 		out[i] = toAdminUserJSON(u)
 	}
 	body := map[string]any{"users": out, "total": total, "next_cursor": nil}
-	if offset+len(list) < total && len(list) > 0 {
-		body["next_cursor"] = encodeUserCursor(offset + len(list))
+	if len(list) == q.Limit {
+		body["next_cursor"] = q.Cursor(list[len(list)-1])
 	}
 	writeJSON(w, http.StatusOK, body)
 }
@@ -236,8 +276,7 @@ func (h *adminHandler) handleCreateUser(w http.ResponseWriter, r *http.Request, 
 	if !(&apiHandler{h.core}).decodeOrFail(w, r, &b) {
 		return
 	}
-	if len(b.Roles) > 0 && c.key == nil && !h.svc.FreshLogin(c.sess) {
-		h.writeError(w, r, usher.ErrReauthenticationRequired)
+	if len(b.Roles) > 0 && !h.fresh(w, r, c) {
 		return
 	}
 	u, err := h.svc.CreateUser(r.Context(), usher.NewUser{Email: b.Email, Username: b.Username,
@@ -247,7 +286,6 @@ func (h *adminHandler) handleCreateUser(w http.ResponseWriter, r *http.Request, 
 		h.writeError(w, r, err)
 		return
 	}
-	h.record(r, c, u.ID, "create_user", "roles="+strings.Join(u.Roles, ","))
 	writeJSON(w, http.StatusCreated, map[string]any{"user": toAdminUserJSON(u)})
 }
 
@@ -270,19 +308,24 @@ func (h *adminHandler) handleUpdateUser(w http.ResponseWriter, r *http.Request, 
 		h.writeError(w, r, err)
 		return
 	}
-	h.record(r, c, u.ID, "update_profile", "")
 	h.writeUser(w, r, http.StatusOK, u.ID)
 }
 
 // userAction serves a POST that changes the user by act and answers with
-// the user as they are now.
-func (h *adminHandler) userAction(action string, act func(ctx context.Context, id string) error) http.HandlerFunc {
+// the user as they are now. With keepAdmin, the last admin may not do it
+// to themselves (disable).
+func (h *adminHandler) userAction(keepAdmin bool, act func(ctx context.Context, id string) error) http.HandlerFunc {
 	return h.userRoute(false, func(w http.ResponseWriter, r *http.Request, c *adminCaller, u *usher.User) {
+		if keepAdmin {
+			if err := h.keepAnAdmin(r, c, u, ""); err != nil {
+				h.writeError(w, r, err)
+				return
+			}
+		}
 		if err := act(r.Context(), u.ID); err != nil {
 			h.writeError(w, r, err)
 			return
 		}
-		h.record(r, c, u.ID, action, "")
 		h.writeUser(w, r, http.StatusOK, u.ID)
 	})
 }
@@ -306,22 +349,24 @@ func (h *adminHandler) handleSetPassword(w http.ResponseWriter, r *http.Request,
 		h.writeError(w, r, err)
 		return
 	}
-	h.record(r, c, u.ID, "set_password", "")
 	h.writeUser(w, r, http.StatusOK, u.ID)
 }
 
 // handleDeleteUser serves DELETE /user/api/admin/users/{id}.
 func (h *adminHandler) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *adminCaller, u *usher.User) {
+	if err := h.keepAnAdmin(r, c, u, ""); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	if err := h.svc.DeleteUser(r.Context(), u.ID); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	h.record(r, c, u.ID, "delete_user", "email="+u.Email)
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
-// errLastAdmin refuses an admin taking the admin role from themselves
-// when nobody else has it.
+// errLastAdmin refuses the last enabled admin taking the admin role from
+// themselves, disabling or deleting themselves.
 var errLastAdmin = errors.New("web: last admin")
 
 // roleAction serves PUT (add) and DELETE (remove) of
@@ -330,11 +375,10 @@ func (h *adminHandler) roleAction(add bool) http.HandlerFunc {
 	return h.userRoute(true, func(w http.ResponseWriter, r *http.Request, c *adminCaller, u *usher.User) {
 		role := r.PathValue("role")
 		ctx := r.Context()
-		action, err := "add_role", error(nil)
+		var err error
 		if add {
 			err = h.svc.AddRole(ctx, u.ID, role)
 		} else {
-			action = "remove_role"
 			if err = h.keepAnAdmin(r, c, u, role); err == nil {
 				err = h.svc.RemoveRole(ctx, u.ID, role)
 			}
@@ -343,28 +387,22 @@ func (h *adminHandler) roleAction(add bool) http.HandlerFunc {
 			h.writeError(w, r, err)
 			return
 		}
-		h.record(r, c, u.ID, action, "role="+role)
 		h.writeUser(w, r, http.StatusOK, u.ID)
 	})
 }
 
-// keepAnAdmin returns errLastAdmin when the caller is an admin taking the
-// admin role from themselves and nobody else has it, so that the last
-// admin cannot lock everyone out by mistake.
+// keepAnAdmin returns errLastAdmin when the caller is the last enabled
+// admin and would take away their own admin role, disable or delete
+// themselves (role "" for the last two): see Handler.LastAdmin.
 func (h *adminHandler) keepAnAdmin(r *http.Request, c *adminCaller, u *usher.User, role string) error {
-	if c.user == nil || c.user.ID != u.ID || role != h.adminRole() {
+	if c.user == nil || role != "" && role != h.opts.AdminRole {
 		return nil
 	}
-	roles, err := h.svc.ListRoles(r.Context())
-	if err != nil {
-		return err
+	last, err := h.lastAdmin(r.Context(), c.user.ID, u.ID)
+	if err == nil && last {
+		err = errLastAdmin
 	}
-	for _, rl := range roles {
-		if rl.Name == role && rl.Users > 1 {
-			return nil
-		}
-	}
-	return errLastAdmin
+	return err
 }
 
 // handleListSessions serves GET /user/api/admin/users/{id}/sessions.
@@ -389,7 +427,6 @@ func (h *adminHandler) handleRevokeSession(w http.ResponseWriter, r *http.Reques
 		h.writeError(w, r, err)
 		return
 	}
-	h.record(r, c, u.ID, "revoke_session", "session="+sid)
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
@@ -401,7 +438,6 @@ func (h *adminHandler) handleRevokeSessions(w http.ResponseWriter, r *http.Reque
 		h.writeError(w, r, err)
 		return
 	}
-	h.record(r, c, u.ID, "revoke_sessions", "count="+strconv.Itoa(n))
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "revoked": n})
 }
 
@@ -414,12 +450,11 @@ func (h *adminHandler) handleListFactors(w http.ResponseWriter, r *http.Request,
 // handleResetFactors serves DELETE /user/api/admin/users/{id}/factors: all
 // the user's second factors and recovery codes go, and their sessions end.
 func (h *adminHandler) handleResetFactors(w http.ResponseWriter, r *http.Request, c *adminCaller, u *usher.User) {
-	n, err := h.svc.RemoveAllMFAMethods(r.Context(), u.ID, h.client(r))
+	n, err := h.svc.ResetUserMFA(r.Context(), u.ID)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	h.record(r, c, u.ID, "reset_factors", "count="+strconv.Itoa(n))
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "removed": n})
 }
 
@@ -443,6 +478,5 @@ func (h *adminHandler) handleInvite(w http.ResponseWriter, r *http.Request, c *a
 		h.writeError(w, r, err)
 		return
 	}
-	h.record(r, c, "", "invite", "email="+strings.TrimSpace(b.Email))
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net"
@@ -86,4 +87,14 @@ func (h *core) clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// lastAdmin is Handler.LastAdmin.
+func (c *core) lastAdmin(ctx context.Context, actorID, targetID string) (bool, error) {
+	if actorID == "" || actorID != targetID {
+		return false, nil
+	}
+	yes := true
+	_, n, err := c.svc.ListUsers(ctx, usher.UserQuery{Role: c.opts.AdminRole, Enabled: &yes, Limit: 1})
+	return n <= 1, err
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -152,6 +153,19 @@ func (h *Handler) Flash(w http.ResponseWriter, r *http.Request, id string, isErr
 // Client returns who is making the request (address, user agent), for
 // throttling and the audit trail.
 func (h *Handler) Client(r *http.Request) usher.Client { return h.client(r) }
+
+// AdminRole returns the role a user needs for the admin API and the
+// admin console (Options.AdminRole).
+func (h *Handler) AdminRole() string { return h.opts.AdminRole }
+
+// LastAdmin reports whether actorID, acting on targetID, is acting on
+// themselves as the only enabled user with the admin role (AdminRole):
+// then they may not take that role from themselves, disable or delete
+// themselves, or nobody could use the admin console and API any more.
+// The console and the admin API both ask it.
+func (h *Handler) LastAdmin(ctx context.Context, actorID, targetID string) (bool, error) {
+	return h.lastAdmin(ctx, actorID, targetID)
+}
 
 // Lang returns the language of r's pages.
 func (h *Handler) Lang(r *http.Request) string { return h.lang(r) }

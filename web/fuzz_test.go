@@ -29,6 +29,9 @@ var fuzzRoutes = []string{
 	"POST /user/api/mfa/webauthn/register/begin", "POST /user/api/mfa/webauthn/register/finish",
 	"POST /user/api/mfa/webauthn/login/begin", "POST /user/api/mfa/webauthn/login/finish",
 	"POST /user/api/passkey/login/begin", "POST /user/api/passkey/login/finish",
+	// The admin API ({ann}: ann's ID; ann is an admin, see newFuzzRig).
+	"POST /user/api/admin/users", "PATCH /user/api/admin/users/{ann}",
+	"POST /user/api/admin/users/{ann}/password", "POST /user/api/admin/invite",
 }
 
 // bodilessRoutes read no body (or an optional one), and so may succeed
@@ -40,11 +43,13 @@ var bodilessRoutes = map[string]bool{
 	"POST /user/api/emails/x/primary": true,
 }
 
-// fuzzRig is a handler with two-factor authentication on, over SQLite,
-// and a user who can log in.
+// fuzzRig is a handler with two-factor authentication and invitations
+// on, over SQLite, and a user with the admin role who can log in, and an
+// admin API key.
 type fuzzRig struct {
 	svc *usher.Service
 	ann string
+	key string
 	h   *web.Handler
 }
 
@@ -53,24 +58,32 @@ func newFuzzRig(tb testing.TB) *fuzzRig {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	svc, err := usher.New(usher.Config{LoginRateLimit: -1, MaxPasswordFailures: -1}, usher.Deps{Store: usertest.NewSQLiteStore(tb),
+	svc, err := usher.New(usher.Config{LoginRateLimit: -1, MaxPasswordFailures: -1, EnableInviteUser: true}, usher.Deps{Store: usertest.NewSQLiteStore(tb),
 		Passwords: usertest.FastHasher(), Policy: password.Policy{}, Logger: usertest.Discard,
 		MFA: mfa.Provider{}, Sealer: sealer})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { svc.Close() })
-	u := usertest.MustCreateUser(tb, svc, "ann@example.com")
-	return &fuzzRig{svc: svc, ann: u.ID, h: web.New(svc, web.Options{Logger: usertest.Discard})}
+	u := usertest.MustCreateUser(tb, svc, "ann@example.com", "admin")
+	key, _, err := svc.CreateAPIKey(tb.Context(), "fuzz")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &fuzzRig{svc: svc, ann: u.ID, key: key, h: web.New(svc, web.Options{Logger: usertest.Discard})}
 }
 
 // serve makes a request straight to the handler, logged in as ann by
-// bearer token when loggedIn, and returns the recorded answer.
+// bearer token when loggedIn (on an admin route, with the admin API key
+// instead when the body's length is odd), and returns the recorded answer.
 func (g *fuzzRig) serve(tb testing.TB, route string, body []byte, loggedIn bool) *httptest.ResponseRecorder {
 	method, path, _ := strings.Cut(route, " ")
+	path = strings.ReplaceAll(path, "{ann}", g.ann)
 	r := httptest.NewRequest(method, siteOrigin+path, strings.NewReader(string(body)))
 	r.Header.Set("Content-Type", "application/json")
-	if loggedIn {
+	if loggedIn && strings.Contains(path, "/api/admin/") && len(body)%2 == 1 {
+		r.Header.Set("Authorization", "Bearer "+g.key)
+	} else if loggedIn {
 		// An earlier input may have changed ann's password (lock-out is
 		// off for the same reason): put it back before logging in.
 		if err := g.svc.SetPassword(tb.Context(), g.ann, usertest.Password); err != nil {
@@ -98,7 +111,9 @@ func FuzzAPIBody(f *testing.F) {
 		`{"token":"` + strings.Repeat("A", 43) + `","password":"new password 123"}`,
 		`{"mfa_token":"x","mfa":{"type":"totp","code":"123456"}}`, `{"mfa":{"type":"recovery","code":""}}`,
 		`{"email":"ann@example.com"} {}`, `{"email":1}`, `{"profile":{"a":"b"}}`, `{"state":"x","credential":{}}`,
-		`{"username":"\u202eann"}`, `{"email":"a@b","roles":["admin"]}`, `{`, "\xff", `{"password":` + strings.Repeat(`[`, 10000),
+		`{"username":"\u202eann"}`, `{"email":"a@b","roles":["admin"]}`,
+		`{"email":"new@example.com","password":"` + usertest.Password + `","roles":["editor"],"profile":{"x":"y"},"enabled":false}`,
+		`{"profile":{"team":""}}`, `{"password":"another fine passphrase"}`, `{"email":"invitee@example.com"}`, `{`, "\xff", `{"password":` + strings.Repeat(`[`, 10000),
 	}
 	for i, s := range seeds {
 		f.Add(uint8(i), []byte(s), i%2 == 0)

@@ -75,6 +75,10 @@ type Options struct {
 	// of buttons and links, and of the page; "" means the defaults.
 	AccentColor     string `toml:"accent_color" help:"colour of buttons and links, #rrggbb"`
 	BackgroundColor string `toml:"background_color" help:"colour of the page background, #rrggbb"`
+	// AdminRole is the role a user needs for the admin JSON API
+	// (Prefix/api/admin/) and the admin console (package admin, which
+	// reads it with Handler.AdminRole); "" means "admin".
+	AdminRole string `toml:"admin_role" default:"admin" help:"the role that may use the admin console (<prefix>/admin) and the admin API (<prefix>/api/admin/)"`
 	// DevMailbox, if set, is served at Prefix + "/dev/mailbox" (Prefix
 	// being the Service's Config.Prefix) to requests from this machine
 	// only: the development mailbox of package mail.
@@ -107,6 +111,9 @@ func New(svc *usher.Service, opts Options) *Handler {
 		if !LocalPath(*u) {
 			*u = "/"
 		}
+	}
+	if opts.AdminRole == "" {
+		opts.AdminRole = "admin"
 	}
 	if opts.BasicRealm == "" {
 		opts.BasicRealm = svc.Config().AppName

@@ -13,7 +13,8 @@ import (
 
 // TestAdminConsoleInBrowser: in Chromium, an admin searches the users
 // table, opens a user, disables and enables them, unlocks them and gives
-// and takes a role; a user without the role gets the 403 page.
+// and takes a role, then finds the disable in the audit log by its
+// filters; a user without the role gets the 403 page.
 func TestAdminConsoleInBrowser(t *testing.T) {
 	s := startServer(t, func(c *app.Config) { c.MaxPasswordFailures = 3 })
 	ctx0 := context.Background()
@@ -86,6 +87,19 @@ func TestAdminConsoleInBrowser(t *testing.T) {
 	if u, _ := svc.User(ctx0, ann.ID); u.HasRole("editor") {
 		t.Error("role not taken away")
 	}
-	con.Check(t, ctx, "admin console")
 	checkAccessible(t, ctx, "admin user page")
+
+	// The audit log, filtered to ann's disable: by the admin.
+	bt.Go(t, ctx, s.URL+"/user/admin/events")
+	bt.Fill(t, ctx, "#f-user", "ann@example.com")
+	bt.Fill(t, ctx, "#f-kind", "disabled")
+	if st := bt.Submit(t, ctx, "form.search button[type=submit]"); st != http.StatusOK {
+		t.Fatalf("audit log filter answered %d", st)
+	}
+	if n := bt.Eval[int](t, ctx, `document.querySelectorAll('table.list tbody tr').length`); n != 1 {
+		t.Fatalf("audit log for ann's disable: %d rows; want 1", n)
+	}
+	wantText(t, ctx, "table.list", "boss@example.com")
+	con.Check(t, ctx, "admin console")
+	checkAccessible(t, ctx, "admin audit log")
 }

@@ -331,13 +331,14 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 			{"two-factor", "mfa", "/user/mfa"},
 			// The admin console (package admin).
 			{"admin: users", "admin_users", "/user/admin"},
-			{"admin: a search", "admin_users", "/user/admin?q=example&enabled=yes&sort=last_login"},
+			{"admin: a search", "admin_users", "/user/admin?search=example&enabled=true&sort=last_login"},
 			{"admin: a user", "admin_user", "/user/admin/users/" + boss.ID},
 			{"admin: no such user", "admin_message", "/user/admin/users/nobody"},
 			{"admin: create a user", "admin_new_user", "/user/admin/users/new"},
 			{"admin: invite", "admin_invite", "/user/admin/invite"},
 			{"admin: re-authenticate", "admin_reauth", "/user/admin/reauth?next=/user/admin"},
 			{"admin: audit log", "admin_events", "/user/admin/events"},
+			{"admin: audit log, filtered", "admin_events", "/user/admin/events?actor_kind=admin&kind=role_added&since=2020-01-01"},
 		} {
 			open(lang, p.name, p.template, s.URL+p.path)
 		}
