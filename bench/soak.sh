@@ -12,7 +12,8 @@
 # second factor. The verdict is PASS when there was no 5xx and no
 # unexpected answer, every link e-mail asked for arrived exactly once (and
 # no other), both outboxes drained at the end, each instance's RSS at 100%
-# of the run is within 15% (+5 MB) of its RSS at 25% (after warm-up), and
+# of the run is within 15% (+5 MB) of its RSS at 25% (after warm-up; the means of
+# the second and last quarters, sampled every second), and
 # the goroutines idle at the end are no more than under load at 25% (+5);
 # RSS, goroutines and the outbox depth come from each instance's
 # metrics_addr. The script creates its own database on PG
