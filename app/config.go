@@ -56,6 +56,7 @@ type Config struct {
 	LogLevel            string        `toml:"log_level" default:"info" help:"debug, info, warn or error"`
 	LogFormat           string        `toml:"log_format" default:"text" help:"text or json"`
 	ShutdownGracePeriod time.Duration `toml:"shutdown_grace_period" default:"10s" help:"how long to wait for requests to finish on shutdown"`
+	MemoryLimit         string        `toml:"memory_limit" help:"soft limit of the Go heap the server paces its collector by, e.g. 100MiB (empty = GOMEMLIMIT, else none); about 80% of a container's memory"`
 
 	Webhooks []usher.Webhook `toml:"webhooks"`
 
@@ -133,6 +134,9 @@ func (c Config) Validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log_format is %q; want text or json", c.LogFormat)
+	}
+	if _, err := ParseMemoryLimit(c.MemoryLimit); err != nil {
+		return err
 	}
 	for _, u := range []struct{ name, v string }{
 		{"after_confirm_url", c.AfterConfirmURL}, {"after_reset_password_url", c.AfterResetPasswordURL},

@@ -7,34 +7,52 @@
 # It builds usher, seeds a new SQLite database with 100,000 users and
 # 100,000 sessions, starts `usher serve` with throttling off (every request
 # comes from 127.0.0.1) and runs each scenario, printing wrk's reports.
+#
+# Log-in and sign-up are compared with the hash-bound limit measured from
+# outside: `loadtest hashbench` runs the server's hash (argon2id m=9216 KiB,
+# t=4, p=1) one at a time on every CPU in a separate process, in windows
+# alternating with the load windows (the machine's speed drifts within
+# minutes), while the server idles. Each rate is divided by the mean of the
+# two hash windows around it. Less sensitive to other load on the machine:
+# the server's CPU time per log-in (from /proc) against hashbench's CPU time
+# per verification, both printed.
+#
+# Knobs (environment): DURATION (load windows, 15s), HASH_WINDOW (10s),
+# PROFILE=1 (a CPU profile of the server during the log-in window, saved as
+# login.pprof), USHER_* settings are passed to the server as they are (e.g.
+# USHER_MEMORY_LIMIT=100MiB).
 set -euo pipefail
+{ # (read whole before it runs, so that editing the file cannot disturb a run)
 # go1.26.8's standard library has known vulnerabilities; go.mod names go1.27.3.
 export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/bench/lib.sh"
 work=${1:-$(mktemp -d)}
 port=${PORT:-18080}
 url=http://127.0.0.1:$port
-dur=${DURATION:-30s}
+debug=http://127.0.0.1:$((port+1))
+dur=${DURATION:-15s}
+hashwin=${HASH_WINDOW:-10s}
 mkdir -p "$work"
 cd "$work"
-echo "== work directory: $work"
+echo "== work directory: $work; load: $(uptime | sed 's/.*load average/load average/')"
 
-go build -C "$root" -o "$work/usher" ./cmd/usher
-go build -C "$root" -o "$work/loadtest" ./internal/loadtest
+build
 rm -f bench.db bench.db-*
 ./loadtest seed -database bench.db -users 100000 -sessions 100000 -out .
-./loadtest hashtime
 
 ./usher serve --database bench.db --addr 127.0.0.1:$port --log-level warn --debug-addr 127.0.0.1:$((port+1)) \
   --login-rate-limit=-1 --signup-rate-limit=-1 >server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -fs "$url/healthz" >/dev/null && break; sleep 0.1; done
+wait_up "$url"
+echo "rss: after start $(rss_mb $server)"
 
 echo "== session check, GET /user/api/me, 64 connections, cold cache (first pass)"
 wrk -t2 -c64 -d"$dur" --latency -s "$root/bench/me.lua" "$url" -- tokens.txt
 echo "== session check, GET /user/api/me, 64 connections, warm cache"
 wrk -t2 -c64 -d"$dur" --latency -s "$root/bench/me.lua" "$url" -- tokens.txt
+echo "rss: after the session checks $(rss_mb $server)"
 
 echo "== HTTP Basic auth with the cache, GET /user/api/verify, 64 connections"
 # A warm-up pass first: each of the 100 credentials costs one hash (about
@@ -42,22 +60,45 @@ echo "== HTTP Basic auth with the cache, GET /user/api/verify, 64 connections"
 wrk -t2 -c64 -d5s -s "$root/bench/basic.lua" "$url" -- basic.txt >/dev/null
 wrk -t2 -c64 -d"$dur" --latency -s "$root/bench/basic.lua" "$url" -- basic.txt
 
+echo "== hash window"
+hash_window; h0=$last_hash
 echo "== password log-in, POST /user/api/login, 16 connections"
-./loadtest hashtime
-./loadtest measure -debug http://127.0.0.1:$((port+1)) -- \
-  wrk -t2 -c16 -d"$dur" --latency -s "$root/bench/login.lua" "$url" -- 100000
-./loadtest hashtime
-
+if [ "${PROFILE:-}" = 1 ]; then
+  curl -fs -o login.pprof "$debug/debug/pprof/profile?seconds=$(( ${dur%s} - 2 ))" &
+  prof=$!
+fi
+c0=$(proc_cost $server)
+wrk -t2 -c16 -d"$dur" --latency -s "$root/bench/login.lua" "$url" -- 100000 | tee login.txt
+c1=$(proc_cost $server)
+[ "${PROFILE:-}" = 1 ] && wait $prof && echo "profile: $work/login.pprof (go tool pprof -top usher login.pprof)"
+echo "rss: after the log-in flood $(rss_mb $server)"
+echo "== hash window"
+hash_window; h1=$last_hash
 echo "== sign-up, POST /user/api/signup, 16 connections"
-./loadtest hashtime
-./loadtest measure -debug http://127.0.0.1:$((port+1)) -- \
-  wrk -t2 -c16 -d"$dur" --latency -s "$root/bench/signup.lua" "$url"
-./loadtest hashtime
+c2=$(proc_cost $server)
+wrk -t2 -c16 -d"$dur" --latency -s "$root/bench/signup.lua" "$url" | tee signup.txt
+c3=$(proc_cost $server)
+echo "== hash window"
+hash_window; h2=$last_hash
 
 echo "== session checks at 500/s while 16 connections flood log-in"
-wrk -t1 -c16 -d40s -s "$root/bench/login.lua" "$url" -- 100000 >flood.txt &
+wrk -t1 -c16 -d"$(( ${dur%s} + 5 ))s" --latency -s "$root/bench/login.lua" "$url" -- 100000 >flood.txt &
 flood=$!
-sleep 5
-./loadtest probe -url "$url/user/api/me" -tokens tokens.txt -rate 500 -duration 30s
+sleep 3
+./loadtest probe -url "$url/user/api/me" -tokens tokens.txt -rate 500 -duration "$dur" | tee probe.txt
 wait $flood
-grep -E "Requests/sec|Non-2xx" flood.txt || true
+echo "== hash window"
+hash_window; h3=$last_hash
+echo "rss: at the end $(rss_mb $server)"
+
+echo "== summary (load: $(uptime | sed 's/.*load average/load average/'))"
+ratio "log-in" "$(wrk_rate login.txt)" "$h0" "$h1"
+echo "  errors: $(wrk_errors login.txt); p99 $(wrk_p99 login.txt)"
+per_request log-in "$c0" "$c1" "$(wrk_count login.txt)"
+ratio "sign-up" "$(wrk_rate signup.txt)" "$h1" "$h2"
+echo "  errors: $(wrk_errors signup.txt); p99 $(wrk_p99 signup.txt)"
+per_request sign-up "$c2" "$c3" "$(wrk_count signup.txt)"
+ratio "log-in flood with the probe" "$(wrk_rate flood.txt)" "$h2" "$h3"
+echo "  errors: $(wrk_errors flood.txt); $(cat probe.txt)"
+exit
+}

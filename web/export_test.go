@@ -13,3 +13,15 @@ func AdminRoutes() []string {
 	}
 	return out
 }
+
+// MaxRequestBody is the bound on every request body.
+const MaxRequestBody = maxRequestBody
+
+// Routes returns every route's pattern.
+func Routes() []string {
+	var out []string
+	for _, rt := range routes(&core{}) {
+		out = append(out, rt.pattern)
+	}
+	return out
+}

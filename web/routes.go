@@ -185,6 +185,22 @@ func (h *Handler) register(table []route) {
 		if method, path, ok := strings.Cut(rt.pattern, " "); ok {
 			pattern = method + " " + h.prefix + path
 		}
-		h.mux.HandleFunc(pattern, rt.handler)
+		h.mux.HandleFunc(pattern, limitBody(rt.handler))
+	}
+}
+
+// maxRequestBody bounds every request body, whatever reads it (a JSON
+// decoder, ParseForm through FormValue, a SAML response): the largest any
+// route takes. Routes narrow it further (maxBody for JSON and forms).
+const maxRequestBody = maxSAMLBody
+
+// limitBody caps the request body of next at maxRequestBody, so that no
+// route can be made to read (and hold) more.
+func limitBody(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
+		}
+		next(w, r)
 	}
 }

@@ -41,23 +41,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	if err != nil {
 		return err
 	}
-	if getenv("GOMAXPROCS") == "" {
-		// Password hashes (at most one per CPU) each hold a scheduler slot
-		// for tens of milliseconds; spare slots let the OS interleave
-		// session checks with them instead of queueing them behind a
-		// hash for Go's 10 ms preemption tick. Measured in
-		// docs/benchmarks.md: p99 of session checks during a log-in flood
-		// 39 ms with GOMAXPROCS = CPUs, 11 ms with twice the CPUs.
-		runtime.GOMAXPROCS(2 * runtime.NumCPU())
-	}
-	if getenv("GOGC") == "" {
-		// Each password hash allocates megabytes that become garbage at
-		// once; at the default GOGC=100 a log-in flood triggers several
-		// collections a second, each tracing the session cache. 400
-		// trades memory (about 5× the live heap: ~300 MB with 100,000
-		// cached sessions) for a fifth of that work.
-		debug.SetGCPercent(400)
-	}
+	tuneRuntime(cfg, getenv)
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -225,5 +209,35 @@ func serveDebug(addr string, a *app.App, log *slog.Logger) {
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	if err := srv.ListenAndServe(); err != nil {
 		log.Error("usher: debug listener", "err", err)
+	}
+}
+
+// tuneRuntime sets the Go runtime's knobs for serving: GOMAXPROCS and GOGC
+// unless the environment sets them, and the memory limit when
+// memory_limit is set.
+func tuneRuntime(cfg app.Config, getenv func(string) string) {
+	if getenv("GOMAXPROCS") == "" {
+		// Password hashes (at most one per CPU) each hold a scheduler slot
+		// for tens of milliseconds; spare slots let the OS interleave
+		// session checks with them instead of queueing them behind a
+		// hash for Go's 10 ms preemption tick. Measured in
+		// docs/benchmarks.md: p99 of session checks during a log-in flood
+		// 39 ms with GOMAXPROCS = CPUs, 11 ms with twice the CPUs.
+		runtime.GOMAXPROCS(2 * runtime.NumCPU())
+	}
+	if getenv("GOGC") == "" {
+		// Each password hash allocates megabytes that become garbage at
+		// once; at the default GOGC=100 a log-in flood triggers several
+		// collections a second, each tracing the session cache. 400
+		// trades memory (about 5× the live heap: ~300 MB with 100,000
+		// cached sessions) for a fifth of that work.
+		debug.SetGCPercent(400)
+	}
+	if limit, _ := app.ParseMemoryLimit(cfg.MemoryLimit); limit > 0 {
+		// A soft limit on the Go heap: near it the collector runs more
+		// often whatever GOGC says, so a container's memory is not
+		// exceeded by garbage (each password hash leaves 9 MiB of it).
+		// It overrides GOMEMLIMIT; unset, the runtime follows GOMEMLIMIT.
+		debug.SetMemoryLimit(limit)
 	}
 }

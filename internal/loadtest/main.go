@@ -3,6 +3,8 @@
 //
 //	loadtest seed -database bench.db -users 100000 -sessions 100000 -out DIR
 //	loadtest hashtime
+//	loadtest hashbench -duration 10s
+//	loadtest soak -duration 10m (bench/soak.sh)
 //	loadtest measure -debug http://127.0.0.1:6060 -- wrk ARGS...
 //	loadtest probe -url http://127.0.0.1:8080/user/api/me -tokens tokens.txt -rate 500 -duration 20s
 package main
@@ -38,6 +40,10 @@ func main() {
 		err = seed(os.Args[2:])
 	case "hashtime":
 		err = hashTime()
+	case "hashbench":
+		err = hashBench(os.Args[2:])
+	case "soak":
+		err = soak(os.Args[2:])
 	case "probe":
 		err = probe(os.Args[2:])
 	case "measure":
