@@ -11,9 +11,15 @@ import (
 
 // simple is an action on the user of the path that needs nothing more.
 func (a *Handler) simple(act func(ctx context.Context, id string) error, msg string) handlerFunc {
+	return a.action(func(r *http.Request, id string) error { return act(r.Context(), id) }, msg)
+}
+
+// action is an action on the user of the path that reads the request
+// too: on success back to the user's page with msg, else the error there.
+func (a *Handler) action(act func(r *http.Request, id string) error, msg string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, me admin) {
 		id := r.PathValue("id")
-		if err := act(r.Context(), id); err != nil {
+		if err := act(r, id); err != nil {
 			a.failed(w, r, id, err)
 			return
 		}
@@ -53,39 +59,28 @@ func (a *Handler) notLastAdmin(next handlerFunc) handlerFunc {
 	}
 }
 
-func (a *Handler) profileSubmit(w http.ResponseWriter, r *http.Request, me admin) {
-	id := r.PathValue("id")
+// saveProfile sets the user's profile fields from the form.
+func (a *Handler) saveProfile(r *http.Request, id string) error {
 	values := map[string]string{}
 	for _, f := range a.svc.Config().ProfileFields {
 		values[f.Name] = strings.TrimSpace(r.PostFormValue(f.Name))
 	}
-	if _, err := a.svc.UpdateProfile(r.Context(), id, values); err != nil {
-		a.failed(w, r, id, err)
-		return
-	}
-	a.done(w, r, id, tr("The profile is saved."))
+	_, err := a.svc.UpdateProfile(r.Context(), id, values)
+	return err
 }
 
-func (a *Handler) sendResetSubmit(w http.ResponseWriter, r *http.Request, me admin) {
-	id := r.PathValue("id")
+// sendReset emails the user a password reset link.
+func (a *Handler) sendReset(r *http.Request, id string) error {
 	u, err := a.svc.User(r.Context(), id)
-	if err == nil {
-		err = a.svc.SendPasswordResetEmail(r.Context(), u.Email, a.web.Client(r))
-	}
 	if err != nil {
-		a.failed(w, r, id, err)
-		return
+		return err
 	}
-	a.done(w, r, id, tr("A password reset link is on its way to the user."))
+	return a.svc.SendPasswordResetEmail(r.Context(), u.Email, a.web.Client(r))
 }
 
-func (a *Handler) addRoleSubmit(w http.ResponseWriter, r *http.Request, me admin) {
-	id := r.PathValue("id")
-	if err := a.svc.AddRole(r.Context(), id, strings.TrimSpace(r.PostFormValue("role"))); err != nil {
-		a.failed(w, r, id, err)
-		return
-	}
-	a.done(w, r, id, tr("The role is given."))
+// addRole gives the user the form's role.
+func (a *Handler) addRole(r *http.Request, id string) error {
+	return a.svc.AddRole(r.Context(), id, strings.TrimSpace(r.PostFormValue("role")))
 }
 
 func (a *Handler) removeRoleSubmit(w http.ResponseWriter, r *http.Request, me admin) {
@@ -109,40 +104,25 @@ func (a *Handler) removeRoleSubmit(w http.ResponseWriter, r *http.Request, me ad
 	a.done(w, r, id, tr("The role is taken away."))
 }
 
-func (a *Handler) passwordSubmit(w http.ResponseWriter, r *http.Request, me admin) {
-	id := r.PathValue("id")
-	if err := a.svc.SetPassword(r.Context(), id, r.PostFormValue("password")); err != nil {
-		a.failed(w, r, id, err)
-		return
-	}
-	a.done(w, r, id, tr("The password is set and the user's sessions ended."))
+// setPassword sets the user's password to the form's.
+func (a *Handler) setPassword(r *http.Request, id string) error {
+	return a.svc.SetPassword(r.Context(), id, r.PostFormValue("password"))
 }
 
-func (a *Handler) endSessionSubmit(w http.ResponseWriter, r *http.Request, me admin) {
-	id := r.PathValue("id")
-	if err := a.svc.RevokeSession(r.Context(), id, r.PathValue("sid"), a.web.Client(r)); err != nil {
-		a.failed(w, r, id, err)
-		return
-	}
-	a.done(w, r, id, tr("The session is ended."))
+// endSession ends the session of the path.
+func (a *Handler) endSession(r *http.Request, id string) error {
+	return a.svc.RevokeSession(r.Context(), id, r.PathValue("sid"), a.web.Client(r))
 }
 
-func (a *Handler) endSessionsSubmit(w http.ResponseWriter, r *http.Request, me admin) {
-	id := r.PathValue("id")
-	if _, err := a.svc.RevokeOtherSessions(r.Context(), id, "", a.web.Client(r)); err != nil {
-		a.failed(w, r, id, err)
-		return
-	}
-	a.done(w, r, id, tr("All the user's sessions are ended."))
+// endSessions ends all the user's sessions.
+func (a *Handler) endSessions(r *http.Request, id string) error {
+	_, err := a.svc.RevokeOtherSessions(r.Context(), id, "", a.web.Client(r))
+	return err
 }
 
-func (a *Handler) unlinkSubmit(w http.ResponseWriter, r *http.Request, me admin) {
-	id := r.PathValue("id")
-	if err := a.svc.UnlinkIdentity(r.Context(), id, r.PathValue("iid"), a.web.Client(r)); err != nil {
-		a.failed(w, r, id, err)
-		return
-	}
-	a.done(w, r, id, tr("The identity is unlinked."))
+// unlink unlinks the federated identity of the path.
+func (a *Handler) unlink(r *http.Request, id string) error {
+	return a.svc.UnlinkIdentity(r.Context(), id, r.PathValue("iid"), a.web.Client(r))
 }
 
 func (a *Handler) deleteSubmit(w http.ResponseWriter, r *http.Request, me admin) {

@@ -201,6 +201,9 @@ func TestActions(t *testing.T) {
 		_, _, body = b.Get(loc)
 		return body
 	}
+	if _, _, body := b.Get(page); !strings.Contains(body, `action="`+page+`/profile"`) {
+		t.Errorf("the user page's profile form does not post to %s/profile", page)
+	}
 	if _, _, err := e.svc.LoginWithEmail(ctx, ann.Email, usertest.Password, false, usher.Client{}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,29 @@
 # Shared by bench/load.sh, bench/pg2.sh and bench/soak.sh (source it; it
-# sets nothing else). Needs $root (the repository) and runs in the work
-# directory.
+# sets GOTOOLCHAIN and, through its functions, $work and the database's
+# variables). Needs $root (the repository) and runs in the work directory.
+
+# go1.26.8's standard library has known vulnerabilities; go.mod names go1.27.3.
+export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
+
+# enter_work [DIR] [NOTE] sets $work to DIR (a new temporary directory if
+# empty), goes there and says so, with NOTE and the machine's load average.
+enter_work() {
+  work=${1:-$(mktemp -d)}
+  mkdir -p "$work"
+  cd "$work"
+  echo "== work directory: $work; ${2:+$2; }load: $(uptime | sed 's/.*load average/load average/')"
+}
+
+# new_database PREFIX sets $pg (the server, $PG or
+# postgres://postgres@127.0.0.1:5432), $db (a new name starting with
+# PREFIX) and $dburl; create_database and drop_database make and remove it.
+new_database() {
+  pg=${PG:-postgres://postgres@127.0.0.1:5432}
+  db=$1_$$_$(date +%s)
+  dburl="$pg/$db?sslmode=disable"
+}
+create_database() { psql "$pg/postgres?sslmode=disable" -qc "CREATE DATABASE $db"; }
+drop_database() { psql "$pg/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true; }
 
 # build builds usher and internal/loadtest into the current directory.
 build() {

@@ -23,19 +23,14 @@
 # USHER_MEMORY_LIMIT=100MiB).
 set -euo pipefail
 { # (read whole before it runs, so that editing the file cannot disturb a run)
-# go1.26.8's standard library has known vulnerabilities; go.mod names go1.27.3.
-export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/bench/lib.sh"
-work=${1:-$(mktemp -d)}
 port=${PORT:-18080}
 url=http://127.0.0.1:$port
 debug=http://127.0.0.1:$((port+1))
 dur=${DURATION:-15s}
 hashwin=${HASH_WINDOW:-10s}
-mkdir -p "$work"
-cd "$work"
-echo "== work directory: $work; load: $(uptime | sed 's/.*load average/load average/')"
+enter_work "${1:-}"
 
 build
 rm -f bench.db bench.db-*

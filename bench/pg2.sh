@@ -12,29 +12,23 @@
 # (10s), USHER_* settings pass to both instances.
 set -euo pipefail
 { # (read whole before it runs, so that editing the file cannot disturb a run)
-export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/bench/lib.sh"
-work=${1:-$(mktemp -d)}
-pg=${PG:-postgres://postgres@127.0.0.1:5432}
 users=${USERS:-100000}
 dur=${DURATION:-15s}
 hashwin=${HASH_WINDOW:-10s}
-db=usher_pg2_$$_$(date +%s)
-dburl="$pg/$db?sslmode=disable"
+new_database usher_pg2
 p1=${PORT:-18180}; p2=$((p1+10))
 u1=http://127.0.0.1:$p1; u2=http://127.0.0.1:$p2
-mkdir -p "$work"
-cd "$work"
-echo "== work directory: $work; database $db; load: $(uptime | sed 's/.*load average/load average/')"
+enter_work "${1:-}" "database $db"
 
 build
-psql "$pg/postgres?sslmode=disable" -qc "CREATE DATABASE $db"
+create_database
 s1=; s2=
 cleanup() {
   kill $s1 $s2 2>/dev/null || true
   wait $s1 $s2 2>/dev/null || true
-  psql "$pg/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
+  drop_database
 }
 trap cleanup EXIT
 ./loadtest seed -database "$dburl" -users "$users" -sessions "$users" -out .

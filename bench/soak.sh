@@ -20,26 +20,20 @@
 # (postgres://postgres@127.0.0.1:5432) and drops it at the end.
 set -euo pipefail
 { # (read whole before it runs, so that editing the file cannot disturb a run)
-export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/bench/lib.sh"
-work=${1:-$(mktemp -d)}
-pg=${PG:-postgres://postgres@127.0.0.1:5432}
 soak=${SOAK:-10m}
-db=usher_soak_$$_$(date +%s)
-dburl="$pg/$db?sslmode=disable"
+new_database usher_soak
 p1=${PORT:-18280}; p2=$((p1+10)); smtp=127.0.0.1:$((p1-55))
-mkdir -p "$work"
-cd "$work"
-echo "== work directory: $work; database $db; SOAK=$soak; load: $(uptime | sed 's/.*load average/load average/')"
+enter_work "${1:-}" "database $db; SOAK=$soak"
 
 build
-psql "$pg/postgres?sslmode=disable" -qc "CREATE DATABASE $db"
+create_database
 s1=; s2=; drv=
 cleanup() {
   kill $drv $s1 $s2 2>/dev/null || true
   wait $s1 $s2 2>/dev/null || true
-  psql "$pg/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
+  drop_database
 }
 trap cleanup EXIT
 # The driver listens for e-mail first, then waits for both instances.

@@ -270,24 +270,20 @@ func loginMethod(detail string) string {
 	return "other"
 }
 
-// failure is the method and result labels of a login_failed event's
+// failures are the method and result labels of a login_failed event's
 // detail (usher's Fail... constants).
+var failures = map[string][2]string{
+	usher.FailWrongPassword: {"password", "failure"}, usher.FailWrongSecondFactor: {"mfa", "failure"},
+	usher.FailLocked: {"any", "locked"}, usher.FailUnknownAccount: {"password", "unknown_account"},
+	usher.FailPasskey: {"passkey", "failure"}, usher.FailUnknownPasskey: {"passkey", "unknown_account"},
+	usher.FailReauthentication: {"reauthentication", "failure"},
+}
+
+// failure is the method and result labels of a login_failed event's
+// detail; an unknown detail is "other", "failure".
 func failure(detail string) (method, result string) {
-	switch detail {
-	case usher.FailWrongPassword:
-		return "password", "failure"
-	case usher.FailWrongSecondFactor:
-		return "mfa", "failure"
-	case usher.FailLocked:
-		return "any", "locked"
-	case usher.FailUnknownAccount:
-		return "password", "unknown_account"
-	case usher.FailPasskey:
-		return "passkey", "failure"
-	case usher.FailUnknownPasskey:
-		return "passkey", "unknown_account"
-	case usher.FailReauthentication:
-		return "reauthentication", "failure"
+	if l, ok := failures[detail]; ok {
+		return l[0], l[1]
 	}
 	return "other", "failure"
 }

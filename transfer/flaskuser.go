@@ -216,23 +216,40 @@ func (s *flaskSource) next() (*usher.ImportedUser, int, error) {
 	return in, line, nil
 }
 
-func (s *flaskSource) readPage() error {
-	rows, err := s.db.QueryContext(s.ctx, "SELECT * FROM "+q(s.users)+" WHERE id > "+s.arg(1)+" ORDER BY id LIMIT "+strconv.Itoa(pageSize), s.lastID) // #nosec G202 -- table names come from findTable's fixed lists, quoted by q; values are parameters
+// query runs a query of the source's database and returns its rows and
+// column names; what names the table in its error.
+func (s *flaskSource) query(what, query string, args ...any) (*sql.Rows, []string, error) {
+	rows, err := s.db.QueryContext(s.ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("reading the user table: %w", err)
+		return nil, nil, fmt.Errorf("reading %s: %w", what, err)
 	}
-	defer rows.Close()
 	names, err := rows.Columns()
+	if err != nil {
+		_ = rows.Close()
+		return nil, nil, err
+	}
+	return rows, names, nil
+}
+
+// scanValues scans the current row of rows, of n columns, as it comes.
+func scanValues(rows *sql.Rows, n int) ([]any, error) {
+	vals := make([]any, n)
+	ptrs := make([]any, n)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	return vals, rows.Scan(ptrs...)
+}
+
+func (s *flaskSource) readPage() error {
+	rows, names, err := s.query("the user table", "SELECT * FROM "+q(s.users)+" WHERE id > "+s.arg(1)+" ORDER BY id LIMIT "+strconv.Itoa(pageSize), s.lastID) // #nosec G202 -- table names come from findTable's fixed lists, quoted by q; values are parameters
 	if err != nil {
 		return err
 	}
+	defer rows.Close()
 	for rows.Next() {
-		vals := make([]any, len(names))
-		ptrs := make([]any, len(names))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		vals, err := scanValues(rows, len(names))
+		if err != nil {
 			return fmt.Errorf("reading the user table: %w", err)
 		}
 		m := map[string]any{}
@@ -334,15 +351,11 @@ func (s *flaskSource) user(row flaskRow) (*usher.ImportedUser, error) {
 // is_primary row, else the first) becomes the account's address when
 // the user table has none; the others become secondary addresses.
 func (s *flaskSource) addresses(userID int64, in *usher.ImportedUser) error {
-	rows, err := s.db.QueryContext(s.ctx, "SELECT * FROM "+q(s.emails)+" WHERE user_id = "+s.arg(1)+" ORDER BY id", userID) // #nosec G202 -- table names come from findTable's fixed lists, quoted by q; values are parameters
-	if err != nil {
-		return fmt.Errorf("reading user_email: %w", err)
-	}
-	defer rows.Close()
-	names, err := rows.Columns()
+	rows, names, err := s.query("user_email", "SELECT * FROM "+q(s.emails)+" WHERE user_id = "+s.arg(1)+" ORDER BY id", userID) // #nosec G202 -- table names come from findTable's fixed lists, quoted by q; values are parameters
 	if err != nil {
 		return err
 	}
+	defer rows.Close()
 	type addr struct {
 		email     string
 		confirmed time.Time
@@ -350,12 +363,8 @@ func (s *flaskSource) addresses(userID int64, in *usher.ImportedUser) error {
 	}
 	var list []addr
 	for rows.Next() {
-		vals := make([]any, len(names))
-		ptrs := make([]any, len(names))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		vals, err := scanValues(rows, len(names))
+		if err != nil {
 			return err
 		}
 		var a addr

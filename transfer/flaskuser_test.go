@@ -114,11 +114,7 @@ func TestImportFlaskUserSQLite(t *testing.T) {
 // row is the account's address, the others secondary ones, confirmed or
 // not as they were.
 func TestImportFlaskUserEmails(t *testing.T) {
-	path := copyFile(t, "testdata/flaskuser/emails.db")
-	svc := flaskServer(t, usertest.NewSQLiteStore(t))
-	if sum, refused, _ := importFlask(t, svc, "sqlite:///"+path, false); sum.Created != 1 || sum.Refused != 0 {
-		t.Fatalf("%v %v", sum, refused)
-	}
+	svc := importOneUser(t, "emails.db")
 	ann, err := svc.Store().UserByEmail(ctx, "ann@example.com")
 	if err != nil || ann.Email != "ann@example.com" || !ann.EmailConfirmed() || ann.Username != "ann" {
 		t.Fatalf("ann: %+v, %v", ann, err)
@@ -220,6 +216,18 @@ func copyTable(t *testing.T, from, to *sql.DB, table string) {
 	}
 }
 
+// importOneUser imports a copy of testdata/flaskuser/<fixture>, which
+// holds one user, into a new SQLite store and fails unless it is created.
+func importOneUser(t *testing.T, fixture string) *usher.Service {
+	t.Helper()
+	path := copyFile(t, "testdata/flaskuser/"+fixture)
+	svc := flaskServer(t, usertest.NewSQLiteStore(t))
+	if sum, refused, _ := importFlask(t, svc, "sqlite:///"+path, false); sum.Created != 1 || sum.Refused != 0 {
+		t.Fatalf("%v %v", sum, refused)
+	}
+	return svc
+}
+
 // copyFile copies a committed database to a temporary directory, so
 // that no test can change the committed file.
 func copyFile(t *testing.T, path string) string {
@@ -277,11 +285,7 @@ func TestImportFlaskUserV1Names(t *testing.T) {
 // TestImportFlaskUserAuth reads the separated User/UserAuth models: the
 // username and password hash from user_auth, the rest from user.
 func TestImportFlaskUserAuth(t *testing.T) {
-	path := copyFile(t, "testdata/flaskuser/auth.db")
-	svc := flaskServer(t, usertest.NewSQLiteStore(t))
-	if sum, refused, _ := importFlask(t, svc, "sqlite:///"+path, false); sum.Created != 1 || sum.Refused != 0 {
-		t.Fatalf("%v %v", sum, refused)
-	}
+	svc := importOneUser(t, "auth.db")
 	bea, err := svc.Store().UserByEmail(ctx, "bea@example.com")
 	if err != nil || bea.Username != "bea" || !bea.Enabled || !bea.EmailConfirmed() || bea.Profile["first_name"] != "Bea" {
 		t.Fatalf("bea: %+v, %v", bea, err)

@@ -23,8 +23,8 @@ import (
 
 // PageSet renders another package's page templates as the Handler renders
 // its own: with its layouts (base.html's base_start and base_end,
-// public_base, member_base, fields.html's field, ...), its functions (T,
-// field, ltr, ...), its overrides (Options.Templates) and what every page
+// public_base, member_base and its side_main, fields.html's field and
+// profile_section, ...), its functions (T, field, ltr, ...), its overrides (Options.Templates) and what every page
 // gets (.User, .Lang, .Dir, .CSRF, .Prefix, .Config, the flash message).
 type PageSet struct {
 	h     *core

@@ -49,11 +49,7 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			q.Types = append(q.Types, k)
 		}
 	}
-	cfg, err := cf.load(getenv)
-	if err != nil {
-		return err
-	}
-	a, err := openExisting(ctx, cfg)
+	a, err := openConfigured(ctx, cf, getenv)
 	if err != nil {
 		return err
 	}

@@ -37,11 +37,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		fmt.Fprintf(stderr, "usher export: --format %q: want jsonl or csv\n", f)
 		return errUsage
 	}
-	cfg, err := cf.load(getenv)
-	if err != nil {
-		return err
-	}
-	a, err := openExisting(ctx, cfg)
+	a, err := openConfigured(ctx, cf, getenv)
 	if err != nil {
 		return err
 	}
@@ -77,16 +73,9 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	from := fs.String("from", "", "with --format flask-user: the application's database, sqlite:///app.db or postgresql://...")
 	dryRun := fs.Bool("dry-run", false, "check every row against the database and report, changing nothing")
 	// Let the flags come after FILE too (usher import users.jsonl --dry-run).
-	var positional []string
-	for rest := args; ; {
-		if err := parse(fs, rest); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		rest = fs.Args()[1:]
+	positional, err := parsePositional(fs, args)
+	if err != nil {
+		return err
 	}
 	f := *format
 	if f == "" {
@@ -108,11 +97,7 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintf(stderr, "usher import: --format %q: want jsonl, csv or flask-user\n", f)
 		return errUsage
 	}
-	cfg, err := cf.load(getenv)
-	if err != nil {
-		return err
-	}
-	a, err := openExisting(ctx, cfg)
+	a, err := openConfigured(ctx, cf, getenv)
 	if err != nil {
 		return err
 	}

@@ -276,20 +276,29 @@ func identityAt(ctx context.Context, svc *usher.Service, u *usher.User, which st
 	return nil, fmt.Errorf("%s has %d identities at %q: give the ID of the one to unlink (see usher user identities %s)", u.Email, len(found), which, u.Email)
 }
 
-// parseArgs parses args into fs, letting flags come after the arguments
-// too (usher user show bob --json), and returns the arguments: want of
-// them, or errUsage after saying so with usage.
-func parseArgs(fs *flag.FlagSet, args []string, want int, usage string, stderr io.Writer) ([]string, error) {
+// parsePositional parses args with fs, the flags before, between or
+// after the positional arguments, and returns those.
+func parsePositional(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for rest := args; ; {
 		if err := parse(fs, rest); err != nil {
 			return nil, err
 		}
 		if fs.NArg() == 0 {
-			break
+			return positional, nil
 		}
 		positional = append(positional, fs.Arg(0))
 		rest = fs.Args()[1:]
+	}
+}
+
+// parseArgs parses args into fs, letting flags come after the arguments
+// too (usher user show bob --json), and returns the arguments: want of
+// them, or errUsage after saying so with usage.
+func parseArgs(fs *flag.FlagSet, args []string, want int, usage string, stderr io.Writer) ([]string, error) {
+	positional, err := parsePositional(fs, args)
+	if err != nil {
+		return nil, err
 	}
 	if len(positional) != want {
 		fmt.Fprintf(stderr, "usher %s: want %d argument(s), got %d\n\n%s", fs.Name(), want, len(positional), usage)

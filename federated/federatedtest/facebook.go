@@ -110,10 +110,7 @@ func (f *FakeFacebook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *FakeFacebook) dialog(w http.ResponseWriter, r *http.Request) {
-	q, back, ok := authorizationRequest(w, r, f.AppID)
-	f.mu.Lock()
-	f.lastDialog = q
-	f.mu.Unlock()
+	q, back, ok := authorizationRequest(w, r, f.AppID, &f.mu, &f.lastDialog)
 	if !ok {
 		return
 	}

@@ -309,10 +309,7 @@ func (f *FakeOP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authorize logs the user in at once, when the request is well formed
 // and carries a PKCE S256 challenge.
 func (f *FakeOP) authorize(w http.ResponseWriter, r *http.Request) {
-	q, back, ok := authorizationRequest(w, r, f.ClientID)
-	f.mu.Lock()
-	f.lastAuthorize = q
-	f.mu.Unlock()
+	q, back, ok := authorizationRequest(w, r, f.ClientID, &f.mu, &f.lastAuthorize)
 	if !ok {
 		return
 	}
@@ -335,10 +332,14 @@ func (f *FakeOP) authorize(w http.ResponseWriter, r *http.Request) {
 }
 
 // authorizationRequest reads an authorization request to clientID: its
-// query and the redirect URI to answer at; not ok (and answered) when the
-// client or the redirect URI is wrong.
-func authorizationRequest(w http.ResponseWriter, r *http.Request, clientID string) (q url.Values, back *url.URL, ok bool) {
+// query, kept in *last (under mu) for the test to see, and the redirect
+// URI to answer at; not ok (and answered) when the client or the redirect
+// URI is wrong.
+func authorizationRequest(w http.ResponseWriter, r *http.Request, clientID string, mu *sync.Mutex, last *url.Values) (q url.Values, back *url.URL, ok bool) {
 	q = r.URL.Query()
+	mu.Lock()
+	*last = q
+	mu.Unlock()
 	back, err := url.Parse(q.Get("redirect_uri"))
 	if err != nil || back.Scheme == "" || q.Get("client_id") != clientID {
 		http.Error(w, "unknown client or bad redirect_uri", http.StatusBadRequest)

@@ -49,14 +49,19 @@ func TestAdminConsoleInBrowser(t *testing.T) {
 	if st := logIn(t, ctx, s, "boss@example.com", pw, false); st != http.StatusOK {
 		t.Fatalf("log-in answered %d", st)
 	}
+	// search submits the page's search form and wants one row.
+	search := func(what string) {
+		t.Helper()
+		if st := bt.Submit(t, ctx, "form.search button[type=submit]"); st != http.StatusOK {
+			t.Fatalf("%s answered %d", what, st)
+		}
+		if n := bt.Eval[int](t, ctx, `document.querySelectorAll('table.list tbody tr').length`); n != 1 {
+			t.Fatalf("%s: %d rows; want 1", what, n)
+		}
+	}
 	bt.Go(t, ctx, s.URL+"/user/admin")
 	bt.Fill(t, ctx, "#f-q", "ann@")
-	if st := bt.Submit(t, ctx, "form.search button[type=submit]"); st != http.StatusOK {
-		t.Fatalf("search answered %d", st)
-	}
-	if n := bt.Eval[int](t, ctx, `document.querySelectorAll('table.list tbody tr').length`); n != 1 {
-		t.Fatalf("search for ann@: %d rows; want 1", n)
-	}
+	search("search for ann@")
 	wantText(t, ctx, "table.list", "ann@example.com")
 	wantText(t, ctx, "table.list", en("Locked"))
 	bt.Submit(t, ctx, "table.list a")
@@ -93,12 +98,7 @@ func TestAdminConsoleInBrowser(t *testing.T) {
 	bt.Go(t, ctx, s.URL+"/user/admin/events")
 	bt.Fill(t, ctx, "#f-user", "ann@example.com")
 	bt.Fill(t, ctx, "#f-kind", "disabled")
-	if st := bt.Submit(t, ctx, "form.search button[type=submit]"); st != http.StatusOK {
-		t.Fatalf("audit log filter answered %d", st)
-	}
-	if n := bt.Eval[int](t, ctx, `document.querySelectorAll('table.list tbody tr').length`); n != 1 {
-		t.Fatalf("audit log for ann's disable: %d rows; want 1", n)
-	}
+	search("audit log filter for ann's disable")
 	wantText(t, ctx, "table.list", "boss@example.com")
 	con.Check(t, ctx, "admin console")
 	checkAccessible(t, ctx, "admin audit log")
