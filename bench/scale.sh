@@ -13,7 +13,7 @@
 # uniformly random one of the N users, 16 connections. It prints wrk's
 # figures, the load average before each pass, and the server's resident
 # memory (anonymous and file-backed) after the check passes and after the
-# log-ins. PROFILE=1 also saves a 10 s CPU profile of the first check pass as
+# log-ins. GOMEMLIMIT and GOGC, if set, reach the server. PROFILE=1 also saves a 10 s CPU profile of the first check pass as
 # WORKDIR/cpu-N.pprof (go tool pprof -top usher cpu-N.pprof).
 #
 # DATABASE=postgres://... runs the same against PostgreSQL: each N is seeded
@@ -32,7 +32,8 @@ pg=${DATABASE:-}
 mkdir -p "$work" "$seeds"
 cd "$work"
 echo "== work directory: $work"
-go build -C "$root" -o "$work/usher" ./cmd/usher
+# USHER=path runs that binary instead of building one (to compare builds).
+if [[ -n ${USHER:-} ]]; then cp "$USHER" "$work/usher"; else go build -C "$root" -o "$work/usher" ./cmd/usher; fi
 go build -C "$root" -o "$work/loadtest" ./internal/loadtest
 
 mem() { # resident memory of process $1
