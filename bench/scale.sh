@@ -17,7 +17,8 @@
 # WORKDIR/cpu-N.pprof (go tool pprof -top usher cpu-N.pprof).
 #
 # DATABASE=postgres://... runs the same against PostgreSQL: each N is seeded
-# once into its own schema (usher_scale_N) and kept there.
+# once into its own schema (usher_scale_N) and kept there (tokens in
+# $SEEDS/pg-N).
 set -euo pipefail
 export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,6 +45,7 @@ load() { echo "   (load average: $(cut -d' ' -f1-3 /proc/loadavg))"; }
 for n in $users; do
   dir=$seeds/$n
   if [[ -n $pg ]]; then
+    dir=$seeds/pg-$n
     sep='?'; [[ $pg == *\?* ]] && sep='&'
     db="$pg${sep}search_path=usher_scale_$n"
     if [[ ! -f $dir/tokens.txt ]]; then
