@@ -30,7 +30,8 @@ INSERT INTO sessions_by_hash (token_hash, id, user_id, created_at, last_seen_at,
         remember, ip, user_agent, must_change_password)
     SELECT token_hash, id, user_id, created_at, last_seen_at, expires_at,
         remember, ip, user_agent, must_change_password
-    FROM sessions;
+    FROM sessions
+    ORDER BY token_hash; -- in key order: full pages instead of random splits
 DROP TABLE sessions;
 ALTER TABLE sessions_by_hash RENAME TO sessions;
 CREATE INDEX IF NOT EXISTS sessions_user_id ON sessions (user_id);
