@@ -127,9 +127,7 @@ var queries = [numQueries]string{ // #nosec G101 -- SQL text naming token and pa
 			OR u.id = (SELECT e.user_id FROM user_emails e WHERE e.email_key = ? AND e.confirmed_at IS NOT NULL)`,
 	qUserByUsername: `SELECT ` + userCols + ` FROM users u WHERE u.username_key = ?`,
 	// SessionUser runs on every authenticated request: one statement, one
-	// probe on token_hash (on SQLite the primary key of a WITHOUT ROWID
-	// table since version 12, so the row itself), one on users.id, one
-	// range on user_roles.
+	// index probe on token_hash, one on users.id, one range on user_roles.
 	qSessionUser: `SELECT ` + sessionCols + `, ` + userCols + `
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ?`,
