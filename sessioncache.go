@@ -1,6 +1,7 @@
 package usher
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,14 +77,40 @@ func (c *sessionCache) put(h [32]byte, s *Session, u *User, now time.Time, start
 	if c.gen.Load() != startGen {
 		return
 	}
-	if len(c.byHash) >= c.max {
-		c.pruneLocked(now)
-		if len(c.byHash) >= c.max {
-			return
+	if _, ok := c.byHash[h]; !ok {
+		// A full cache drops one arbitrary entry (a map's iteration starts
+		// at a random place): O(1), where scanning for expired entries on
+		// every miss cost O(max) under the lock once the cache filled up,
+		// which a user base larger than max reaches within minutes.
+		// Expired entries go at the periodic sweep (prune).
+		for len(c.byHash) >= max(c.max, 1) {
+			for old := range c.byHash {
+				c.dropLocked(old)
+				break
+			}
 		}
+		c.byUser[u.ID] = append(c.byUser[u.ID], h)
 	}
 	c.byHash[h] = cacheEntry{buf: buf, lastSeen: s.LastSeenAt, expires: now.Add(c.ttl)}
-	c.byUser[u.ID] = append(c.byUser[u.ID], h)
+}
+
+// dropLocked removes one entry and its place in byUser.
+func (c *sessionCache) dropLocked(h [32]byte) {
+	e, ok := c.byHash[h]
+	if !ok {
+		return
+	}
+	delete(c.byHash, h)
+	uid := entryUserID(e.buf)
+	hs := c.byUser[uid]
+	if i := slices.Index(hs, h); i >= 0 {
+		hs = slices.Delete(hs, i, i+1)
+	}
+	if len(hs) == 0 {
+		delete(c.byUser, uid)
+	} else {
+		c.byUser[uid] = hs
+	}
 }
 
 // touch records a new last-seen time on a cached session, so that the

@@ -68,7 +68,26 @@ func encodeEntry(s *Session, u *User) []byte {
 		str(k)
 		str(u.Profile[k])
 	}
-	return slices.Clip(b)
+	// A copy of exactly the entry's size: the cache holds up to
+	// SessionCacheSize of these for minutes, and most entries are far
+	// shorter than the buffer they were built in.
+	return append(make([]byte, 0, len(b)), b...)
+}
+
+// entryUserID returns the user ID of an entry encodeEntry wrote (its
+// second string), or "" for bytes it did not write.
+func entryUserID(b []byte) string {
+	for i := range 2 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return ""
+		}
+		if i == 1 {
+			return string(b[k : k+int(n)]) // #nosec G115 -- at most len(b)
+		}
+		b = b[k+int(n):] // #nosec G115 -- at most len(b)
+	}
+	return ""
 }
 
 // decodeEntry reads what encodeEntry wrote. The strings share b's bytes.

@@ -329,8 +329,13 @@ func openSQLite(ctx context.Context, address string, o Options) (*Store, error) 
 		// Reads through a memory map instead of a pread per page miss,
 		// and a larger page cache per connection: the session check is a
 		// random probe into tables of 100,000s of rows (measured: the
-		// memory map alone makes SessionUser about 2× faster).
-		v.Add("_pragma", "mmap_size(1073741824)")
+		// memory map alone makes SessionUser about 2× faster). The map
+		// is as large as the library allows (SQLITE_MAX_MMAP_SIZE, just
+		// under 2 GiB): a million users and their sessions take about
+		// 1 GB, and every page past the map costs a pread and a place in
+		// each connection's page cache. It is address space, not memory:
+		// the kernel keeps what it can of the file and drops the rest.
+		v.Add("_pragma", "mmap_size(2147418112)")
 		v.Add("_pragma", "cache_size(-16384)")
 		for _, e := range extra {
 			v.Add("_pragma", e)

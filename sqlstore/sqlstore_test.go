@@ -229,6 +229,10 @@ func TestSQLitePragmas(t *testing.T) {
 		check(db, "synchronous", "1") // NORMAL
 		check(db, "foreign_keys", "1")
 		check(db, "busy_timeout", "10000")
+		// The largest map the library allows: a database of a million
+		// users passes 1 GiB, and pages past the map are read with a
+		// system call each into every connection's page cache.
+		check(db, "mmap_size", "2147418112")
 	}
 	check(s.w, "query_only", "0")
 	check(s.r, "query_only", "1")
