@@ -79,7 +79,7 @@ func encodeEntry(s *Session, u *User) []byte {
 func entryUserID(b []byte) string {
 	for i := range 2 {
 		n, k := binary.Uvarint(b)
-		if k <= 0 || n > uint64(len(b)-k) {
+		if k <= 0 || n > uint64(len(b)-k) { // #nosec G115 -- 0 < k <= len(b), so not negative
 			return ""
 		}
 		if i == 1 {
