@@ -17,7 +17,7 @@ import (
 
 	"github.com/go-crypt/crypt/algorithm/pbkdf2"
 	"github.com/go-crypt/crypt/algorithm/shacrypt"
-	"golang.org/x/crypto/argon2"
+	"github.com/usher-auth/usher/password/internal/argon2"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/text/unicode/norm"
 
