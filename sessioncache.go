@@ -36,11 +36,29 @@ type sessionCache struct {
 }
 
 // cacheEntry is one cached session: its encoded session and user (see
-// encodeEntry), and the two times that change.
+// encodeEntry), and the two times that change, in Unix nanoseconds (0 for
+// a zero last-seen time): a time.Time is three times the size, and the
+// cache holds up to SessionCacheSize of these.
 type cacheEntry struct {
 	buf      []byte
-	lastSeen time.Time
-	expires  time.Time
+	lastSeen int64
+	expires  int64
+}
+
+// unixNano is t in Unix nanoseconds, 0 for the zero time.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromUnixNano is unixNano's inverse, in UTC.
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
 }
 
 func newSessionCache(ttl time.Duration, max int) *sessionCache {
@@ -57,12 +75,12 @@ func (c *sessionCache) get(h [32]byte, now time.Time) (*Session, *User, bool) {
 	c.mu.RLock()
 	e, ok := c.byHash[h]
 	c.mu.RUnlock()
-	if !ok || !now.Before(e.expires) {
+	if !ok || now.UnixNano() >= e.expires {
 		c.misses.Add(1)
 		return nil, nil, false
 	}
 	c.hits.Add(1)
-	return decodeEntry(e.buf, e.lastSeen)
+	return decodeEntry(e.buf, fromUnixNano(e.lastSeen))
 }
 
 // put stores a loaded session unless an eviction happened since the load
@@ -89,9 +107,11 @@ func (c *sessionCache) put(h [32]byte, s *Session, u *User, now time.Time, start
 				break
 			}
 		}
-		c.byUser[u.ID] = append(c.byUser[u.ID], h)
+		// The key shares the entry's bytes rather than holding a copy.
+		uid := entryUserID(buf)
+		c.byUser[uid] = append(c.byUser[uid], h)
 	}
-	c.byHash[h] = cacheEntry{buf: buf, lastSeen: s.LastSeenAt, expires: now.Add(c.ttl)}
+	c.byHash[h] = cacheEntry{buf: buf, lastSeen: unixNano(s.LastSeenAt), expires: now.Add(c.ttl).UnixNano()}
 }
 
 // dropLocked removes one entry and its place in byUser.
@@ -121,7 +141,7 @@ func (c *sessionCache) touch(h [32]byte, now time.Time) {
 	}
 	c.mu.Lock()
 	if e, ok := c.byHash[h]; ok {
-		e.lastSeen = now
+		e.lastSeen = unixNano(now)
 		c.byHash[h] = e
 	}
 	c.mu.Unlock()
@@ -154,7 +174,7 @@ func (c *sessionCache) evictAll() {
 // pruneLocked drops expired entries.
 func (c *sessionCache) pruneLocked(now time.Time) {
 	for h, e := range c.byHash {
-		if !now.Before(e.expires) {
+		if now.UnixNano() >= e.expires {
 			delete(c.byHash, h)
 		}
 	}

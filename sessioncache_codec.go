@@ -75,7 +75,7 @@ func encodeEntry(s *Session, u *User) []byte {
 }
 
 // entryUserID returns the user ID of an entry encodeEntry wrote (its
-// second string), or "" for bytes it did not write.
+// second string), sharing b's bytes, or "" for bytes it did not write.
 func entryUserID(b []byte) string {
 	for i := range 2 {
 		n, k := binary.Uvarint(b)
@@ -83,7 +83,8 @@ func entryUserID(b []byte) string {
 			return ""
 		}
 		if i == 1 {
-			return string(b[k : k+int(n)]) // #nosec G115 -- at most len(b)
+			// #nosec G103 G115 -- shares the entry's bytes, never modified (see above); at most len(b)
+			return unsafe.String(unsafe.SliceData(b[k:]), int(n))
 		}
 		b = b[k+int(n):] // #nosec G115 -- at most len(b)
 	}

@@ -68,7 +68,7 @@ func TestSessionCacheFullEvicts(t *testing.T) {
 				if !ok {
 					t.Fatalf("put %d: byUser[%s] names an entry that is gone", i+1, uid)
 				}
-				if s, _, _ := decodeEntry(e.buf, e.lastSeen); s.UserID != uid {
+				if s, _, _ := decodeEntry(e.buf, fromUnixNano(e.lastSeen)); s.UserID != uid {
 					t.Fatalf("put %d: byUser[%s] names a session of %s", i+1, uid, s.UserID)
 				}
 				n++
