@@ -87,3 +87,13 @@ per_request() {
 
 # wrk_count FILE prints the requests a wrk report counts.
 wrk_count() { awk '/requests in/ {print $1}' "$1"; }
+
+# anon_peak PID FILE samples the process's anonymous resident memory every
+# 50 ms until killed and keeps the largest reading (MB) in FILE.
+anon_peak() {
+  local peak=0 kb
+  while kb=$(awk '/^RssAnon:/ {print $2}' "/proc/$1/status" 2>/dev/null) && [ -n "$kb" ]; do
+    [ "$kb" -gt "$peak" ] && peak=$kb && echo $((peak / 1024)) >"$2"
+    sleep 0.05
+  done
+}

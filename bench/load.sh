@@ -84,6 +84,18 @@ sleep 3
 wait $flood
 echo "== hash window"
 hash_window; h3=$last_hash
+echo "rss: after the log-in flood with the probe $(rss_mb $server)"
+
+echo "== large and malformed requests, 64 connections"
+# VmHWM (the peak of the whole resident set) restarts from here (5 >
+# clear_refs); the anonymous part's peak is sampled every 50 ms.
+echo 5 >/proc/$server/clear_refs 2>/dev/null || true
+echo 0 >anon_peak.txt
+anon_peak $server anon_peak.txt &
+sampler=$!
+wrk -t2 -c64 -d"$dur" --latency -s "$root/bench/bad.lua" "$url" | tee bad.txt
+kill $sampler 2>/dev/null || true
+echo "rss: peak during the bad requests $(awk '/^VmHWM:/ {printf "%.0f MB", $2/1024}' /proc/$server/status) (anonymous $(cat anon_peak.txt) MB)"
 echo "rss: at the end $(rss_mb $server)"
 
 echo "== summary (load: $(uptime | sed 's/.*load average/load average/'))"
@@ -95,5 +107,6 @@ echo "  errors: $(wrk_errors signup.txt); p99 $(wrk_p99 signup.txt)"
 per_request sign-up "$c2" "$c3" "$(wrk_count signup.txt)"
 ratio "log-in flood with the probe" "$(wrk_rate flood.txt)" "$h2" "$h3"
 echo "  errors: $(wrk_errors flood.txt); $(cat probe.txt)"
+echo "bad requests: $(wrk_rate bad.txt)/s, $(wrk_count bad.txt) answered, $(wrk_errors bad.txt) (non-2xx expected: every one)"
 exit
 }
