@@ -28,14 +28,6 @@ const APIKeyPrefix = "usher_ak_"
 // minute, not one per request.
 const apiKeyTouchEvery = time.Minute
 
-// Events of API keys (UserID ""; Detail the key's name). What an API key
-// does is recorded with its Actor (ActorAPIKey, the key's ID and name):
-// see WithActor.
-const (
-	EventAPIKeyCreated = "apikey_created"
-	EventAPIKeyRevoked = "apikey_revoked"
-)
-
 // CreateAPIKey makes a key named name and returns it with its record. The
 // key is returned only here: the Store keeps its hash. A name must be 1
 // to 64 letters, digits or "-_.:" (*ValidationError on "name"); a name in

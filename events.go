@@ -118,6 +118,14 @@ const (
 	EventSecretsResealed = "secrets_resealed"
 )
 
+// Events of API keys (UserID ""; Detail the key's name). What an API key
+// does is recorded with its Actor (ActorAPIKey, the key's ID and name):
+// see WithActor (apikeys.go).
+const (
+	EventAPIKeyCreated = "apikey_created"
+	EventAPIKeyRevoked = "apikey_revoked"
+)
+
 // Webhook is an HTTP endpoint told about events (Flask-User's signals, for
 // programs in other languages). Each delivery is a POST of the event as
 // JSON, signed with HMAC-SHA256 under Secret, and goes through the outbox:

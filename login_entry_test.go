@@ -72,7 +72,8 @@ func newLoginEnv(t *testing.T, cfg usher.Config) *loginEnv {
 	}
 	e := &loginEnv{clock: usertest.NewClock(), events: &eventRecorder{}}
 	svc, err := usher.New(cfg, usher.Deps{Store: usertest.NewSQLiteStore(t), Passwords: usertest.FastHasher(), Policy: password.Policy{},
-		MFA: mfa.Provider{}, WebAuthn: webauthn.Provider{}, Sealer: testSealer, Now: e.clock.Now, Logger: usertest.Discard, OnEvent: e.events.record})
+		MFA: mfa.Provider{}, WebAuthn: webauthn.Provider{}, Sealer: testSealer, Now: e.clock.Now, Logger: usertest.Discard, OnEvent: e.events.record,
+		Providers: []usher.FederatedProvider{&fakeProvider{name: "fake", signup: true, login: true}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +138,18 @@ func (e *loginEnv) confirm(t *testing.T, token string) *usher.Session {
 		t.Fatal(err)
 	}
 	return sess
+}
+
+// federated logs in (or signs up) with the identity the "fake" provider
+// asserts, sets the row's user and returns the session.
+func (e *loginEnv) federated(t *testing.T, ext *usher.ExternalIdentity) *usher.Session {
+	t.Helper()
+	res, err := e.svc.LoginWithIdentity(ctx, ext, usher.IntentLogin, false, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.user = res.User
+	return res.Session
 }
 
 // withResetDemand makes the row's user one an admin asked for a new
@@ -349,6 +362,37 @@ var loginEntries = []loginEntry{
 			return sess
 		},
 		wantType: usher.EventLogin, wantHow: "signup",
+	},
+	{
+		name: "federated sign-in, linked identity",
+		setup: func(t *testing.T, e *loginEnv) {
+			e.user = usertest.MustCreateUser(t, e.svc, "ann@example.com")
+			if _, err := e.svc.LinkIdentity(ctx, e.user.ID, &usher.ExternalIdentity{Provider: "fake", Issuer: issuer, Subject: "sub-ann"}, client); err != nil {
+				t.Fatal(err)
+			}
+		},
+		login: func(t *testing.T, e *loginEnv) *usher.Session {
+			return e.federated(t, &usher.ExternalIdentity{Provider: "fake", Issuer: issuer, Subject: "sub-ann", Email: "ann@example.com"})
+		},
+		wantType: usher.EventLogin, wantHow: "federated:fake",
+	},
+	{
+		name: "federated sign-in, linked by a vouched-for address",
+		setup: func(t *testing.T, e *loginEnv) {
+			e.user = usertest.MustCreateUser(t, e.svc, "ann@example.com")
+		},
+		login: func(t *testing.T, e *loginEnv) *usher.Session {
+			return e.federated(t, &usher.ExternalIdentity{Provider: "fake", Issuer: issuer, Subject: "sub-ann", Email: "ann@example.com", EmailVerified: true})
+		},
+		wantType: usher.EventLogin, wantHow: "federated:fake",
+	},
+	{
+		name:  "federated sign-up",
+		setup: func(t *testing.T, e *loginEnv) {},
+		login: func(t *testing.T, e *loginEnv) *usher.Session {
+			return e.federated(t, &usher.ExternalIdentity{Provider: "fake", Issuer: issuer, Subject: "sub-ann", Email: "ann@example.com", EmailVerified: true})
+		},
+		wantType: usher.EventLogin, wantHow: "federated:fake",
 	},
 	{
 		name: "ForceLogin",

@@ -11,12 +11,6 @@ import (
 // this time.
 const FreshLogin = 10 * time.Minute
 
-// tokenReauth is the kind of the record of a re-authentication: a token
-// whose hash is derived from the session's ID (reauthHash), created at the
-// moment the user proved themselves again and expiring FreshLogin later.
-// It is never sent anywhere; the session is what proves it.
-const tokenReauth = "reauth"
-
 // reauthHash is the token hash under which a session's re-authentication
 // is kept: it names the session without being its token.
 func reauthHash(sessionID string) []byte { return hashToken("reauth\x00" + sessionID) }

@@ -65,6 +65,12 @@ const TokenFederatedSeen = "federated_seen"
 // FederatedStateTTL is how long a federated sign-in's state stays good.
 const FederatedStateTTL = 10 * time.Minute
 
+// tokenReauth is the kind of the record of a re-authentication: a token
+// whose hash is derived from the session's ID (reauthHash, reauth.go), created at the
+// moment the user proved themselves again and expiring FreshLogin later.
+// It is never sent anywhere; the session is what proves it.
+const tokenReauth = "reauth"
+
 // tokenLen is the length of a token from newToken (sessions, links,
 // pending log-ins): 32 bytes in unpadded base64url.
 const tokenLen = 43
