@@ -149,7 +149,7 @@ func (s *Service) mailAsked(ctx context.Context, tx Store, ask string, u *User, 
 		}
 		return s.mailLink(ctx, tx, u, TokenMFAReset, PathMFAReset, MailMFAReset, s.cfg.MFAResetExpiration)
 	}
-	s.log.Error("usher: unknown e-mail request; dropped", "ask", ask)
+	s.log.Error("usher: unknown email request; dropped", "ask", ask)
 	return nil
 }
 

@@ -138,15 +138,15 @@ func (m *Metrics) Watch(src Source) {
 
 var (
 	descEmailsSent = prometheus.NewDesc("usher_emails_sent_total",
-		"E-mails delivered from the outbox.", nil, nil)
+		"Emails delivered from the outbox.", nil, nil)
 	descEmailsFailed = prometheus.NewDesc("usher_emails_failed_total",
-		"Failed attempts to deliver an e-mail (each retry counts).", nil, nil)
+		"Failed attempts to deliver an email (each retry counts).", nil, nil)
 	descCacheHits = prometheus.NewDesc("usher_session_cache_hits_total",
 		"Session checks answered from memory; the hit ratio is hits / (hits + misses).", nil, nil)
 	descCacheMisses = prometheus.NewDesc("usher_session_cache_misses_total",
 		"Session checks that read the database.", nil, nil)
 	descOutbox = prometheus.NewDesc("usher_outbox_depth",
-		"Outbox items (e-mails, webhooks, link requests) waiting to be sent.", nil, nil)
+		"Outbox items (emails, webhooks, link requests) waiting to be sent.", nil, nil)
 )
 
 // sourceCollector reads a Source at each scrape.

@@ -165,7 +165,7 @@ func (s *flaskSource) findTables(fields []usher.ProfileField) error {
 		s.auth, _ = s.findTable([]string{"user_id", "password"}, "user_auth")
 	}
 	if !s.cols["password"] && s.auth == "" {
-		s.note = append(s.note, "the user table has no password column (and there is no user_auth table): users set a password by e-mail reset")
+		s.note = append(s.note, "the user table has no password column (and there is no user_auth table): users set a password by email reset")
 	}
 	s.emails, _ = s.findTable([]string{"user_id", "email"}, "user_email", "user_emails")
 	if !s.cols["email"] && s.emails == "" {
@@ -322,7 +322,7 @@ func (s *flaskSource) user(row flaskRow) (*usher.ImportedUser, error) {
 		}
 	}
 	if in.User.Email == "" {
-		return nil, &rowError{err: errors.New("the user has no e-mail address")}
+		return nil, &rowError{err: errors.New("the user has no email address")}
 	}
 	if s.roles != "" && s.userRoles != "" {
 		rows, err := s.db.QueryContext(s.ctx, "SELECT r.name FROM "+q(s.userRoles)+" ur JOIN "+q(s.roles)+ // #nosec G202 -- table names come from findTable's fixed lists, quoted by q; values are parameters

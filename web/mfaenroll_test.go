@@ -23,8 +23,11 @@ func TestRequireMFAPages(t *testing.T) {
 		t.Fatalf("logged in before setting up a second factor: %d", r.status)
 	}
 	p = b.get("/user/mfa/enroll")
-	p.want(t, "enrolment page", http.StatusOK, `name="code"`)
+	p.want(t, "enrolment page", http.StatusOK, `name="code"`, `inputmode="numeric"`, `autocomplete="one-time-code"`)
 	method, secret := p.hidden(t, "mfa_method"), p.hidden(t, "secret")
+	if !strings.Contains(p.body, `<code class="secret" dir="ltr">`+inFours(secret)+`</code>`) {
+		t.Errorf("the enrolment page does not show the key %s in groups of four", secret)
+	}
 	key, err := mfa.DecodeSecret(secret)
 	if err != nil {
 		t.Fatal(err)

@@ -83,6 +83,9 @@ func TestMFACodeRefusedPage(t *testing.T) {
 	bt.Fill(t, ctx, "#usher-email", email, "#usher-password", pw)
 	bt.Click(t, ctx, d+" button[type=submit].usher-primary")
 	d = dialog(t, ctx, "mfa")
+	if got := bt.Eval[string](t, ctx, `document.querySelector('#usher-code').inputMode + ' ' + document.querySelector('#usher-code').autocomplete`); got != "numeric one-time-code" {
+		t.Errorf("the dialog's code field's inputmode and autocomplete: %q; want numeric one-time-code", got)
+	}
 	bt.Fill(t, ctx, "#usher-code", wrong)
 	bt.Click(t, ctx, d+" button[type=submit].usher-primary")
 	bt.WaitVisible(t, ctx, d+" .usher-error")

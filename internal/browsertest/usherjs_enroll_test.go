@@ -3,7 +3,9 @@ package browsertest_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +35,12 @@ func enrollInDialog(t *testing.T, ctx context.Context) {
 		t.Error("the enrolment step shows no QR code")
 	}
 	key := bt.Text(t, ctx, d+" code.usher-secret")
+	if !regexp.MustCompile(`^[A-Z2-7]{4}( [A-Z2-7]{4})* ?[A-Z2-7]{0,4}$`).MatchString(key) || !strings.Contains(key, " ") {
+		t.Errorf("the key %q is not in groups of four", key)
+	}
+	if got := bt.Eval[string](t, ctx, `document.querySelector('#usher-code').inputMode + ' ' + document.querySelector('#usher-code').autocomplete`); got != "numeric one-time-code" {
+		t.Errorf("the dialog's code field's inputmode and autocomplete: %q; want numeric one-time-code", got)
+	}
 	secret, err := mfa.DecodeSecret(key)
 	if err != nil {
 		t.Fatalf("the key shown, %q: %v", key, err)

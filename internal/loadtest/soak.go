@@ -145,7 +145,7 @@ func soak(args []string) error {
 		}
 	}
 	if missing > 0 || extra > 0 || dupIDs > 0 {
-		fails = append(fails, fmt.Sprintf("e-mails: %d missing, %d extra, %d duplicate Message-IDs", missing, extra, dupIDs))
+		fails = append(fails, fmt.Sprintf("emails: %d missing, %d extra, %d duplicate Message-IDs", missing, extra, dupIDs))
 	}
 	if !drained {
 		fails = append(fails, "the outbox did not drain within 60 s")
@@ -163,7 +163,7 @@ func soak(args []string) error {
 		verdict = "FAIL: " + strings.Join(fails, "; ")
 	}
 	fmt.Printf("soak: answers by status: %v\n", d.statusSummary())
-	fmt.Printf("soak verdict: %s — %v, %s; 5xx %d; e-mails %d received (%d link e-mails expected, %d missing, %d extra, %d duplicate Message-IDs); outbox drained %v; RSS MB mean in the 2nd quarter %.0f, in the 4th %.0f (peaks %.0f, %.0f); goroutines at 25%% %v, idle at the end %v\n",
+	fmt.Printf("soak verdict: %s — %v, %s; 5xx %d; emails %d received (%d link emails expected, %d missing, %d extra, %d duplicate Message-IDs); outbox drained %v; RSS MB mean in the 2nd quarter %.0f, in the 4th %.0f (peaks %.0f, %.0f); goroutines at 25%% %v, idle at the end %v\n",
 		verdict, *duration, d.progress(), d.status5xx, total, sum(expected), missing, extra, dupIDs, drained, means[1], means[3], peaks[1], peaks[3], at25.goroutines, idle.goroutines)
 	if len(fails) > 0 {
 		return errors.New("soak failed")
@@ -292,7 +292,7 @@ func (s *sink) wait(kind, addr string, n int) (string, error) {
 		select {
 		case <-ch:
 		case <-deadline:
-			return "", fmt.Errorf("no %s e-mail #%d to %s within a minute", kind, n, addr)
+			return "", fmt.Errorf("no %s email #%d to %s within a minute", kind, n, addr)
 		}
 	}
 }
