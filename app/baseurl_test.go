@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -43,6 +44,34 @@ func TestReadmeLibraryExampleSetsBaseURL(t *testing.T) {
 		}
 		if !strings.Contains(string(b), `cfg.BaseURL = "http://localhost:8080"`) {
 			t.Errorf("%s: the library example does not set BaseURL", f)
+		}
+	}
+}
+
+// TestExamplesOpenLocalhost: the pages a developer is told to open (the
+// README, docs/library.md, the examples' comments, READMEs and start-up
+// lines) are on http://localhost, the origin of the links Usher mails and
+// the one security keys and passkeys work on, not on http://127.0.0.1,
+// which is another origin with its own cookies.
+func TestExamplesOpenLocalhost(t *testing.T) {
+	files := []string{"../README.md", "../docs/library.md"}
+	for _, pattern := range []string{"../examples/*/*.go", "../examples/*/*.md"} {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			// "http://%s" with the listening address prints 127.0.0.1 too.
+			if strings.Contains(line, "http://127.0.0.1") || strings.Contains(line, "http://%s") {
+				t.Errorf("%s:%d: %s", f, i+1, strings.TrimSpace(line))
+			}
 		}
 	}
 }

@@ -4,10 +4,10 @@
 // the e-mail address, log in with the username or the address, log out,
 // forgot password.
 //
-//	go run ./examples/basic            # then open http://127.0.0.1:8080/
+//	go run ./examples/basic            # then open http://localhost:8080/
 //
 // With no -smtp-url, e-mails go to the development mailbox at
-// http://127.0.0.1:8080/user/dev/mailbox.
+// http://localhost:8080/user/dev/mailbox.
 package main
 
 import (
@@ -33,7 +33,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer a.Close()
-	log.Printf("Basic App on http://%s/", f.Addr)
+	log.Printf("Basic App on %s/", f.Config().BaseURL) // http://localhost:PORT for a loopback -addr
 	if err := examplekit.Serve(f.Addr, h); err != nil {
 		log.Fatal(err)
 	}

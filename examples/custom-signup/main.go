@@ -10,7 +10,7 @@
 //
 // Run it from the repository's root:
 //
-//	go run ./examples/custom-signup    # then open http://127.0.0.1:8080/
+//	go run ./examples/custom-signup    # then open http://localhost:8080/
 package main
 
 import (
@@ -67,7 +67,7 @@ func run() error {
 		return err
 	}
 	defer a.Close()
-	log.Printf("Custom Sign-up on http://%s/", f.Addr)
+	log.Printf("Custom Sign-up on %s/", cfg.BaseURL) // http://localhost:PORT for a loopback -addr
 	return examplekit.Serve(f.Addr, h)
 }
 

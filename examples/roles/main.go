@@ -9,7 +9,7 @@
 // and agent (-admin-email, -admin-password). The admin page lists the
 // users and gives or takes roles.
 //
-//	go run ./examples/roles            # then open http://127.0.0.1:8080/
+//	go run ./examples/roles            # then open http://localhost:8080/
 package main
 
 import (
@@ -53,7 +53,7 @@ func main() {
 	} else if created {
 		log.Printf("created the administrator %s", *adminEmail)
 	}
-	log.Printf("Roles Required App on http://%s/", f.Addr)
+	log.Printf("Roles Required App on %s/", f.Config().BaseURL) // http://localhost:PORT for a loopback -addr
 	if err := examplekit.Serve(f.Addr, h); err != nil {
 		log.Fatal(err)
 	}
