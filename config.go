@@ -177,11 +177,11 @@ type Config struct {
 	// database, within CacheSyncInterval.
 	SessionCacheTTL time.Duration `toml:"session_cache_ttl" zero:"off" default:"10m" help:"how long a checked session is kept in memory (0 = no cache); other instances' changes reach the cache within cache_sync_interval"`
 	// SessionCacheSize bounds the number of cached sessions; 0 means
-	// 100,000. An entry takes about 0.5 KB of heap (a session with its
-	// user), and the collector lets the heap grow to several times what is
-	// live (GOGC), so the bound is chosen for memory, not hit rate: a full
-	// cache drops an arbitrary entry for each new one.
-	SessionCacheSize int
+	// 100,000. An entry takes about 360 bytes of heap (a session with its
+	// user), and the collector lets the heap grow to twice what is live
+	// (GOGC), so the bound is chosen for memory, not hit rate: a full cache
+	// drops an arbitrary entry for each new one.
+	SessionCacheSize int `toml:"session_cache_size" default:"100000" help:"most sessions kept in memory (about 360 bytes of heap each; 0 = 100000)"`
 	// CacheSyncInterval is how often the Service reads the changes other
 	// processes made (the audit trail) to evict stale cache entries; 0
 	// means 1 second.

@@ -212,9 +212,11 @@ func serveDebug(addr string, a *app.App, log *slog.Logger) {
 	}
 }
 
-// tuneRuntime sets the Go runtime's knobs for serving: GOMAXPROCS and GOGC
-// unless the environment sets them, and the memory limit when
-// memory_limit is set.
+// tuneRuntime sets the Go runtime's knobs for serving: GOMAXPROCS unless
+// the environment sets it, and the memory limit when memory_limit is set.
+// GOGC stays Go's default (100): password hashes no longer make garbage
+// (their memory is reused, password/internal/argon2), which was the reason
+// for running with 400 and five times the live heap.
 func tuneRuntime(cfg app.Config, getenv func(string) string) {
 	if getenv("GOMAXPROCS") == "" {
 		// Password hashes (at most one per CPU) each hold a scheduler slot
@@ -225,18 +227,10 @@ func tuneRuntime(cfg app.Config, getenv func(string) string) {
 		// 39 ms with GOMAXPROCS = CPUs, 11 ms with twice the CPUs.
 		runtime.GOMAXPROCS(2 * runtime.NumCPU())
 	}
-	if getenv("GOGC") == "" {
-		// Each password hash allocates megabytes that become garbage at
-		// once; at the default GOGC=100 a log-in flood triggers several
-		// collections a second, each tracing the session cache. 400
-		// trades memory (about 5× the live heap: ~300 MB with 100,000
-		// cached sessions) for a fifth of that work.
-		debug.SetGCPercent(400)
-	}
 	if limit, _ := app.ParseMemoryLimit(cfg.MemoryLimit); limit > 0 {
 		// A soft limit on the Go heap: near it the collector runs more
 		// often whatever GOGC says, so a container's memory is not
-		// exceeded by garbage (each password hash leaves 9 MiB of it).
+		// exceeded by garbage.
 		// It overrides GOMEMLIMIT; unset, the runtime follows GOMEMLIMIT.
 		debug.SetMemoryLimit(limit)
 	}

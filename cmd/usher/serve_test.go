@@ -26,3 +26,15 @@ func TestMemoryLimitSetting(t *testing.T) {
 		t.Errorf("memory limit %d with memory_limit unset; want it left at %d", got, before)
 	}
 }
+
+// TestGOGCLeftAlone: hashes make no garbage any more, so serve runs at
+// Go's default GOGC rather than raising it (and with it the heap).
+func TestGOGCLeftAlone(t *testing.T) {
+	gogc := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(gogc) })
+	env := map[string]string{"GOMAXPROCS": "1"}
+	tuneRuntime(app.Defaults(), func(k string) string { return env[k] })
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC %d after tuneRuntime with GOGC unset; want Go's default 100", got)
+	}
+}
