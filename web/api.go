@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,15 +72,32 @@ func toSessionJSON(s *usher.Session) sessionJSON {
 		Remember: s.Remember, IP: s.IP, UserAgent: s.UserAgent}
 }
 
+// maxDepth bounds the nesting of JSON request bodies: the API's bodies are
+// objects of strings, with a WebAuthn credential or a profile a few levels
+// down.
+const maxDepth = 16
+
 // decode reads a JSON body into v. It wants Content-Type application/json
-// (so that a plain cross-site form cannot post to the API) and a body of at
-// most maxBody bytes.
+// (so that a plain cross-site form cannot post to the API), a body of at
+// most maxBody bytes and nesting at most maxDepth deep.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "application/json" {
 		return errUnsupportedMedia
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		return errors.Join(errBadRequest, err)
+	}
+	// Refused before decoding: encoding/json's error for deep nesting
+	// spells out the path to the depth it stopped at, building strings
+	// quadratic in the depth (about 1 MB of garbage for a 64 KiB body of
+	// "[[[[…"), which made a flood of such bodies the server's largest
+	// use of memory (docs/benchmarks.md).
+	if tooDeep(body, maxDepth) {
+		return errBadRequest
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
 		return errors.Join(errBadRequest, err)
 	}
@@ -90,6 +108,35 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 var errUnsupportedMedia = errors.New("web: unsupported media type")
+
+// tooDeep reports whether the JSON text b opens more than max arrays or
+// objects inside one another. It reads brackets outside strings only and
+// does not otherwise check the text (the decoder does).
+func tooDeep(b []byte, max int) bool {
+	depth, inString, escaped := 0, false, false
+	for _, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			if depth++; depth > max {
+				return true
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return false
+}
 
 // decodeOrFail decodes the body and answers the error itself, returning
 // false, when it cannot.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -59,5 +60,53 @@ func TestRequestBodiesBounded(t *testing.T) {
 				t.Errorf("%s %s (%s): status %d", method, path, ct, rec.Code)
 			}
 		}
+	}
+}
+
+func TestTooDeep(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		want bool
+	}{
+		{`{"a":{"b":[1,2]}}`, false},
+		{strings.Repeat("[", 16) + strings.Repeat("]", 16), false},
+		{strings.Repeat("[", 17), true},
+		{`{"a":"` + strings.Repeat("[", 100) + `"}`, false},   // brackets in a string
+		{`{"a":"\"` + strings.Repeat("{", 100) + `"}`, false}, // after an escaped quote
+		{`{"a":"\\"` + strings.Repeat(",{", 20), true},        // the string ended
+		{strings.Repeat("[]", 1000), false},
+	} {
+		if got := web.TooDeep([]byte(c.body), 16); got != c.want {
+			t.Errorf("TooDeep(%.40q) = %v, want %v", c.body, got, c.want)
+		}
+	}
+}
+
+// TestDeepJSONRefusedCheaply: a body nested 100,000 deep is refused as
+// bad_request before the decoder sees it. The decoder's own error for it
+// spells out the path to the depth where it stopped: 230 KB allocated a
+// request (146 KB with the check), and a flood of them took the server's
+// anonymous memory to 287 MB (66 MB with the check; docs/benchmarks.md).
+func TestDeepJSONRefusedCheaply(t *testing.T) {
+	e := newEnv(t, usher.Config{})
+	body := strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000)
+	send := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/user/api/login", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := send(); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"bad_request"`) {
+		t.Fatalf("status %d, body %s; want 400 bad_request", rec.Code, rec.Body)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 10 {
+		send()
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / 10; per > 180<<10 {
+		t.Errorf("%d bytes allocated a request; the body read is 64 KiB", per)
 	}
 }

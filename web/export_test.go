@@ -25,3 +25,6 @@ func Routes() []string {
 	}
 	return out
 }
+
+// TooDeep is tooDeep, for the tests.
+var TooDeep = tooDeep
