@@ -28,3 +28,6 @@ func Routes() []string {
 
 // TooDeep is tooDeep, for the tests.
 var TooDeep = tooDeep
+
+// Decode is decode, for the tests.
+var Decode = decode
