@@ -90,10 +90,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return errors.Join(errBadRequest, err)
 	}
 	// Refused before decoding: encoding/json's error for deep nesting
-	// spells out the path to the depth it stopped at, building strings
-	// quadratic in the depth (about 1 MB of garbage for a 64 KiB body of
-	// "[[[[…"), which made a flood of such bodies the server's largest
-	// use of memory (docs/benchmarks.md).
+	// spells out the path to the depth it stopped at (about 230 KB of
+	// garbage for a body of "[[[[…"), which made a flood of such bodies
+	// the server's largest use of memory (docs/benchmarks.md).
 	if tooDeep(body, maxDepth) {
 		return errBadRequest
 	}
