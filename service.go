@@ -216,12 +216,20 @@ func (s *Service) Close() error {
 
 func (s *Service) background() {
 	defer close(s.done)
+	// The cache follows other instances on a goroutine of its own: behind
+	// mail delivery (a slow or hanging SMTP server) or a large flush, a
+	// session ended on another instance would stay valid here for as long
+	// as they took, not for CacheSyncInterval.
+	synced := make(chan struct{})
+	go func() {
+		defer close(synced)
+		s.followOthers()
+	}()
+	defer func() { <-synced }()
 	flush := time.NewTicker(flushEvery)
 	defer flush.Stop()
 	sweep := time.NewTicker(sweepEvery)
 	defer sweep.Stop()
-	follow := time.NewTicker(s.cfg.CacheSyncInterval)
-	defer follow.Stop()
 	outbox := time.NewTicker(outboxEvery)
 	defer outbox.Stop()
 	for {
@@ -237,10 +245,24 @@ func (s *Service) background() {
 			s.DeliverMail(context.Background())
 		case <-s.kick:
 			s.DeliverMail(context.Background())
+		}
+	}
+}
+
+// followOthers calls SyncCache every CacheSyncInterval until the Service
+// stops.
+func (s *Service) followOthers() {
+	if !s.cache.enabled() {
+		return
+	}
+	follow := time.NewTicker(s.cfg.CacheSyncInterval)
+	defer follow.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
 		case <-follow.C:
-			if s.cache.enabled() {
-				s.SyncCache(context.Background())
-			}
+			s.SyncCache(context.Background())
 		}
 	}
 }

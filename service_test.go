@@ -774,3 +774,69 @@ func TestSharedThrottle(t *testing.T) {
 		t.Fatalf("4th attempt across two instances: %v; want ErrRateLimited", err)
 	}
 }
+
+// blockingMailer says on sending that a Send began, then holds it until
+// release is closed.
+type blockingMailer struct{ sending, release chan struct{} }
+
+func (m blockingMailer) Send(ctx context.Context, _ *usher.Message) error {
+	select {
+	case m.sending <- struct{}{}:
+	default:
+	}
+	select {
+	case <-m.release:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// TestCacheFollowsWhileMailHangs: a session logged out on one instance
+// stops working on another within about CacheSyncInterval even while that
+// instance's mail delivery hangs (a stalled SMTP server). The soak found
+// logged-out sessions still valid elsewhere after 2 s when the cache's
+// sync waited behind delivery.
+func TestCacheFollowsWhileMailHangs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "usher.db")
+	cfg := usher.Config{CacheSyncInterval: 20 * time.Millisecond}
+	sending, release := make(chan struct{}, 1), make(chan struct{})
+	defer close(release)
+	a, err := usher.New(cfg, usher.Deps{Store: usertest.MustOpen(t, path), Passwords: usertest.FastHasher(),
+		Policy: password.Policy{}, Logger: usertest.Discard, Mailer: blockingMailer{sending, release}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	b := usertest.NewService(t, cfg, usertest.MustOpen(t, path), nil)
+	u := usertest.MustCreateUser(t, a, "ann@example.com")
+	s, _, err := b.LoginWithEmail(ctx, u.Email, pw, false, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An email for a's worker to deliver, which hangs in Send.
+	if err := a.SendPasswordResetEmail(ctx, u.Email, client); err != nil {
+		t.Fatal(err)
+	}
+	select { // the worker is now inside Send
+	case <-sending:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the email was not handed to the Mailer")
+	}
+	if _, _, err := a.Authenticate(ctx, s.Token); err != nil { // cached here now
+		t.Fatal(err)
+	}
+	if err := b.Logout(ctx, s.Token, client); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		_, _, err := a.Authenticate(ctx, s.Token)
+		if err == usher.ErrAuthenticationFailed {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("2 s after the log-out on another instance, the session still answers %v here", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
