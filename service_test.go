@@ -755,8 +755,12 @@ func TestSharedThrottle(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "usher.db")
 	stA, stB := usertest.MustOpen(t, path), usertest.MustOpen(t, path)
 	cfg := usher.Config{LoginRateLimit: 3}
+	// One clock for both, which stands still: the limit counts in windows
+	// of a minute, and a run that crossed a minute's end on the wall clock
+	// started counting again (CI saw it once).
+	clock := usertest.NewClock()
 	mk := func(st usher.Store) *usher.Service {
-		svc, err := usher.New(cfg, usher.Deps{Store: st, Throttle: st, Passwords: usertest.FastHasher(), Policy: password.Policy{}, Logger: usertest.Discard})
+		svc, err := usher.New(cfg, usher.Deps{Store: st, Throttle: st, Passwords: usertest.FastHasher(), Policy: password.Policy{}, Logger: usertest.Discard, Now: clock.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
