@@ -78,6 +78,24 @@ func New(t testing.TB, userDataDir string) (ctx context.Context, cancel func()) 
 		chromedp.UserDataDir(userDataDir),
 		chromedp.WindowSize(1280, 900),
 	}
+	// Chromium from Debian has been seen to crash (SIGSEGV) at its first
+	// navigation once in a few hundred starts on a loaded machine: the
+	// browser is started and shown a blank page, and started again once if
+	// that fails, before the test uses it.
+	for attempt := 1; ; attempt++ {
+		ctx, cancel, err := start(t, path, opts)
+		if err == nil {
+			return ctx, cancel
+		}
+		if attempt == 2 {
+			t.Fatalf("starting %s: %v", path, err)
+		}
+		t.Logf("starting %s: %v; starting it again", path, err)
+	}
+}
+
+// start starts Chromium with opts and opens about:blank in its tab.
+func start(t testing.TB, path string, opts []chromedp.ExecAllocatorOption) (ctx context.Context, cancel func(), err error) {
 	base, cancelBase := context.WithTimeout(context.Background(), Timeout)
 	actx, cancelAlloc := chromedp.NewExecAllocator(base, opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
@@ -96,12 +114,13 @@ func New(t testing.TB, userDataDir string) (ctx context.Context, cancel func()) 
 			}
 		})
 	}
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil { // start the browser and open its tab
+	// Start the browser, open its tab and a first page.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		cancel()
-		t.Fatalf("starting %s: %v", path, err)
+		return nil, nil, err
 	}
-	return ctx, cancel
+	t.Cleanup(cancel)
+	return ctx, cancel, nil
 }
 
 // Go opens url in the tab, waits for the page to load, and returns the
