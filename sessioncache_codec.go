@@ -25,13 +25,7 @@ func encodeEntry(s *Session, u *User) []byte {
 		b = binary.AppendUvarint(b, uint64(len(v)))
 		b = append(b, v...)
 	}
-	tm := func(t time.Time) {
-		var n int64
-		if !t.IsZero() {
-			n = t.UnixNano()
-		}
-		b = binary.AppendVarint(b, n)
-	}
+	tm := func(t time.Time) { b = binary.AppendVarint(b, unixNano(t)) }
 	flag := func(v bool) {
 		if v {
 			b = append(b, 1)
@@ -131,10 +125,7 @@ func decodeEntry(b []byte, lastSeen time.Time) (_ *Session, _ *User, ok bool) {
 			return time.Time{}
 		}
 		b = b[k:]
-		if n == 0 {
-			return time.Time{}
-		}
-		return time.Unix(0, n).UTC()
+		return fromUnixNano(n)
 	}
 	flag := func() bool {
 		if len(b) == 0 {
