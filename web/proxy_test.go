@@ -156,7 +156,10 @@ func TestVerifyLoginLocation(t *testing.T) {
 // verify honours it from the cache even when the address's log-in budget
 // is spent.
 func TestCachedBasicNotThrottled(t *testing.T) {
-	svc := usertest.NewService(t, usher.Config{LoginRateLimit: 2}, usertest.NewSQLiteStore(t), nil)
+	// A clock that stands still: the budget counts in windows of a minute,
+	// and on the wall clock a run across a minute's end would find it
+	// unspent again, checking nothing.
+	svc := usertest.NewService(t, usher.Config{LoginRateLimit: 2}, usertest.NewSQLiteStore(t), usertest.NewClock())
 	h := web.New(svc, web.Options{Logger: testLogger(t)})
 	usertest.MustCreateUser(t, svc, "ann@example.com")
 	verify := func(user, pass string) int {

@@ -216,7 +216,13 @@ func TestUnknownAndWrongLookAlike(t *testing.T) {
 }
 
 func TestRateLimitAnswer(t *testing.T) {
-	e := newEnv(t, usher.Config{LoginRateLimit: 2})
+	// A clock that stands still, not newEnv's wall clock: the limit counts
+	// in windows of a minute, and attempts either side of a minute's end
+	// on the wall clock would count afresh.
+	svc := usertest.NewService(t, usher.Config{LoginRateLimit: 2}, usertest.NewSQLiteStore(t), usertest.NewClock())
+	srv := httptest.NewServer(web.New(svc, web.Options{Logger: testLogger(t)}))
+	t.Cleanup(srv.Close)
+	e := &env{t: t, srv: srv, svc: svc}
 	c := e.browser()
 	var r reply
 	for range 3 {
