@@ -147,6 +147,9 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%s is %q; want a path on this site such as /welcome", u.name, u.v)
 		}
 	}
+	if _, err := web.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		return err
+	}
 	if c.RequireInvitation && !c.EnableInviteUser {
 		// As in Flask-User: the binary has no other way to invite.
 		return fmt.Errorf("require_invitation needs enable_invite_user: without it no one can invite, so no one can sign up")

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/usher-auth/usher/app"
@@ -41,5 +42,20 @@ func TestRootRedirectSecurityHeaders(t *testing.T) {
 	res.Body.Close()
 	if c := res.Cookies(); len(c) == 0 || !c[0].Secure {
 		t.Errorf("trust_forwarded_headers with X-Forwarded-Proto https: cookies %v; want Secure", c)
+	}
+}
+
+// TestTrustedProxiesValidated: a trusted_proxies entry that is neither an
+// address nor a network stops the binary at start with the setting's name,
+// rather than trusting nothing or everything.
+func TestTrustedProxiesValidated(t *testing.T) {
+	cfg := app.Defaults()
+	cfg.TrustedProxies = "10.0.0.0/8, proxy.internal"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "trusted_proxies") || !strings.Contains(err.Error(), "proxy.internal") {
+		t.Errorf("Validate: %v; want an error naming trusted_proxies and the entry", err)
+	}
+	cfg.TrustedProxies = "10.0.0.0/8, 2001:db8::1"
+	if err := cfg.Validate(); err != nil {
+		t.Error(err)
 	}
 }

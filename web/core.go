@@ -29,6 +29,7 @@ type core struct {
 	pages *pages
 
 	httpsBase bool        // the Service's BaseURL is https: every cookie is Secure
+	proxies   proxies     // the peers whose forwarding headers are believed
 	warnedXFF atomic.Bool // the X-Forwarded-For warning was logged
 }
 
@@ -48,9 +49,10 @@ type staticHandler struct{ *core }
 
 // forwarded returns the value of a header that a trusted proxy sets
 // (X-Forwarded-Proto, X-Forwarded-Host), or "" unless
-// Options.TrustForwardedHeaders says there is such a proxy.
+// Options.TrustForwardedHeaders says there is such a proxy and the request
+// came from one (Options.TrustedProxies).
 func (h *core) forwarded(r *http.Request, name string) string {
-	if !h.opts.TrustForwardedHeaders {
+	if !h.opts.TrustForwardedHeaders || !h.proxies.fromProxy(r) {
 		return ""
 	}
 	return strings.TrimSpace(r.Header.Get(name))
@@ -68,18 +70,13 @@ func (h *core) client(r *http.Request) usher.Client {
 	return usher.Client{IP: h.clientIP(r), UserAgent: r.UserAgent()}
 }
 
-// clientIP returns the request's client address: the connection's, or the
-// one a trusted proxy put in ClientIPHeader.
+// clientIP returns the request's client address: the connection's, or,
+// when the request came from a trusted proxy (Options.TrustedProxies), the
+// one it put in ClientIPHeader.
 func (h *core) clientIP(r *http.Request) string {
-	if name := h.opts.ClientIPHeader; name != "" {
-		if v := r.Header.Values(name); len(v) > 0 {
-			last := v[len(v)-1]
-			if i := strings.LastIndexByte(last, ','); i >= 0 {
-				last = last[i+1:]
-			}
-			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
-				return ip.String()
-			}
+	if name := h.opts.ClientIPHeader; name != "" && h.proxies.fromProxy(r) {
+		if a, ok := h.proxies.client(r.Header.Values(name)); ok {
+			return a.String()
 		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

@@ -16,8 +16,13 @@ import (
 // http://127.0.0.1:8080` does: Host is the upstream's address, whatever
 // the browser asked for.
 func proxied(h http.Handler, method, path, body string, hdr ...string) *httptest.ResponseRecorder {
+	return proxiedFrom(h, "127.0.0.1:40000", method, path, body, hdr...)
+}
+
+// proxiedFrom is proxied with the connection coming from remote.
+func proxiedFrom(h http.Handler, remote, method, path, body string, hdr ...string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, "http://127.0.0.1:8080"+path, strings.NewReader(body))
-	req.RemoteAddr = "127.0.0.1:40000"
+	req.RemoteAddr = remote
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}

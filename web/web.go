@@ -41,6 +41,16 @@ type Options struct {
 	// carries the client's address ("X-Forwarded-For" takes its last
 	// entry, "X-Real-IP" its value). "" means the connection's address.
 	ClientIPHeader string `toml:"client_ip_header" help:"header with the client address set by a trusted proxy (X-Forwarded-For, X-Real-IP)"`
+	// TrustedProxies lists the reverse proxies (IP addresses and CIDR
+	// networks, separated by commas) whose ClientIPHeader and, with
+	// TrustForwardedHeaders, X-Forwarded-Proto and X-Forwarded-Host are
+	// believed; from any other peer those headers are ignored. "" means
+	// loopback and the private networks, with one proxy: the client is the
+	// last X-Forwarded-For entry. Listed, every proxy of a chain (a CDN and
+	// the proxy beside Usher, say) is skipped from the right, and the
+	// client is the last entry that is not one of them. New panics on an
+	// entry that does not parse: check it first with ParseTrustedProxies.
+	TrustedProxies string `toml:"trusted_proxies" help:"reverse proxies whose client_ip_header and X-Forwarded-* headers are believed: addresses or networks, comma-separated (empty = loopback and private networks)"`
 	// BasicRealm is the realm of WWW-Authenticate: Basic; "" means the app
 	// name.
 	BasicRealm string
@@ -121,6 +131,7 @@ func New(svc *usher.Service, opts Options) *Handler {
 	c := &core{svc: svc, opts: opts, prefix: svc.Config().Prefix, log: opts.Logger, cat: opts.Catalogue}
 	base, _ := url.Parse(svc.Config().BaseURL)
 	c.httpsBase = base != nil && base.Scheme == "https"
+	c.proxies = newProxies(opts.TrustedProxies)
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -290,14 +301,23 @@ func (h *Handler) refuseCrossOrigin(w http.ResponseWriter, r *http.Request) {
 
 // warnForwardedFor logs once that requests come through a proxy
 // (X-Forwarded-For) while ClientIPHeader is unset: every client then has
-// the proxy's address, and they all share one log-in budget.
+// the proxy's address, and they all share one log-in budget. With
+// ClientIPHeader set, it logs once that the header came from a peer that
+// is not a trusted proxy, which is ignored (Options.TrustedProxies).
 func (h *Handler) warnForwardedFor(next http.Handler) http.Handler {
-	if h.opts.ClientIPHeader != "" {
-		return next
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !h.warnedXFF.Load() && r.Header.Get("X-Forwarded-For") != "" && !h.warnedXFF.Swap(true) {
-			h.log.Warn("usher: requests carry X-Forwarded-For but client_ip_header is not set: every client behind the proxy has its address and they share one log-in budget; set client_ip_header = \"X-Forwarded-For\" if a trusted proxy sets it")
+		if !h.warnedXFF.Load() {
+			switch name := h.opts.ClientIPHeader; {
+			case name == "" && r.Header.Get("X-Forwarded-For") != "":
+				if !h.warnedXFF.Swap(true) {
+					h.log.Warn("usher: requests carry X-Forwarded-For but client_ip_header is not set: every client behind the proxy has its address and they share one log-in budget; set client_ip_header = \"X-Forwarded-For\" if a trusted proxy sets it")
+				}
+			case name != "" && r.Header.Get(name) != "" && !h.proxies.fromProxy(r):
+				if !h.warnedXFF.Swap(true) {
+					a, _ := peer(r)
+					h.log.Warn("usher: a request carried "+name+" from a peer that is not a trusted proxy, so it was ignored; if that peer is your reverse proxy, list it in trusted_proxies", "peer", a.String())
+				}
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
