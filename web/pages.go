@@ -297,7 +297,27 @@ func (h *core) newPage(w http.ResponseWriter, r *http.Request) *pageData {
 
 // render writes page name with status.
 func (h *core) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
+	h.keepLinkLang(w, r, d.Lang)
 	h.renderWith(w, h.pages, status, name, d)
+}
+
+// keepLinkLang keeps a language that a link chose (?lang=, shown as lang)
+// in the language cookie until the browser closes, so that the page's
+// form, which posts without the query, answers in it too. A choice made
+// with the language switcher lasts longer and is not replaced by the same
+// language.
+func (h *core) keepLinkLang(w http.ResponseWriter, r *http.Request, lang string) {
+	q := r.URL.Query().Get("lang")
+	if q == "" || !h.cat.Supported(q) || q != lang {
+		return
+	}
+	if c, err := r.Cookie(h.langCookieName()); err == nil && c.Value == q {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: h.langCookieName(), Value: q, Path: "/",
+		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode,
+	})
 }
 
 // renderWith writes page name of set with status.

@@ -206,6 +206,28 @@ func TestLanguageSwitch(t *testing.T) {
 	}
 }
 
+// TestLinkLanguageReachesTheForm: a page opened with ?lang= (an app's
+// link) answers its form in that language too, though the form posts
+// without the query; the language switcher's choice is not replaced.
+func TestLinkLanguageReachesTheForm(t *testing.T) {
+	e := newEnv(t, usher.Config{})
+	c := e.browser()
+	if _, body := e.page(c, "/user/login?lang=fr"); !strings.Contains(body, `<html lang="fr"`) {
+		t.Fatal("?lang=fr was not honoured")
+	}
+	status, body, _ := e.submit(c, "/user/login", url.Values{"email": {"nobody@example.com"}, "password": {"wrong password"}})
+	if !strings.Contains(body, `<html lang="fr"`) {
+		t.Errorf("the form's answer (%d) is not in French:\n%s", status, body)
+	}
+	// A lasting choice made with the switcher stays.
+	c = e.browser()
+	e.submit(c, "/user/language", url.Values{"lang": {"de"}, "next": {"/user/login"}})
+	e.page(c, "/user/login?lang=de")
+	if _, body := e.page(c, "/user/login"); !strings.Contains(body, `<html lang="de"`) {
+		t.Error("the switcher's choice was lost")
+	}
+}
+
 // testLogger logs internal errors through t, so that a failing page says
 // why.
 func testLogger(t *testing.T) *slog.Logger {
