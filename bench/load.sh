@@ -4,8 +4,9 @@
 #
 #   bench/load.sh [WORKDIR]
 #
-# It builds usher, seeds a new SQLite database with 100,000 users and
-# 100,000 sessions, starts `usher serve` with throttling off (every request
+# It builds usher, seeds a new SQLite database with USERS users and as
+# many sessions (100,000 unless USERS says otherwise; USERS=1000000 is the
+# million-user case, whose seeding takes minutes), starts `usher serve` with throttling off (every request
 # comes from 127.0.0.1) and runs each scenario, printing wrk's reports.
 #
 # Log-in and sign-up are compared with the hash-bound limit measured from
@@ -17,7 +18,9 @@
 # the server's CPU time per log-in (from /proc) against hashbench's CPU time
 # per verification, both printed.
 #
-# Knobs (environment): DURATION (load windows, 15s), HASH_WINDOW (10s),
+# Knobs (environment): USERS (100000), SEEDS (a folder: seed each USERS
+# once into SEEDS/USERS and copy it for each run, e.g. /tmp/usher-scale as
+# bench/scale.sh uses), DURATION (load windows, 15s), HASH_WINDOW (10s),
 # PROFILE=1 (a CPU profile of the server during the log-in window, saved as
 # login.pprof), USHER_* settings are passed to the server as they are (e.g.
 # USHER_MEMORY_LIMIT=100MiB).
@@ -30,11 +33,23 @@ url=http://127.0.0.1:$port
 debug=http://127.0.0.1:$((port+1))
 dur=${DURATION:-15s}
 hashwin=${HASH_WINDOW:-10s}
+users=${USERS:-100000}
 enter_work "${1:-}"
 
 build
 rm -f bench.db bench.db-*
-./loadtest seed -database bench.db -users 100000 -sessions 100000 -out .
+if [ -n "${SEEDS:-}" ]; then
+  # Seeded once into $SEEDS/USERS (as bench/scale.sh does) and copied.
+  seeded=$SEEDS/$users
+  if [ ! -f "$seeded/bench.db" ]; then
+    mkdir -p "$seeded"
+    ./loadtest seed -database "$seeded/seed.db" -users "$users" -sessions "$users" -out "$seeded"
+    mv "$seeded/seed.db" "$seeded/bench.db"
+  fi
+  cp "$seeded/bench.db" "$seeded/tokens.txt" "$seeded/basic.txt" .
+else
+  ./loadtest seed -database bench.db -users "$users" -sessions "$users" -out .
+fi
 
 ./usher serve --database bench.db --addr 127.0.0.1:$port --log-level warn --debug-addr 127.0.0.1:$((port+1)) \
   --login-rate-limit=-1 --signup-rate-limit=-1 >server.log 2>&1 &
@@ -63,7 +78,7 @@ if [ "${PROFILE:-}" = 1 ]; then
   prof=$!
 fi
 c0=$(proc_cost $server)
-wrk -t2 -c16 -d"$dur" --latency -s "$root/bench/login.lua" "$url" -- 100000 | tee login.txt
+wrk -t2 -c16 -d"$dur" --latency -s "$root/bench/login.lua" "$url" -- "$users" | tee login.txt
 c1=$(proc_cost $server)
 [ "${PROFILE:-}" = 1 ] && wait $prof && echo "profile: $work/login.pprof (go tool pprof -top usher login.pprof)"
 echo "rss: after the log-in flood $(rss_mb $server)"
@@ -77,7 +92,7 @@ echo "== hash window"
 hash_window; h2=$last_hash
 
 echo "== session checks at 500/s while 16 connections flood log-in"
-wrk -t1 -c16 -d"$(( ${dur%s} + 5 ))s" --latency -s "$root/bench/login.lua" "$url" -- 100000 >flood.txt &
+wrk -t1 -c16 -d"$(( ${dur%s} + 5 ))s" --latency -s "$root/bench/login.lua" "$url" -- "$users" >flood.txt &
 flood=$!
 sleep 3
 ./loadtest probe -url "$url/user/api/me" -tokens tokens.txt -rate 500 -duration "$dur" | tee probe.txt
