@@ -121,3 +121,18 @@ func (s *Service) notifyPasswordChanged(ctx context.Context, tx Store, u *User) 
 	}
 	return s.enqueue(ctx, tx, MailPasswordChanged, u.Email, u.Locale, mailVars(u, "", 0))
 }
+
+// CheckNewPassword returns the *PasswordError the password policy gives
+// password, or nil, with the user's own email address and username (when
+// known) as words it must not be built on. It changes nothing: a form that
+// found another problem first (a retyped password that differs) uses it to
+// report every problem at once.
+func (s *Service) CheckNewPassword(password string, email, username string) error {
+	var inputs []string
+	for _, in := range []string{email, username} {
+		if in != "" {
+			inputs = append(inputs, in)
+		}
+	}
+	return s.policy.Check(password, inputs...)
+}

@@ -364,6 +364,22 @@ func (h *pageHandler) formError(r *http.Request, d *pageData, err error) int {
 	return status
 }
 
+// mismatchError fills d for a new password (new_password) retyped
+// differently, together with what the password policy says of it, so the
+// user learns both at once; the user's email and username, when known,
+// are words the password must not be built on. It returns the status.
+func (h *pageHandler) mismatchError(r *http.Request, d *pageData, pw, email, username string) int {
+	status := h.formError(r, d, &usher.ValidationError{Fields: map[string]string{"retype_password": usher.MsgPasswordMismatch}})
+	if pw == "" {
+		return status
+	}
+	if err := h.svc.CheckNewPassword(pw, email, username); err != nil {
+		status = h.formError(r, d, err)
+		d.renameError("password", "new_password")
+	}
+	return status
+}
+
 // renameError moves the error of field from to field to: the Service names
 // a new password "password" in a *PasswordError, which some forms call
 // new_password.

@@ -267,8 +267,7 @@ func (h *pageHandler) changePasswordSubmit(w http.ResponseWriter, r *http.Reques
 	d.Data["restricted"] = a.sess.MustChangePassword
 	pw := r.PostFormValue("new_password")
 	if pw != r.PostFormValue("retype_password") {
-		status := h.formError(r, d, &usher.ValidationError{Fields: map[string]string{"retype_password": usher.MsgPasswordMismatch}})
-		h.render(w, r, status, "change_password", d)
+		h.render(w, r, h.mismatchError(r, d, pw, a.user.Email, a.user.Username), "change_password", d)
 		return
 	}
 	fresh, err := h.svc.ChangePassword(r.Context(), a.sess, r.PostFormValue("old_password"), pw, h.client(r))

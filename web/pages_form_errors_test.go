@@ -50,12 +50,35 @@ func TestResetPageMarksThePasswordField(t *testing.T) {
 		p.want(t, "refused password "+tc.password, http.StatusUnprocessableEntity, `id="form-error"`, en("password_not_acceptable"))
 		p.wantFieldError(t, "refused password "+tc.password, "new_password", tc.msg)
 	}
-	p := b.post(path, "new_password", "", "retype_password", "")
+	// A refused password retyped differently: both problems at once.
+	p := b.post(path, "new_password", "short", "retype_password", "shorter")
+	p.want(t, "short and retyped differently", http.StatusUnprocessableEntity)
+	p.wantFieldError(t, "short and retyped differently", "new_password", en(usher.MsgPasswordTooShort, 8))
+	p.wantFieldError(t, "short and retyped differently", "retype_password", en(usher.MsgPasswordMismatch))
+	p = b.post(path, "new_password", "", "retype_password", "")
 	p.want(t, "no password", http.StatusUnprocessableEntity)
 	p.wantFieldError(t, "no password", "new_password", en(usher.MsgRequired))
 	newPW := "a brand new password for Ann"
 	if p := b.post(path, "new_password", newPW, "retype_password", newPW); p.status != http.StatusSeeOther {
 		t.Fatalf("the link after refused passwords: %d\n%s", p.status, p.body)
+	}
+}
+
+// TestChangePasswordPageReportsBothProblems: on the change-password page a
+// new password the policy refuses (here the user's own address) and
+// retyped differently gets both messages at once, and nothing changes.
+func TestChangePasswordPageReportsBothProblems(t *testing.T) {
+	e := newAcctEnv(t, usher.Config{}, false)
+	b, u := e.loggedIn("ann@example.com", "firefox")
+	b.get("/user/change-password")
+	p := b.post("/user/change-password", "old_password", pw, "new_password", "ann@example.com", "retype_password", "ann@example.co")
+	p.want(t, "own address, retyped differently", http.StatusUnprocessableEntity)
+	p.wantFieldError(t, "own address, retyped differently", "retype_password", en(usher.MsgPasswordMismatch))
+	if !strings.Contains(p.body, `aria-invalid="true" aria-describedby="e-new_password"`) {
+		t.Errorf("own address as the new password: no error under new_password\n%s", p.body)
+	}
+	if _, _, err := e.svc.LoginWithEmail(t.Context(), u.Email, pw, false, usher.Client{}); err != nil {
+		t.Errorf("old password after the refused change: %v", err)
 	}
 }
 

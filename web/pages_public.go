@@ -373,7 +373,7 @@ func (h *pageHandler) linkAction(f linkFlow) http.HandlerFunc {
 		d.Next = f.next
 		pw := r.PostFormValue("new_password")
 		if f.retype && pw != r.PostFormValue("retype_password") {
-			h.render(w, r, h.formError(r, d, &usher.ValidationError{Fields: map[string]string{"retype_password": usher.MsgPasswordMismatch}}), f.page, d)
+			h.render(w, r, h.mismatchError(r, d, pw, "", ""), f.page, d)
 			return
 		}
 		sess, err := f.act(r, pw)
