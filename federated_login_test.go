@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -641,5 +642,53 @@ func TestLinkAndUnlink(t *testing.T) {
 	}
 	if err := svc.UnlinkIdentity(ctx, cat.ID, second.ID, client); err != nil {
 		t.Errorf("unlinking with a password set: %v", err)
+	}
+}
+
+// TestConcurrentUnlinksKeepOneWay: a user without a password who unlinks
+// both identities at once (two tabs, two instances) keeps one: the check
+// and the removal hold the user's row, so on PostgreSQL's read committed
+// the second unlink sees the first and is refused. Run on SQLite and, with
+// USHER_TEST_POSTGRES, on PostgreSQL, where it failed before the lock.
+func TestConcurrentUnlinksKeepOneWay(t *testing.T) {
+	for _, db := range []struct {
+		name string
+		open func(t *testing.T) usher.Store
+	}{
+		{"sqlite", func(t *testing.T) usher.Store { return usertest.NewSQLiteStore(t) }},
+		{"postgres", func(t *testing.T) usher.Store { return usertest.MustOpen(t, usertest.PostgresAddress(t)) }},
+	} {
+		t.Run(db.name, func(t *testing.T) {
+			p := &fakeProvider{name: "a", login: true, signup: true}
+			svc, err := usher.New(usher.Config{}, usher.Deps{Store: db.open(t), Passwords: usertest.FastHasher(), Policy: password.Policy{},
+				MFA: mfa.Provider{}, Logger: usertest.Discard, Providers: []usher.FederatedProvider{p}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { svc.Close() })
+			for i := range 20 {
+				res, err := svc.LoginWithIdentity(ctx, &usher.ExternalIdentity{Provider: "a", Issuer: issuer, Subject: fmt.Sprintf("u%d-1", i),
+					Email: fmt.Sprintf("u%d@example.com", i), EmailVerified: true}, usher.IntentLogin, false, client)
+				if err != nil {
+					t.Fatal(err)
+				}
+				second, err := svc.LinkIdentity(ctx, res.User.ID, &usher.ExternalIdentity{Provider: "a", Issuer: issuer, Subject: fmt.Sprintf("u%d-2", i)}, client)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var wg sync.WaitGroup
+				errs := make([]error, 2)
+				for j, id := range []string{res.Identity.ID, second.ID} {
+					wg.Go(func() { errs[j] = svc.UnlinkIdentity(ctx, res.User.ID, id, client) })
+				}
+				wg.Wait()
+				if left := identitiesOf(t, svc, res.User.ID); len(left) != 1 {
+					t.Fatalf("user %d: %d identities left after two unlinks at once (%v); want 1", i, len(left), errs)
+				}
+				if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs...), usher.ErrLastLoginMethod) {
+					t.Errorf("user %d: unlinks answered %v; want one success and one ErrLastLoginMethod", i, errs)
+				}
+			}
+		})
 	}
 }

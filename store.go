@@ -233,7 +233,9 @@ type IdentityStore interface {
 	IdentityBySubject(ctx context.Context, issuer, subject string) (*Identity, error)
 
 	// IdentitiesOfUser returns the user's identities, oldest link first
-	// (none for an unknown user).
+	// (none for an unknown user). In a transaction (InTx) the list holds
+	// until it ends: another transaction cannot change the user's
+	// identities meanwhile (sqlstore locks the user's row first).
 	IdentitiesOfUser(ctx context.Context, userID string) ([]*Identity, error)
 
 	// TouchIdentity sets the identity's LastUsedAt to at; ErrNotFound if

@@ -62,6 +62,17 @@ func (s *Store) IdentityBySubject(ctx context.Context, issuer, subject string) (
 // IdentitiesOfUser returns the user's identities by link time (unknown
 // first), then ID; none for an unknown user.
 func (s *Store) IdentitiesOfUser(ctx context.Context, userID string) ([]*usher.Identity, error) {
+	if s.tx != nil {
+		// In a transaction the user's row is locked first (PostgreSQL),
+		// so that a decision taken on the list, such as "not the last
+		// way to log in", holds until the transaction ends: two unlinks
+		// at once would otherwise each see the other's identity left.
+		if err := s.lockUser(ctx, userID); errors.Is(err, usher.ErrNotFound) {
+			return []*usher.Identity{}, nil
+		} else if err != nil {
+			return nil, err
+		}
+	}
 	rows, err := s.reader().QueryContext(ctx, s.d.q[qIdentitiesOfUser], userID)
 	if err != nil {
 		return nil, wrap("IdentitiesOfUser", err)
