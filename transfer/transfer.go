@@ -38,8 +38,9 @@ type ExportOptions struct {
 // Export writes every user of svc to w, oldest sign-up first, and returns
 // how many it wrote. It records a users_exported event before it writes
 // anything: an export that cannot be audited does not happen. Users are
-// read a page at a time (a user who signs up meanwhile is included; one
-// deleted meanwhile may shift a page and be missed by another).
+// read a page at a time in sign-up order, each page after the last user of
+// the one before (keyset paging), so a user deleted or signing up meanwhile
+// shifts no page: every other user is exported exactly once.
 func Export(ctx context.Context, svc *usher.Service, w io.Writer, o ExportOptions) (int, error) {
 	if o.Format == "" {
 		o.Format = JSONL
@@ -65,10 +66,14 @@ func Export(ctx context.Context, svc *usher.Service, w io.Writer, o ExportOption
 	}
 	st := svc.Store()
 	n := 0
-	for offset := 0; ; offset += pageSize {
-		page, err := st.ListUsers(ctx, usher.UserQuery{Offset: offset, Limit: pageSize})
+	q := usher.UserQuery{Limit: pageSize}
+	for {
+		page, err := st.ListUsers(ctx, q)
 		if err != nil {
 			return n, err
+		}
+		if len(page) > 0 {
+			q.After = q.Cursor(page[len(page)-1])
 		}
 		for _, u := range page {
 			in := &usher.ImportedUser{User: *u}

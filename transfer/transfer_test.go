@@ -428,6 +428,55 @@ func TestExportIsStreamed(t *testing.T) {
 	}
 }
 
+// deletingStore deletes a user just before the second page of a listing
+// is read, as an administrator might during a long export.
+type deletingStore struct {
+	usher.Store
+	pages  int
+	delete string
+}
+
+func (d *deletingStore) ListUsers(ctx context.Context, q usher.UserQuery) ([]*usher.User, error) {
+	if d.pages++; d.pages == 2 {
+		if err := d.Store.DeleteUser(ctx, d.delete); err != nil {
+			return nil, err
+		}
+	}
+	return d.Store.ListUsers(ctx, q)
+}
+
+// TestExportWhileUsersDeleted: a user deleted from a page already written
+// does not shift the next page: every other user is exported, once.
+func TestExportWhileUsersDeleted(t *testing.T) {
+	clock := usertest.NewClock()
+	st := &deletingStore{Store: usertest.NewSQLiteStore(t)}
+	svc := server(t, st, nil, clock)
+	const n = 450
+	for i := range n {
+		u, err := svc.CreateUser(ctx, usher.NewUser{Email: usertest.Email(i), Enabled: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			st.delete = u.ID
+		}
+		clock.Advance(time.Second)
+	}
+	var buf bytes.Buffer
+	if _, err := transfer.Export(ctx, svc, &buf, transfer.ExportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != n {
+		t.Fatalf("%d lines; want %d (all users, the deleted one written before it went)", len(lines), n)
+	}
+	for i, l := range lines {
+		if !strings.Contains(l, `"email":"`+usertest.Email(i)+`"`) {
+			t.Fatalf("line %d is %s; want %s", i+1, l, usertest.Email(i))
+		}
+	}
+}
+
 // failingAudit is a Store whose audit trail cannot be written.
 type failingAudit struct{ usher.Store }
 
