@@ -257,6 +257,38 @@ func TestAdminFreshLogin(t *testing.T) {
 	}
 }
 
+// TestAPIReauth: POST /user/api/reauth with the password makes a stale
+// admin session fresh for the dangerous routes; a wrong password does not
+// (and counts as a failure), and it needs a session.
+func TestAPIReauth(t *testing.T) {
+	e := newAdminEnv(t)
+	e.clock.Advance(usher.FreshLogin + time.Minute)
+	u, _ := e.target()
+	del := func() int { return e.do(e.adminB, "DELETE", "/user/api/admin/users/"+u.ID, nil).status }
+	if got := del(); got != 403 {
+		t.Fatalf("stale session: %d; want 403", got)
+	}
+	if r := e.do(e.adminB, "POST", "/user/api/reauth", map[string]any{"password": "not the password"}); r.status != 401 {
+		t.Errorf("wrong password: %d %s; want 401", r.status, r.raw)
+	}
+	if got := del(); got != 403 {
+		t.Errorf("after a wrong password: %d; want 403", got)
+	}
+	if r := e.do(e.adminB, "POST", "/user/api/reauth", map[string]any{}); r.status != 422 || r.errCode() != "validation_failed" {
+		t.Errorf("no password: %d %s; want 422 validation_failed", r.status, r.raw)
+	}
+	r := e.do(e.adminB, "POST", "/user/api/reauth", map[string]any{"password": pw})
+	if r.status != 200 || r.body["fresh_for_seconds"] != float64(600) {
+		t.Fatalf("reauth: %d %s", r.status, r.raw)
+	}
+	if got := del(); got != 200 {
+		t.Errorf("after re-authenticating: %d; want 200", got)
+	}
+	if r := e.asKey(e.key, "POST", "/user/api/reauth", map[string]any{"password": pw}); r.status != 401 {
+		t.Errorf("API key: %d %s; want 401 (no session)", r.status, r.raw)
+	}
+}
+
 // TestAdminCookieWritesNeedSameOriginJSON: an admin's browser request that
 // changes something is refused from another site (Origin,
 // Sec-Fetch-Site), and a POST unless it is JSON, which a cross-site form

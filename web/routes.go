@@ -30,6 +30,7 @@ func routes(c *core) []route {
 		{"POST /api/logout", api.handleLogout},
 		{"GET /api/me", api.handleMe},
 		{"POST /api/change-password", api.handleChangePassword},
+		{"POST /api/reauth", api.handleReauth},
 		{"GET /api/sessions", api.handleSessions},
 		{"DELETE /api/sessions", api.handleRevokeOtherSessions},
 		{"DELETE /api/sessions/{id}", api.handleRevokeSession},
