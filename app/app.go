@@ -175,7 +175,7 @@ func build(cfg Config, st *sqlstore.Store, log *slog.Logger, createKey bool) (*A
 		}
 		deps.MFA, deps.WebAuthn, deps.Sealer = mfa.Provider{}, webauthn.Provider{}, sealer
 	}
-	if deps.Providers, err = providers(cfg, sc, keys); err != nil {
+	if deps.Providers, err = providers(cfg, sc, keys, log); err != nil {
 		return nil, err
 	}
 	if cfg.SharedRateLimits == "yes" || (cfg.SharedRateLimits == "auto" && st.Dialect() == "postgres") {
@@ -229,7 +229,7 @@ func bothHooks(first, then func(context.Context, usher.Event)) func(context.Cont
 // be made — a wrong kind, a missing client ID, an IdP without a
 // certificate — stops the server with the reason: a half-configured
 // sign-in must not start.
-func providers(cfg Config, sc usher.Config, keys [][]byte) ([]usher.FederatedProvider, error) {
+func providers(cfg Config, sc usher.Config, keys [][]byte, log *slog.Logger) ([]usher.FederatedProvider, error) {
 	var ps []usher.FederatedProvider
 	if len(cfg.Providers) > 0 {
 		client := cfg.HTTPClient
@@ -240,7 +240,7 @@ func providers(cfg Config, sc usher.Config, keys [][]byte) ([]usher.FederatedPro
 		if prefix == "" {
 			prefix = "/user"
 		}
-		env := federated.Env{BaseURL: strings.TrimSuffix(sc.BaseURL, "/"), Prefix: strings.TrimSuffix(prefix, "/"), HTTPClient: client}
+		env := federated.Env{BaseURL: strings.TrimSuffix(sc.BaseURL, "/"), Prefix: strings.TrimSuffix(prefix, "/"), HTTPClient: client, Logger: log}
 		if len(keys) > 0 {
 			env.SecretKey = keys[0]
 		}

@@ -8,6 +8,7 @@ package federated
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"time"
@@ -71,6 +72,10 @@ type Config struct {
 	AllowSHA1           bool   `toml:"allow_sha1"`
 	SPKey               string `toml:"sp_key"`         // PEM; default: made from the secret key
 	SPCertificate       string `toml:"sp_certificate"` // PEM; default: self-signed for SPKey
+	// MetadataRefresh is how often idp_metadata_url is fetched again, a Go
+	// duration ("6h"; at least 5m); "" or "0" means every 24 hours. The
+	// metadata's cacheDuration or validUntil, when sooner, wins.
+	MetadataRefresh string `toml:"metadata_refresh"`
 }
 
 // Env is what every provider needs from the server around it.
@@ -88,6 +93,9 @@ type Env struct {
 	// SecretKey is the server's secret key (SAML's default SP key is
 	// derived from it).
 	SecretKey []byte
+	// Logger logs what happens outside a request (a failed refresh of a
+	// SAML IdP's metadata); nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // nameRE is what a provider's name may be: it is used in URLs.

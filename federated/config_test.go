@@ -57,6 +57,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"hosted_domain on microsoft", with(usher.ProviderMicrosoft, func(c *federated.Config) { c.HostedDomain = "example.com" }), "hosted_domain does not apply"},
 		{"tenant on google", with(usher.ProviderGoogle, func(c *federated.Config) { c.Tenant = guid }), "tenant does not apply"},
 		{"issuer on google", with(usher.ProviderGoogle, func(c *federated.Config) { c.Issuer = "https://evil.example" }), "issuer does not apply"},
+		{"metadata_refresh on oidc", with(usher.ProviderOIDC, func(c *federated.Config) { c.MetadataRefresh = "6h" }), "metadata_refresh does not apply"},
 		{"trust_email_verified on facebook", with(usher.ProviderFacebook, func(c *federated.Config) { c.TrustEmailVerified = true }), "trust_email_verified does not apply"},
 		{"trust_email on oidc", with(usher.ProviderOIDC, func(c *federated.Config) { c.TrustEmail = boolp(true) }), "trust_email does not apply"},
 		{"SAML setting on oidc", with(usher.ProviderOIDC, func(c *federated.Config) { c.IdPSSOURL = "https://idp.example/sso" }), "idp_sso_url does not apply"},

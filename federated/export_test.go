@@ -10,10 +10,22 @@ import (
 // p on a decoded SAMLResponse, without Usher's own checks, so that the
 // attack tests can show each layer holds alone.
 func SAMLCrewjamOnly(p usher.FederatedProvider, raw []byte, requestID string) (*saml.Assertion, error) {
-	sp, _ := p.(*samlProvider).serviceProvider()
+	sp, _, _ := p.(*samlProvider).serviceProvider()
 	var ids []string
 	if requestID != "" {
 		ids = []string{requestID}
 	}
 	return sp.ParseXMLResponse(raw, ids, sp.AcsURL)
+}
+
+// SAMLWaitRefresh waits for the metadata refresh the SAML provider p runs
+// in the background, if any.
+func SAMLWaitRefresh(p usher.FederatedProvider) {
+	sp := p.(*samlProvider)
+	sp.mu.Lock()
+	done := sp.fetching
+	sp.mu.Unlock()
+	if done != nil {
+		<-done
+	}
 }

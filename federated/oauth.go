@@ -273,6 +273,7 @@ func onlyFor(c Config, allowed ...string) error {
 		{"allow_sha1", c.AllowSHA1},
 		{"sp_key", c.SPKey != ""},
 		{"sp_certificate", c.SPCertificate != ""},
+		{"metadata_refresh", c.MetadataRefresh != ""},
 	}
 	for _, s := range settings {
 		if s.set && !slices.Contains(allowed, s.name) {

@@ -10,11 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/beevik/etree"
@@ -40,7 +43,7 @@ const (
 	samlMaxBody = 256 << 10
 	// samlMaxMetadata is the largest IdP metadata document read.
 	samlMaxMetadata = 10 << 20
-	// samlMetadataTimeout bounds fetching the IdP's metadata at start.
+	// samlMetadataTimeout bounds fetching the IdP's metadata.
 	samlMetadataTimeout = 30 * time.Second
 	// samlSkew is the clock difference allowed between the IdP and Usher.
 	samlSkew = 2 * time.Minute
@@ -49,6 +52,15 @@ const (
 	samlMaxAge = 3 * time.Minute
 	// samlMaxNameID is the longest NameID taken as a subject.
 	samlMaxNameID = 1024
+	// samlRefreshDefault is how often idp_metadata_url is fetched again
+	// when neither metadata_refresh nor the metadata (cacheDuration,
+	// validUntil) says sooner.
+	samlRefreshDefault = 24 * time.Hour
+	// samlRefreshMin is the shortest time between two fetches of the
+	// metadata, whatever asks for one: the shortest refresh interval, and
+	// the rate limit of the refresh a bad signature triggers, so that
+	// posting bad responses cannot make Usher hammer the IdP.
+	samlRefreshMin = 5 * time.Minute
 )
 
 // samlProvider is a SAML identity provider (kind saml).
@@ -59,11 +71,35 @@ type samlProvider struct {
 	emailAttribute          string // "" = the NameID, when its format is emailAddress
 	trustEmail              bool
 	idpEntityID             string
-	ssoURL                  string
 	entityID, acsURL        string
 	now                     func() time.Time
-	// sp is the ServiceProvider every call copies, with the clock set.
+	// sp is the ServiceProvider every call copies, with the clock and the
+	// current IdP metadata (md) set.
 	sp saml.ServiceProvider
+	// md is the IdP's metadata now in use, swapped whole by a refresh.
+	md atomic.Pointer[samlMetadata]
+
+	// Refreshing idp_metadata_url (when set): c and env make the metadata
+	// again, as at start; refreshEvery is metadata_refresh (or the
+	// default); lazyRefresh says whether a bad signature may be a new
+	// certificate (not when idp_signing_cert replaces the metadata's).
+	c            Config
+	env          Env
+	log          *slog.Logger
+	refreshEvery time.Duration
+	lazyRefresh  bool
+	mu           sync.Mutex
+	lastFetch    time.Time     // the last fetch started (guarded by mu)
+	fetching     chan struct{} // closed when the running fetch ends; nil when none runs (mu)
+}
+
+// samlMetadata is the IdP's metadata as checked, and when to fetch it
+// again.
+type samlMetadata struct {
+	idp     *saml.EntityDescriptor
+	ssoURL  string    // its HTTP-Redirect SSO URL
+	fetched time.Time // when it was fetched (or made, without idp_metadata_url)
+	next    time.Time // when it is due for a refresh
 }
 
 // samlSaved is what Begin hands the Service to keep with the state.
@@ -74,7 +110,10 @@ type samlSaved struct {
 // newSAML makes the SAML provider c describes. It fetches the IdP's
 // metadata now when idp_metadata_url is set (with env.HTTPClient), and
 // refuses to start without an IdP signing certificate: a provider that
-// could not check signatures must not exist.
+// could not check signatures must not exist. The metadata is fetched
+// again when due (refreshIfDue) and when a signature fails
+// (refreshNow), and replaced only by metadata that passes the same
+// checks.
 func newSAML(c Config, env Env) (usher.FederatedProvider, error) {
 	fail := func(format string, a ...any) error {
 		return fmt.Errorf("federated: provider %q (saml): %s", c.Name, fmt.Sprintf(format, a...))
@@ -101,20 +140,25 @@ func newSAML(c Config, env Env) (usher.FederatedProvider, error) {
 	metadataURL, _ := url.Parse(entityID)
 	acs, _ := url.Parse(acsURL)
 
-	idp, err := samlIdP(c, env)
-	if err != nil {
-		return nil, fail("%v", err)
-	}
-	ssoURL := ""
-	for _, d := range idp.IDPSSODescriptors {
-		for _, e := range d.SingleSignOnServices {
-			if e.Binding == saml.HTTPRedirectBinding && ssoURL == "" {
-				ssoURL = e.Location
-			}
+	refreshEvery := samlRefreshDefault
+	if c.MetadataRefresh != "" && c.MetadataRefresh != "0" {
+		d, err := time.ParseDuration(c.MetadataRefresh)
+		switch {
+		case err != nil:
+			return nil, fail("metadata_refresh %q: not a duration such as 6h", c.MetadataRefresh)
+		case c.IdPMetadataURL == "":
+			return nil, fail("metadata_refresh needs idp_metadata_url")
+		case d < 0:
+			return nil, fail("metadata_refresh %q is negative", c.MetadataRefresh)
+		case d > 0 && d < samlRefreshMin:
+			return nil, fail("metadata_refresh %q: at least %s", c.MetadataRefresh, samlRefreshMin)
+		case d > 0:
+			refreshEvery = d
 		}
 	}
-	if u, err := url.Parse(ssoURL); ssoURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fail("the IdP has no HTTP-Redirect single sign-on URL (idp_sso_url, or in its metadata)")
+	idp, ssoURL, err := samlIdPChecked(c, env)
+	if err != nil {
+		return nil, fail("%v", err)
 	}
 
 	method, err := samlSignatureMethod(c.SignatureAlgorithm, c.AllowSHA1)
@@ -147,7 +191,6 @@ func newSAML(c Config, env Env) (usher.FederatedProvider, error) {
 		emailAttribute:    c.EmailAttribute,
 		trustEmail:        c.TrustEmail == nil || *c.TrustEmail,
 		idpEntityID:       idp.EntityID,
-		ssoURL:            ssoURL,
 		entityID:          entityID,
 		acsURL:            acsURL,
 		now:               now,
@@ -157,7 +200,6 @@ func newSAML(c Config, env Env) (usher.FederatedProvider, error) {
 			Certificate:                      cert,
 			MetadataURL:                      *metadataURL,
 			AcsURL:                           *acs,
-			IDPMetadata:                      idp,
 			AuthnNameIDFormat:                nameIDFormat,
 			SignatureMethod:                  method,
 			AllowIDPInitiated:                c.AllowIdPInitiated,
@@ -175,7 +217,145 @@ func newSAML(c Config, env Env) (usher.FederatedProvider, error) {
 		force := true
 		p.sp.ForceAuthn = &force
 	}
+	p.c, p.env, p.refreshEvery = c, env, refreshEvery
+	p.lazyRefresh = c.IdPMetadataURL != "" && c.IdPSigningCert == ""
+	p.log = env.Logger
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	t := now()
+	p.lastFetch = t
+	p.md.Store(&samlMetadata{idp: idp, ssoURL: ssoURL, fetched: t, next: t.Add(p.refreshInterval(idp, t))})
 	return p, nil
+}
+
+// samlIdPChecked is samlIdP, and the IdP's HTTP-Redirect SSO URL, which
+// it must have: the checks at start, and of every refresh.
+func samlIdPChecked(c Config, env Env) (*saml.EntityDescriptor, string, error) {
+	idp, err := samlIdP(c, env)
+	if err != nil {
+		return nil, "", err
+	}
+	ssoURL := ""
+	for _, d := range idp.IDPSSODescriptors {
+		for _, e := range d.SingleSignOnServices {
+			if e.Binding == saml.HTTPRedirectBinding && ssoURL == "" {
+				ssoURL = e.Location
+			}
+		}
+	}
+	if u, err := url.Parse(ssoURL); ssoURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, "", errors.New("the IdP has no HTTP-Redirect single sign-on URL (idp_sso_url, or in its metadata)")
+	}
+	return idp, ssoURL, nil
+}
+
+// refreshInterval is how long metadata idp fetched at now is used before
+// it is fetched again: metadata_refresh (default 24 hours), or sooner if
+// the metadata's cacheDuration or validUntil (of the entity or of an
+// IDPSSODescriptor) says so, but never under samlRefreshMin.
+func (p *samlProvider) refreshInterval(idp *saml.EntityDescriptor, now time.Time) time.Duration {
+	d := p.refreshEvery
+	shorter := func(cache time.Duration, until time.Time) {
+		if cache > 0 && cache < d {
+			d = cache
+		}
+		if !until.IsZero() && until.Sub(now) < d {
+			d = until.Sub(now)
+		}
+	}
+	shorter(idp.CacheDuration, idp.ValidUntil)
+	for _, r := range idp.IDPSSODescriptors {
+		var until time.Time
+		if r.ValidUntil != nil {
+			until = *r.ValidUntil
+		}
+		shorter(r.CacheDuration, until)
+	}
+	return max(d, samlRefreshMin)
+}
+
+// refreshIfDue starts fetching the metadata again, in the background, if
+// it is due (the provider has no lifecycle, so no goroutine waits for the
+// time: the sign-ins that find the metadata old start the fetch, one at a
+// time).
+func (p *samlProvider) refreshIfDue() {
+	if p.c.IdPMetadataURL == "" {
+		return
+	}
+	now := p.now()
+	if now.Before(p.md.Load().next) {
+		return
+	}
+	if done, mine := p.claimFetch(now); mine {
+		go p.fetch(done)
+	}
+}
+
+// refreshNow fetches the metadata again (after a signature failed), unless
+// a fetch started less than samlRefreshMin ago, or waits for the fetch
+// under way. It reports whether the metadata may have changed.
+func (p *samlProvider) refreshNow(ctx context.Context) bool {
+	if !p.lazyRefresh {
+		return false
+	}
+	done, mine := p.claimFetch(p.now())
+	switch {
+	case done == nil:
+		return false
+	case mine:
+		p.fetch(done)
+		return true
+	}
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// claimFetch returns the channel closed when the fetch under way ends and
+// false, or, if none runs and the last started at least samlRefreshMin
+// before now, a new one and true: the caller must then call fetch. It
+// returns nil and false when a fetch now would be too soon.
+func (p *samlProvider) claimFetch(now time.Time) (chan struct{}, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fetching != nil {
+		return p.fetching, false
+	}
+	if now.Sub(p.lastFetch) < samlRefreshMin {
+		return nil, false
+	}
+	p.lastFetch = now
+	p.fetching = make(chan struct{})
+	return p.fetching, true
+}
+
+// fetch fetches and checks the metadata as at start, and swaps it in; on
+// any failure the metadata in use stays and a warning says why. It closes
+// done at the end.
+func (p *samlProvider) fetch(done chan struct{}) {
+	defer func() {
+		p.mu.Lock()
+		p.fetching = nil
+		p.mu.Unlock()
+		close(done)
+	}()
+	idp, ssoURL, err := samlIdPChecked(p.c, p.env)
+	if err == nil && idp.EntityID != p.idpEntityID {
+		err = fmt.Errorf("the metadata's entity ID %q is not %q, the IdP's at start", idp.EntityID, p.idpEntityID)
+	}
+	old := p.md.Load()
+	now := p.now()
+	if err != nil {
+		p.log.Warn("federated: saml: refreshing the IdP metadata failed; keeping the metadata in use",
+			"provider", p.name, "idp_metadata_url", p.c.IdPMetadataURL, "fetched", old.fetched, "err", err)
+		return
+	}
+	p.md.Store(&samlMetadata{idp: idp, ssoURL: ssoURL, fetched: now, next: now.Add(p.refreshInterval(idp, now))})
+	p.log.Debug("federated: saml: IdP metadata refreshed", "provider", p.name, "idp_metadata_url", p.c.IdPMetadataURL)
 }
 
 // refuseTransport makes no request: the SP never calls the IdP.
@@ -377,19 +557,22 @@ func (p *samlProvider) AllowLogin() bool        { return p.allowLogin }
 func (p *samlProvider) AllowIdPInitiated() bool { return p.allowIdPInitiated }
 
 // serviceProvider returns a copy of the ServiceProvider whose clock reads
-// now (crewjam takes a clock per ServiceProvider, not a function).
-func (p *samlProvider) serviceProvider() (*saml.ServiceProvider, time.Time) {
+// now (crewjam takes a clock per ServiceProvider, not a function), with
+// the current IdP metadata, which it returns too.
+func (p *samlProvider) serviceProvider() (*saml.ServiceProvider, time.Time, *samlMetadata) {
 	sp := p.sp
+	md := p.md.Load()
+	sp.IDPMetadata = md.idp
 	now := p.now()
 	sp.Clock = dsig.NewFakeClockAt(now)
-	return &sp, now
+	return &sp, now, md
 }
 
 // Metadata returns the SP's metadata (entity ID, ACS URL with the
 // HTTP-POST binding, signing and encryption certificate), for the IdP's
 // administrator.
 func (p *samlProvider) Metadata() ([]byte, error) {
-	sp, _ := p.serviceProvider()
+	sp, _, _ := p.serviceProvider()
 	b, err := xml.MarshalIndent(sp.Metadata(), "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("federated: saml %s: metadata: %w", p.name, err)
@@ -401,8 +584,9 @@ func (p *samlProvider) Metadata() ([]byte, error) {
 // (HTTP-Redirect binding) and RelayState = state; saved holds the
 // request's ID, which the answer must be InResponseTo.
 func (p *samlProvider) Begin(_ context.Context, state string) (string, string, error) {
-	sp, _ := p.serviceProvider()
-	req, err := sp.MakeAuthenticationRequest(p.ssoURL, saml.HTTPRedirectBinding, saml.HTTPPostBinding)
+	p.refreshIfDue()
+	sp, _, md := p.serviceProvider()
+	req, err := sp.MakeAuthenticationRequest(md.ssoURL, saml.HTTPRedirectBinding, saml.HTTPPostBinding)
 	if err != nil {
 		return "", "", fmt.Errorf("federated: saml %s: %w", p.name, err)
 	}
@@ -485,13 +669,20 @@ func (p *samlProvider) Finish(ctx context.Context, r *http.Request, saved string
 		return nil, p.refused("the response's Issuer %q is not the IdP's", shape.issuer)
 	}
 
-	sp, now := p.serviceProvider()
+	p.refreshIfDue()
+	sp, now, md := p.serviceProvider()
 	var ids []string
 	if requestID != "" {
 		ids = []string{requestID}
 	}
 	acs := sp.AcsURL
 	a, err := sp.ParseXMLResponse(raw, ids, acs)
+	if errors.Is(err, saml.ErrInvalidSignature) && p.refreshNow(ctx) && p.md.Load() != md {
+		// The IdP may have rotated its certificate: check once more with
+		// the metadata just fetched (at most once every samlRefreshMin).
+		sp, now, _ = p.serviceProvider()
+		a, err = sp.ParseXMLResponse(raw, ids, acs)
+	}
 	if err != nil {
 		var bad saml.ErrBadStatus
 		if errors.As(err, &bad) {

@@ -87,6 +87,16 @@ func TestSAMLConfigErrors(t *testing.T) {
 		{"an OIDC setting", func(c *federated.Config) { c.ClientID = "x" }, nil},
 		{"no base URL", nil, func(e *federated.Env) { e.BaseURL = "" }},
 		{"metadata URL unreachable", func(c *federated.Config) { c.IdPMetadataURL = "http://127.0.0.1:1/metadata" }, nil},
+		{"metadata_refresh without idp_metadata_url", func(c *federated.Config) { c.MetadataRefresh = "6h" }, nil},
+		{"metadata_refresh not a duration", func(c *federated.Config) {
+			c.IdPMetadataURL, c.MetadataRefresh = "https://idp.example.com/metadata", "6"
+		}, nil},
+		{"metadata_refresh under 5 minutes", func(c *federated.Config) {
+			c.IdPMetadataURL, c.MetadataRefresh = "https://idp.example.com/metadata", "1m"
+		}, nil},
+		{"metadata_refresh negative", func(c *federated.Config) {
+			c.IdPMetadataURL, c.MetadataRefresh = "https://idp.example.com/metadata", "-6h"
+		}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
