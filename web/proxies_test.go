@@ -121,3 +121,33 @@ func TestParseTrustedProxies(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyHandsOnAppCookiesOnly: forward auth's 200 carries the
+// request's cookies without Usher's tokens as Cookie, each other cookie as
+// sent, so that a proxy copying it onto the request it passes on
+// (Traefik's authResponseHeaders) never hands the app a session token;
+// with only Usher's cookies there is no Cookie at all.
+func TestVerifyHandsOnAppCookiesOnly(t *testing.T) {
+	h, svc := newProxiedHandler(t, "https://app.example.com", web.Options{})
+	u := usertest.MustCreateUser(t, svc, "ann@example.com")
+	sess, _, err := svc.LoginWithEmail(context.Background(), u.Email, pw, true, usher.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ cookie, want string }{
+		{"app=1; usher_session=" + sess.Token + "; cart=a b c; usher_session_remember=x; usher_session_lang=fr", "app=1; cart=a b c; usher_session_lang=fr"},
+		{"usher_session=" + sess.Token + ";usher_session_mfa_device=d; usher_session_federated=f; usher_session_mfa_pending=p", ""},
+		{"usher_session=" + sess.Token + "; usher_sessionx=keep; theme=\"dark\"", "usher_sessionx=keep; theme=\"dark\""},
+	} {
+		w := proxied(h, "GET", "/user/api/verify", "", "Cookie", tc.cookie)
+		if w.Code != 200 {
+			t.Fatalf("verify: %d", w.Code)
+		}
+		if got := w.Header().Values("Cookie"); tc.want == "" && len(got) != 0 || tc.want != "" && (len(got) != 1 || got[0] != tc.want) {
+			t.Errorf("Cookie: %q; want %q", got, tc.want)
+		}
+		if strings.Contains(strings.Join(w.Header().Values("Cookie"), ";"), sess.Token) {
+			t.Error("the session token is in the answer")
+		}
+	}
+}

@@ -14,7 +14,8 @@ import (
 
 // handleVerify serves GET /user/api/verify, the forward-auth endpoint for
 // reverse proxies: 200 with X-Usher-User-Id, X-Usher-Email and
-// X-Usher-Roles for a logged-in user, else 401. Each roles query
+// X-Usher-Roles (and Cookie: the request's cookies without Usher's,
+// appCookies) for a logged-in user, else 401. Each roles query
 // parameter is a requirement as in RolesRequired ("a|b" = any of them);
 // a user without them gets 403.
 //
@@ -59,7 +60,34 @@ func (h *verifyHandler) handleVerify(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Usher-User-Id", a.user.ID)
 	hd.Set("X-Usher-Email", a.user.Email)
 	hd.Set("X-Usher-Roles", strings.Join(a.user.Roles, ","))
+	if c := h.appCookies(r); c != "" {
+		hd.Set("Cookie", c)
+	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// appCookies returns the request's Cookie header without Usher's token
+// cookies (the session, remember-me, second-factor and federated ones),
+// each other cookie as the client sent it. The answer carries it as
+// Cookie, so that a proxy which copies the answer's headers onto the
+// request it passes on, replacing the client's (Traefik's
+// authResponseHeaders), hands the app its own cookies and never a token
+// of Usher's.
+func (h *verifyHandler) appCookies(r *http.Request) string {
+	name := h.opts.CookieName
+	token := map[string]bool{name: true, name + "_remember": true, name + "_mfa_device": true,
+		name + "_mfa_pending": true, name + "_federated": true}
+	var keep []string
+	for _, line := range r.Header.Values("Cookie") {
+		for part := range strings.SplitSeq(line, ";") {
+			part = strings.TrimSpace(part)
+			n, _, _ := strings.Cut(part, "=")
+			if part != "" && !token[strings.TrimSpace(n)] {
+				keep = append(keep, part)
+			}
+		}
+	}
+	return strings.Join(keep, "; ")
 }
 
 // verifyRefused answers forward auth for a request that is not logged in
