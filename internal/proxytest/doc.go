@@ -1,5 +1,6 @@
-// Package proxytest runs the reverse-proxy recipe of docs/operations.md
-// with a real nginx in front of Usher and a small app, so that the
-// documented configuration is the tested one. The tests skip when nginx is
-// not installed, unless USHER_REQUIRE_NGINX is set.
+// Package proxytest runs the reverse-proxy recipes of docs/operations.md
+// with a real nginx and a real Caddy in front of Usher and a small app, so
+// that the documented configurations are the tested ones. Each test skips
+// when its proxy is not installed, unless USHER_REQUIRE_NGINX or
+// USHER_REQUIRE_CADDY is set.
 package proxytest
