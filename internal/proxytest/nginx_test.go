@@ -36,7 +36,7 @@ const host = "app.example.com"
 // TestNginxRecipe runs docs/operations.md's nginx configuration in front
 // of Usher and an app, and goes through it as a browser and as an API
 // client: anonymous → log-in page, log-in through the proxy, the app
-// receiving the user's ID, e-mail and roles and nothing forged, no
+// receiving the user's ID, email and roles and nothing forged, no
 // credentials reaching the app, log-out → blocked, Secure cookies over
 // TLS.
 func TestNginxRecipe(t *testing.T) {
@@ -260,8 +260,11 @@ http {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	// done is closed when nginx has exited (waitErr then says how), so
+	// that both the start-up loop and the cleanup can wait for it.
+	var waitErr error
+	done := make(chan struct{})
+	go func() { waitErr = cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-done
@@ -273,9 +276,9 @@ http {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		select {
-		case err := <-done:
+		case <-done:
 			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx exited: %v\n%s\n%s", err, out, log)
+			t.Fatalf("nginx exited: %v\n%s\n%s", waitErr, out, log)
 		default:
 		}
 		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
