@@ -320,23 +320,24 @@ func openSQLite(ctx context.Context, address string, o Options) (*Store, error) 
 	if busy <= 0 {
 		busy = 10 * time.Second
 	}
-	pragma := func(extra ...string) url.Values {
+	// pragma gives a connection's settings, with a page cache of cacheKiB.
+	pragma := func(cacheKiB int, extra ...string) url.Values {
 		v := url.Values{}
 		v.Add("_pragma", "busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")")
 		v.Add("_pragma", "foreign_keys(1)")
 		v.Add("_pragma", "synchronous(NORMAL)")
 		v.Add("_pragma", "temp_store(MEMORY)")
-		// Reads through a memory map instead of a pread per page miss,
-		// and a larger page cache per connection: the session check is a
-		// random probe into tables of 100,000s of rows (measured: the
-		// memory map alone makes SessionUser about 2× faster). The map
+		// Reads through a memory map instead of a pread per page miss:
+		// the session check is a random probe into tables of 100,000s of
+		// rows (measured: the memory map alone makes SessionUser about
+		// 2× faster). The map
 		// is as large as the library allows (SQLITE_MAX_MMAP_SIZE, just
 		// under 2 GiB): a million users and their sessions take about
 		// 1 GB, and every page past the map costs a pread and a place in
 		// each connection's page cache. It is address space, not memory:
 		// the kernel keeps what it can of the file and drops the rest.
 		v.Add("_pragma", "mmap_size(2147418112)")
-		v.Add("_pragma", "cache_size(-16384)")
+		v.Add("_pragma", "cache_size(-"+strconv.Itoa(cacheKiB)+")")
 		for _, e := range extra {
 			v.Add("_pragma", e)
 		}
@@ -349,7 +350,7 @@ func openSQLite(ctx context.Context, address string, o Options) (*Store, error) 
 	if memory {
 		// A private in-memory database lives and dies with its one
 		// connection, so reads and writes share it.
-		v := pragma()
+		v := pragma(16384)
 		v.Set("_txlock", "immediate")
 		db, err := sql.Open("sqlite", ":memory:?"+v.Encode())
 		if err != nil {
@@ -369,7 +370,9 @@ func openSQLite(ctx context.Context, address string, o Options) (*Store, error) 
 	// The writer: one connection, so writes queue in database/sql rather
 	// than in SQLite's lock, and BEGIN IMMEDIATE so that a transaction takes
 	// the write lock up front and never fails to upgrade a read lock.
-	wv := pragma("journal_mode(WAL)", "journal_size_limit(67108864)")
+	// The writer's page cache holds a transaction's dirty pages (a
+	// second's last-seen times touch thousands of pages): 16 MiB.
+	wv := pragma(16384, "journal_mode(WAL)", "journal_size_limit(67108864)")
 	wv.Set("_txlock", "immediate")
 	w, err := sql.Open("sqlite", sqliteDSN(path, wv))
 	if err != nil {
@@ -385,7 +388,13 @@ func openSQLite(ctx context.Context, address string, o Options) (*Store, error) 
 	}
 
 	// The readers: query_only, so a bug cannot write around the writer.
-	r, err := sql.Open("sqlite", sqliteDSN(path, pragma("query_only(1)")))
+	// Their page caches are SQLite's default 2 MiB: reads come through
+	// the memory map, which the page cache does not hold, and what it
+	// does hold (pages still in the WAL) SQLite drops at the next read
+	// after any write anyway. At a million users 16 MiB each filled up
+	// with such pages: 80 MB more memory for the same rate
+	// (docs/benchmarks.md, "A million users").
+	r, err := sql.Open("sqlite", sqliteDSN(path, pragma(2048, "query_only(1)")))
 	if err != nil {
 		w.Close()
 		return nil, fail(err)

@@ -236,6 +236,10 @@ func TestSQLitePragmas(t *testing.T) {
 	}
 	check(s.w, "query_only", "0")
 	check(s.r, "query_only", "1")
+	// The writer's cache holds a batch's dirty pages; the readers' stay
+	// small (their pages come through the map).
+	check(s.w, "cache_size", "-16384")
+	check(s.r, "cache_size", "-2048")
 	if _, err := s.r.ExecContext(ctx, "DELETE FROM users"); err == nil {
 		t.Error("the read pool can write")
 	}
