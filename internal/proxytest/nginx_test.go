@@ -26,212 +26,25 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/usher-auth/usher/app"
-	"github.com/usher-auth/usher/usertest"
 )
 
-const host = "app.example.com"
-
 // TestNginxRecipe runs docs/operations.md's nginx configuration in front
-// of Usher and an app, and goes through it as a browser and as an API
-// client: anonymous → log-in page, log-in through the proxy, the app
-// receiving the user's ID, email and roles and nothing forged, no
-// credentials reaching the app, log-out → blocked, Secure cookies over
-// TLS.
+// of Usher and an app, and goes through it (recipe.check).
 func TestNginxRecipe(t *testing.T) {
-	nginx := findNginx(t)
-	dir := t.TempDir()
-	tlsPort, plainPort := freePort(t), freePort(t)
-	origin := fmt.Sprintf("https://%s:%d", host, tlsPort)
-
-	upstream := newRecorder(t)
-	usherLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := app.Defaults()
-	cfg.Database = filepath.Join(dir, "usher.db")
-	cfg.BaseURL = origin
-	cfg.ClientIPHeader = "X-Forwarded-For"
-	cfg.TrustForwardedHeaders = true
-	cfg.PasswordHash = "bcrypt"
-	a, err := app.Open(context.Background(), cfg, usertest.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	usherSrv := httptest.NewUnstartedServer(a.Handler())
-	usherSrv.Listener = usherLn
-	usherSrv.Start()
-	t.Cleanup(func() { usherSrv.Close(); a.Close() })
-	ann := usertest.MustCreateUser(t, a.Service, "ann@example.com", "staff")
-	usertest.MustCreateUser(t, a.Service, "bob@example.com")
-
-	certPEM, keyPEM, pool := selfSigned(t)
-	writeFile(t, filepath.Join(dir, "cert.pem"), certPEM)
-	writeFile(t, filepath.Join(dir, "key.pem"), keyPEM)
-	site := documentedConfig(t, map[string]string{
-		"127.0.0.1:8080":                       usherLn.Addr().String(),
-		"127.0.0.1:3000":                       upstream.addr,
-		"listen 443 ssl;":                      fmt.Sprintf("listen 127.0.0.1:%d ssl;", tlsPort),
-		"listen 80;":                           fmt.Sprintf("listen 127.0.0.1:%d;", plainPort),
-		"/etc/ssl/certs/app.example.com.pem":   filepath.Join(dir, "cert.pem"),
-		"/etc/ssl/private/app.example.com.key": filepath.Join(dir, "key.pem"),
+	nginx := findProxy(t, "USHER_REQUIRE_NGINX", "apt-get install nginx", "nginx", "/usr/sbin/nginx")
+	r := newRecipe(t)
+	r.plainRedirect = http.StatusMovedPermanently
+	site := documentedBlock(t, "### nginx", "nginx", map[string]string{
+		"127.0.0.1:8080":                       r.usherAddr,
+		"127.0.0.1:3000":                       r.upstream.addr,
+		"listen 443 ssl;":                      fmt.Sprintf("listen 127.0.0.1:%d ssl;", r.tlsPort),
+		"listen 80;":                           fmt.Sprintf("listen 127.0.0.1:%d;", r.plainPort),
+		"/etc/ssl/certs/app.example.com.pem":   r.certPath,
+		"/etc/ssl/private/app.example.com.key": r.keyPath,
 	})
-	writeFile(t, filepath.Join(dir, "app.conf"), []byte(site))
-	startNginx(t, nginx, dir, tlsPort)
-
-	b := newBrowser(t, pool, tlsPort)
-	page := origin + "/app/page?x=1&y=2"
-	wantLogin := "/user/login?next=" + url.QueryEscape("/app/page?x=1&y=2")
-
-	// Anonymous: a browser is sent to the log-in page, an API call gets 401.
-	res := b.get(t, page, "Accept", "text/html")
-	if res.StatusCode != http.StatusSeeOther || res.location(origin) != wantLogin {
-		t.Fatalf("anonymous page: %d Location=%q; want 303 %q", res.StatusCode, res.Header.Get("Location"), wantLogin)
-	}
-	if res := b.get(t, origin+"/app/api", "Accept", "application/json"); res.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("anonymous API call: %d; want 401", res.StatusCode)
-	}
-	if n := upstream.count(); n != 0 {
-		t.Fatalf("the app was reached %d times before log-in", n)
-	}
-
-	// The log-in page through the proxy: a Secure CSRF cookie, HSTS.
-	res = b.get(t, origin+wantLogin, "Accept", "text/html")
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("log-in page: %d", res.StatusCode)
-	}
-	if res.Header.Get("Strict-Transport-Security") == "" {
-		t.Errorf("log-in page: no Strict-Transport-Security")
-	}
-	wantSecure(t, res, "usher_session_csrf")
-	csrf := formValue(t, res.body, "csrf_token")
-
-	// Log in. Like an older browser, send Origin but no Sec-Fetch-Site:
-	// the cross-origin check must see the public origin.
-	res = b.post(t, origin+"/user/login", url.Values{
-		"login": {"ann@example.com"}, "password": {usertest.Password}, "remember": {"1"},
-		"csrf_token": {csrf}, "next": {"/app/page?x=1&y=2"},
-	}, "Origin", origin)
-	if res.StatusCode != http.StatusSeeOther || res.location(origin) != "/app/page?x=1&y=2" {
-		t.Fatalf("log-in: %d Location=%q\n%s", res.StatusCode, res.Header.Get("Location"), res.body)
-	}
-	session := wantSecure(t, res, "usher_session")
-	wantSecure(t, res, "usher_session_remember")
-
-	// The app gets who is logged in, not what the client claims, and no
-	// credentials; its own cookies pass.
-	b.jar.SetCookies(&url.URL{Scheme: "https", Host: host}, []*http.Cookie{{Name: "app_pref", Value: "dark"}})
-	forged := []string{"Accept", "text/html", "X-Usher-Email", "forged@example.com", "X-Usher-Roles", "admin", "X-Usher-User-Id", "forged"}
-	res = b.get(t, page, forged...)
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("logged-in page: %d\n%s", res.StatusCode, res.body)
-	}
-	got := upstream.last()
-	want := seen{Method: "GET", URI: "/app/page?x=1&y=2", UserID: ann.ID, Email: "ann@example.com", Roles: "staff"}
-	if got.Method != want.Method || got.URI != want.URI || got.UserID != want.UserID || got.Email != want.Email || got.Roles != want.Roles {
-		t.Errorf("the app saw %+v; want %+v", got, want)
-	}
-	if strings.Contains(got.Cookie, session) || strings.Contains(got.Cookie, "usher_session=") || strings.Contains(got.Cookie, "usher_session_remember=") {
-		t.Errorf("the app received Usher's session cookies: %q", got.Cookie)
-	}
-	if !strings.Contains(got.Cookie, "app_pref=dark") {
-		t.Errorf("the app's own cookie was lost: %q", got.Cookie)
-	}
-	// All four token cookies go, in any order, and only they.
-	api := newBrowser(t, pool, tlsPort)
-	res = api.get(t, page, "Cookie", "usher_session_mfa_pending=P; a=1; usher_session="+session+"; b=2;usher_session_remember=R; xusher_session=3; usher_session_mfa_device=D")
-	got = upstream.last()
-	if res.StatusCode != http.StatusOK || got.Email != "ann@example.com" || got.Cookie != "a=1; b=2; xusher_session=3" {
-		t.Errorf("cookies: %d, the app saw %q; want %q", res.StatusCode, got.Cookie, "a=1; b=2; xusher_session=3")
-	}
-	// A form POST to the app passes too.
-	res = b.post(t, origin+"/app/form", url.Values{"a": {"1"}}, "Origin", origin)
-	if res.StatusCode != http.StatusOK || upstream.last().Method != "POST" || upstream.last().Email != "ann@example.com" {
-		t.Errorf("POST to the app: %d, the app saw %+v", res.StatusCode, upstream.last())
-	}
-
-	// HTTP Basic: the app gets the user, never the password; a user
-	// without roles gets no roles, whatever the client sends.
-	res = api.get(t, origin+"/app/api", "Authorization", basic("bob@example.com", usertest.Password), "X-Usher-Roles", "admin")
-	got = upstream.last()
-	if res.StatusCode != http.StatusOK || got.Email != "bob@example.com" || got.Roles != "" || got.RolesSent || got.Authorization != "" {
-		t.Errorf("Basic: %d, the app saw %+v", res.StatusCode, got)
-	}
-	if res := api.get(t, origin+"/app/api", "Authorization", basic("bob@example.com", "wrong password!")); res.StatusCode != http.StatusUnauthorized {
-		t.Errorf("Basic with a wrong password: %d; want 401", res.StatusCode)
-	}
-
-	// Log out through the proxy; the app is closed again.
-	res = b.get(t, origin+"/user/logout", "Accept", "text/html")
-	res = b.post(t, origin+"/user/logout", url.Values{"csrf_token": {formValue(t, res.body, "csrf_token")}}, "Origin", origin)
-	if res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("log-out: %d\n%s", res.StatusCode, res.body)
-	}
-	n := upstream.count()
-	if res := b.get(t, page, "Accept", "text/html"); res.StatusCode != http.StatusSeeOther || res.location(origin) != wantLogin {
-		t.Errorf("after log-out: %d Location=%q; want 303 %q", res.StatusCode, res.Header.Get("Location"), wantLogin)
-	}
-	if upstream.count() != n {
-		t.Errorf("the app was reached after log-out")
-	}
-
-	// Plain http is sent to https.
-	plain := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/app/page", plainPort), nil)
-	req.Host = host
-	if res, err := plain.Do(req); err != nil {
-		t.Error(err)
-	} else {
-		res.Body.Close()
-		if res.StatusCode != http.StatusMovedPermanently || !strings.HasPrefix(res.Header.Get("Location"), "https://"+host) {
-			t.Errorf("plain http: %d Location=%q", res.StatusCode, res.Header.Get("Location"))
-		}
-	}
-}
-
-// findNginx returns nginx's path, or skips the test (fails it when
-// USHER_REQUIRE_NGINX is set).
-func findNginx(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"nginx", "/usr/sbin/nginx"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("USHER_REQUIRE_NGINX") != "" {
-		t.Fatal("nginx not found on PATH or in /usr/sbin, and USHER_REQUIRE_NGINX is set")
-	}
-	t.Skip("nginx not installed (apt-get install nginx); set USHER_REQUIRE_NGINX=1 to fail instead")
-	return ""
-}
-
-// documentedConfig returns the nginx block of docs/operations.md with each
-// key of subst replaced by its value; every key must occur.
-func documentedConfig(t *testing.T, subst map[string]string) string {
-	t.Helper()
-	b, err := os.ReadFile("../../docs/operations.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(b)
-	start := strings.Index(doc, "### nginx\n")
-	if start < 0 {
-		t.Fatal("docs/operations.md has no \"### nginx\" section")
-	}
-	m := regexp.MustCompile("(?s)```nginx\n(.*?)```").FindStringSubmatch(doc[start:])
-	if m == nil {
-		t.Fatal("the nginx section of docs/operations.md has no ```nginx block")
-	}
-	conf := m[1]
-	for from, to := range subst {
-		if !strings.Contains(conf, from) {
-			t.Fatalf("the documented nginx configuration no longer contains %q", from)
-		}
-		conf = strings.ReplaceAll(conf, from, to)
-	}
-	return conf
+	writeFile(t, filepath.Join(r.dir, "app.conf"), []byte(site))
+	startNginx(t, nginx, r.dir, r.tlsPort)
+	r.check(t)
 }
 
 // startNginx runs nginx in the foreground, as one process, with its files
@@ -257,39 +70,10 @@ http {
 	cmd := exec.Command(nginx, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
 	out := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// done is closed when nginx has exited (waitErr then says how), so
-	// that both the start-up loop and the cleanup can wait for it.
-	var waitErr error
-	done := make(chan struct{})
-	go func() { waitErr = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-done
-		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Logf("nginx error log:\n%s", log)
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case <-done:
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx exited: %v\n%s\n%s", waitErr, out, log)
-		default:
-		}
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not listen on port %d within 30 s\n%s", port, out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	startProxy(t, cmd, func() string {
+		log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		return out.String() + string(log)
+	}, port)
 }
 
 // seen is what the app behind the proxy received.
