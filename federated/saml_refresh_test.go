@@ -1,7 +1,6 @@
 package federated_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/usher-auth/usher"
 	"github.com/usher-auth/usher/federated"
+	"github.com/usher-auth/usher/usertest"
 )
 
 // metadataServer is an IdP's metadata URL over TLS whose answer the test
@@ -70,47 +70,11 @@ func (m *metadataServer) count() int {
 	return m.fetches
 }
 
-// testClock is a clock the test moves.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// lockedBuffer is a log's output, written from any goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // newRefreshingSAML makes a provider whose IdP is the metadata server md,
 // on clock, logging to the returned buffer.
-func newRefreshingSAML(t *testing.T, md *metadataServer, clock *testClock) (usher.FederatedProvider, *lockedBuffer) {
+func newRefreshingSAML(t *testing.T, md *metadataServer, clock *usertest.Clock) (usher.FederatedProvider, *usertest.LogBuffer) {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs := &usertest.LogBuffer{}
 	p, err := federated.New(federated.Config{
 		Name: "acme", Kind: usher.ProviderSAML,
 		IdPMetadataURL: md.URL + "/metadata",
@@ -127,7 +91,7 @@ func newRefreshingSAML(t *testing.T, md *metadataServer, clock *testClock) (ushe
 
 // signedFinish begins a sign-in and finishes it with an honest answer
 // signed by signer, issued at the clock's time.
-func signedFinish(t *testing.T, p usher.FederatedProvider, clock *testClock, signer keyPair) (*usher.ExternalIdentity, error) {
+func signedFinish(t *testing.T, p usher.FederatedProvider, clock *usertest.Clock, signer keyPair) (*usher.ExternalIdentity, error) {
 	t.Helper()
 	saved, requestID := samlBegin(t, p)
 	r := honest(requestID)
@@ -146,7 +110,7 @@ func TestSAMLMetadataRotation(t *testing.T) {
 	a, b := testIdPKeys(), strangerKey()
 	md := newMetadataServer(t, a)
 	md.set(func(m *metadataServer) { m.cache = "PT1H" })
-	clock := &testClock{t: testNow}
+	clock := usertest.ClockAt(testNow)
 	p, _ := newRefreshingSAML(t, md, clock)
 	if _, err := signedFinish(t, p, clock, a); err != nil {
 		t.Fatalf("Finish(signed with A) = %v", err)
@@ -157,7 +121,7 @@ func TestSAMLMetadataRotation(t *testing.T) {
 	id, err := signedFinish(t, p, clock, b)
 	wantRefused(t, id, err, "signature")
 	md.set(func(m *metadataServer) { m.cert = b })
-	clock.advance(time.Minute)
+	clock.Advance(time.Minute)
 	id, err = signedFinish(t, p, clock, b)
 	wantRefused(t, id, err, "signature")
 	if n := md.count(); n != 1 {
@@ -166,7 +130,7 @@ func TestSAMLMetadataRotation(t *testing.T) {
 
 	// Five minutes after the last fetch, a bad signature fetches the
 	// metadata again, and the answer is checked once more: accepted.
-	clock.advance(5 * time.Minute)
+	clock.Advance(5 * time.Minute)
 	if _, err := signedFinish(t, p, clock, b); err != nil {
 		t.Fatalf("Finish(signed with B, B published) = %v", err)
 	}
@@ -180,7 +144,7 @@ func TestSAMLMetadataRotation(t *testing.T) {
 	// fetches it again in the background, and A is back without any
 	// signature failing.
 	md.set(func(m *metadataServer) { m.cert = a })
-	clock.advance(61 * time.Minute)
+	clock.Advance(61 * time.Minute)
 	samlBegin(t, p)
 	federated.SAMLWaitRefresh(p)
 	if n := md.count(); n != 3 {
@@ -213,12 +177,12 @@ func TestSAMLMetadataRefreshFails(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := testIdPKeys()
 			md := newMetadataServer(t, a)
-			clock := &testClock{t: testNow}
+			clock := usertest.ClockAt(testNow)
 			p, logs := newRefreshingSAML(t, md, clock)
 			md.set(tt.break_)
 
 			// Due after 24 hours: fetched in the background, refused, kept.
-			clock.advance(24*time.Hour + time.Second)
+			clock.Advance(24*time.Hour + time.Second)
 			samlBegin(t, p)
 			federated.SAMLWaitRefresh(p)
 			if n := md.count(); n != 2 {
@@ -233,7 +197,7 @@ func TestSAMLMetadataRefreshFails(t *testing.T) {
 
 			// A bad signature's refresh fails too: still the old
 			// certificate, and nothing else.
-			clock.advance(6 * time.Minute)
+			clock.Advance(6 * time.Minute)
 			id, err := signedFinish(t, p, clock, strangerKey())
 			wantRefused(t, id, err, "signature")
 			if n := md.count(); n != 3 {
@@ -251,9 +215,9 @@ func TestSAMLMetadataRefreshFails(t *testing.T) {
 func TestSAMLMetadataRefreshRateLimited(t *testing.T) {
 	needXMLSec(t)
 	md := newMetadataServer(t, testIdPKeys())
-	clock := &testClock{t: testNow}
+	clock := usertest.ClockAt(testNow)
 	p, _ := newRefreshingSAML(t, md, clock)
-	clock.advance(10 * time.Minute)
+	clock.Advance(10 * time.Minute)
 	// post posts n answers signed by a stranger, fresh at the clock's
 	// time, all at once.
 	post := func(n int) {
@@ -277,12 +241,12 @@ func TestSAMLMetadataRefreshRateLimited(t *testing.T) {
 	if n := md.count(); n != 2 {
 		t.Fatalf("%d fetches after 30 bad answers, want 2 (at start, and one refresh)", n)
 	}
-	clock.advance(4 * time.Minute)
+	clock.Advance(4 * time.Minute)
 	post(30)
 	if n := md.count(); n != 2 {
 		t.Fatalf("%d fetches after 30 more within 5 minutes, want still 2", n)
 	}
-	clock.advance(time.Minute + time.Second)
+	clock.Advance(time.Minute + time.Second)
 	post(30)
 	if n := md.count(); n != 3 {
 		t.Fatalf("%d fetches 5 minutes after the refresh, want 3", n)

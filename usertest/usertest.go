@@ -31,7 +31,10 @@ type Clock struct {
 }
 
 // NewClock returns a Clock at a fixed instant.
-func NewClock() *Clock { return &Clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+func NewClock() *Clock { return ClockAt(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) }
+
+// ClockAt returns a Clock at t.
+func ClockAt(t time.Time) *Clock { return &Clock{t: t} }
 
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time {
