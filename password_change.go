@@ -128,11 +128,5 @@ func (s *Service) notifyPasswordChanged(ctx context.Context, tx Store, u *User) 
 // found another problem first (a retyped password that differs) uses it to
 // report every problem at once.
 func (s *Service) CheckNewPassword(password string, email, username string) error {
-	var inputs []string
-	for _, in := range []string{email, username} {
-		if in != "" {
-			inputs = append(inputs, in)
-		}
-	}
-	return s.policy.Check(password, inputs...)
+	return s.policy.Check(password, email, username) // (empty ones count for nothing)
 }

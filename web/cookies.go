@@ -35,6 +35,10 @@ func (h *core) secure(r *http.Request) bool {
 
 func (h *core) rememberCookieName() string { return h.opts.CookieName + "_remember" }
 
+// deviceCookieName names the cookie that remembers a device for the
+// second factor.
+func (h *core) deviceCookieName() string { return h.opts.CookieName + "_mfa_device" }
+
 // setSessionCookies gives the browser the session's token: a browser-session
 // cookie always, and for a remember-me session also a persistent cookie
 // that outlives the browser. Both are HttpOnly (no script can read the
@@ -47,7 +51,7 @@ func (h *core) setSessionCookies(w http.ResponseWriter, r *http.Request, sess *u
 	})
 	if sess.DeviceToken != "" {
 		http.SetCookie(w, &http.Cookie{
-			Name: h.opts.CookieName + "_mfa_device", Value: sess.DeviceToken, Path: "/",
+			Name: h.deviceCookieName(), Value: sess.DeviceToken, Path: "/",
 			MaxAge:   int(h.svc.Config().MFARememberDuration / time.Second),
 			HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
 		})
@@ -82,7 +86,7 @@ func (h *core) deviceToken(r *http.Request, fromBody string) string {
 	if fromBody != "" {
 		return fromBody
 	}
-	if c, err := r.Cookie(h.opts.CookieName + "_mfa_device"); err == nil {
+	if c, err := r.Cookie(h.deviceCookieName()); err == nil {
 		return c.Value
 	}
 	return ""

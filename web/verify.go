@@ -74,9 +74,8 @@ func (h *verifyHandler) handleVerify(w http.ResponseWriter, r *http.Request) {
 // authResponseHeaders), hands the app its own cookies and never a token
 // of Usher's.
 func (h *verifyHandler) appCookies(r *http.Request) string {
-	name := h.opts.CookieName
-	token := map[string]bool{name: true, name + "_remember": true, name + "_mfa_device": true,
-		name + "_mfa_pending": true, name + "_federated": true}
+	token := map[string]bool{h.opts.CookieName: true, h.rememberCookieName(): true, h.deviceCookieName(): true,
+		h.pendingMFACookieName(): true, h.federatedCookieName(): true}
 	var keep []string
 	for _, line := range r.Header.Values("Cookie") {
 		for part := range strings.SplitSeq(line, ";") {
